@@ -1,0 +1,96 @@
+/**
+ * The model card: the contract between a trained model and the pipeline. The trainer writes it
+ * (pipelines/train/train.py); here it is read, and the card and its graphs are checked against each
+ * other, so a retrained model that does not fit the pipeline is refused before any source is scored.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ModelError } from '../errors.js';
+import type { TensorSpec } from './runtime.js';
+
+export const CARD_SCHEMA = 'vis-agn/model-card/1';
+
+export interface GraphCard {
+  readonly file: string;
+  readonly sha256: string;
+  readonly inputs: Readonly<Record<string, readonly (string | number)[]>>;
+  readonly outputs: Readonly<Record<string, readonly (string | number)[]>>;
+  readonly parameters: number;
+}
+
+export interface ModelCard {
+  readonly schema: typeof CARD_SCHEMA;
+  readonly name: string;
+  readonly kind: 'conditional-core-flow';
+  readonly geometry: { readonly crop: number; readonly mask: number; readonly mask_shape: 'square'; readonly centre_index: number };
+  readonly graphs: { readonly encoder: GraphCard; readonly denoiser: GraphCard };
+  readonly sampler: { readonly method: 'flow-euler' | 'flow-heun'; readonly samples: number; readonly steps: number };
+  readonly training: Readonly<Record<string, unknown>>;
+  readonly validation: Readonly<Record<string, unknown>>;
+}
+
+export interface LoadedCard {
+  readonly card: ModelCard;
+  readonly cardPath: string;
+  /** sha256 of the card file itself: what catalogues record as the model's identity. */
+  readonly cardSha256: string;
+  readonly encoderPath: string;
+  readonly denoiserPath: string;
+}
+
+/** The committed default model, resolved from the installed package (src/ or dist/ alike). */
+export function defaultCardPath(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'default', 'card.json');
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function check(condition: unknown, reason: string, file: string): asserts condition {
+  if (!condition) throw new ModelError(`model card: ${reason}`, { file });
+}
+
+export function readCard(cardPath: string): LoadedCard {
+  if (!existsSync(cardPath)) throw new ModelError('model card not found', { file: cardPath });
+  let card: ModelCard;
+  try {
+    card = JSON.parse(readFileSync(cardPath, 'utf8')) as ModelCard;
+  } catch (error) {
+    throw new ModelError(`model card is not valid JSON: ${String(error)}`, { file: cardPath }, { cause: error });
+  }
+  check(card.schema === CARD_SCHEMA, `schema is ${JSON.stringify(card.schema)}, expected ${CARD_SCHEMA}`, cardPath);
+  check(card.kind === 'conditional-core-flow', `unknown model kind ${JSON.stringify(card.kind)}`, cardPath);
+  const { crop, mask } = card.geometry ?? {};
+  check(Number.isInteger(crop) && Number.isInteger(mask) && mask % 2 === 1 && mask < crop, 'geometry needs an integer crop and an odd mask smaller than it', cardPath);
+  const dir = path.dirname(cardPath);
+  const paths = { encoder: '', denoiser: '' };
+  for (const role of ['encoder', 'denoiser'] as const) {
+    const graph = card.graphs?.[role];
+    check(graph !== undefined, `no ${role} graph`, cardPath);
+    const file = path.resolve(dir, graph.file);
+    check(existsSync(file), `${role} graph ${graph.file} not found beside the card`, cardPath);
+    const actual = sha256(file);
+    check(actual === graph.sha256, `${role} graph ${graph.file} has sha256 ${actual}, the card says ${graph.sha256}`, cardPath);
+    paths[role] = file;
+  }
+  return { card, cardPath, cardSha256: sha256(cardPath), encoderPath: paths.encoder, denoiserPath: paths.denoiser };
+}
+
+/** A graph's actual inputs/outputs must be exactly the card's, axis by axis. */
+export function checkGraphAgainstCard(role: 'encoder' | 'denoiser', graph: GraphCard, inputs: readonly TensorSpec[], outputs: readonly TensorSpec[], file: string): void {
+  const compare = (kind: string, declared: GraphCard['inputs'], actual: readonly TensorSpec[]) => {
+    const names = actual.map((s) => s.name).sort();
+    const declaredNames = Object.keys(declared).sort();
+    check(names.join() === declaredNames.join(), `${role} ${kind} are [${names.join(', ')}], the card says [${declaredNames.join(', ')}]`, file);
+    for (const spec of actual) {
+      const want = declared[spec.name]!;
+      const same = want.length === spec.shape.length && want.every((axis, i) => typeof axis === 'string' ? typeof spec.shape[i] === 'string' : axis === spec.shape[i]);
+      check(same, `${role} ${kind.slice(0, -1)} ${spec.name} has shape [${spec.shape.join(', ')}], the card says [${want.join(', ')}]`, file);
+    }
+  };
+  compare('inputs', graph.inputs, inputs);
+  compare('outputs', graph.outputs, outputs);
+}

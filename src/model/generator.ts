@@ -1,0 +1,110 @@
+/**
+ * The core generator at inference: the encoder once per source, then S samples x K solver steps of
+ * the core-only denoiser, batched over sources x samples. Returns samples in image units.
+ */
+import { checkGraphAgainstCard, readCard, type LoadedCard } from './card.js';
+import { openGraph, type DeviceRequest, type ExecutionProvider, type GraphSession } from './runtime.js';
+import { solveFlow, type FlowSolverOptions } from './sampler.js';
+
+export interface GeneratorOptions {
+  readonly device: DeviceRequest;
+  readonly threads: number;
+}
+
+export interface EncodedSources {
+  readonly count: number;
+  readonly features: Float32Array;
+  readonly coreOffset: Float32Array;
+  readonly coreScale: Float32Array;
+}
+
+export class CoreGenerator {
+  private constructor(
+    readonly loaded: LoadedCard,
+    private readonly encoder: GraphSession,
+    private readonly denoiser: GraphSession,
+  ) {}
+
+  static async load(cardPath: string, { device, threads }: GeneratorOptions): Promise<CoreGenerator> {
+    const loaded = readCard(cardPath);
+    const { crop } = loaded.card.geometry;
+    const hidden = Number(loaded.card.graphs.denoiser.inputs.features?.[1]);
+    const pixels = loaded.card.geometry.mask ** 2;
+    const encoder = await openGraph(loaded.encoderPath, { device, threads }, () => ({
+      image: { data: new Float32Array(crop * crop), dims: [1, 1, crop, crop] },
+      sigma: { data: Float32Array.of(1), dims: [1, 1] },
+    }));
+    const denoiser = await openGraph(loaded.denoiserPath, { device, threads }, () => ({
+      z_t: { data: new Float32Array(pixels), dims: [1, pixels] },
+      t: { data: new Float32Array(1), dims: [1, 1] },
+      features: { data: new Float32Array(hidden), dims: [1, hidden] },
+    }));
+    checkGraphAgainstCard('encoder', loaded.card.graphs.encoder, encoder.inputs, encoder.outputs, loaded.encoderPath);
+    checkGraphAgainstCard('denoiser', loaded.card.graphs.denoiser, denoiser.inputs, denoiser.outputs, loaded.denoiserPath);
+    return new CoreGenerator(loaded, encoder, denoiser);
+  }
+
+  get provider(): ExecutionProvider {
+    return this.encoder.provider;
+  }
+
+  get corePixels(): number {
+    return this.loaded.card.geometry.mask ** 2;
+  }
+
+  get crop(): number {
+    return this.loaded.card.geometry.crop;
+  }
+
+  /** `crops`: count x crop x crop core-centred pixels (see preprocess.ts); `sigma`: per-source noise. */
+  async encode(crops: Float32Array, sigma: Float32Array): Promise<EncodedSources> {
+    const count = sigma.length;
+    const out = await this.encoder.run({
+      image: { data: crops, dims: [count, 1, this.crop, this.crop] },
+      sigma: { data: sigma, dims: [count, 1] },
+    });
+    return { count, features: out.features!, coreOffset: out.core_offset!, coreScale: out.core_scale! };
+  }
+
+  /**
+   * Draws `samples` cores per source. `noise` holds count x samples x corePixels standard normal
+   * draws, made by the caller from (run seed, object id) so results do not depend on batching.
+   * Result layout: [source][sample][pixel], in image units.
+   */
+  async sample(encoded: EncodedSources, samples: number, noise: Float32Array, solver: FlowSolverOptions): Promise<Float32Array> {
+    const pixels = this.corePixels;
+    const hidden = encoded.features.length / encoded.count;
+    const rows = encoded.count * samples;
+    if (noise.length !== rows * pixels) throw new RangeError(`noise has ${noise.length} values, expected ${rows * pixels}`);
+    const features = new Float32Array(rows * hidden);
+    for (let source = 0; source < encoded.count; source++) {
+      const row = encoded.features.subarray(source * hidden, (source + 1) * hidden);
+      for (let s = 0; s < samples; s++) features.set(row, (source * samples + s) * hidden);
+    }
+    const z = await solveFlow(noise, pixels, (zt, t) => this.velocity(zt, t, features, rows), solver);
+    for (let source = 0; source < encoded.count; source++) {
+      const offset = encoded.coreOffset.subarray(source * pixels, (source + 1) * pixels);
+      const scale = encoded.coreScale.subarray(source * pixels, (source + 1) * pixels);
+      for (let s = 0; s < samples; s++) {
+        const base = (source * samples + s) * pixels;
+        for (let p = 0; p < pixels; p++) z[base + p] = offset[p]! + scale[p]! * z[base + p]!;
+      }
+    }
+    return z;
+  }
+
+  /** One denoiser evaluation over `rows` rows (normalised frame). */
+  async velocity(zt: Float32Array, t: Float32Array, features: Float32Array, rows: number): Promise<Float32Array> {
+    const hidden = features.length / rows;
+    const out = await this.denoiser.run({
+      z_t: { data: zt, dims: [rows, this.corePixels] },
+      t: { data: t, dims: [rows, 1] },
+      features: { data: features, dims: [rows, hidden] },
+    });
+    return out.velocity!;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.denoiser.release()]);
+  }
+}
