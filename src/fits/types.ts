@@ -16,7 +16,7 @@ export interface HeaderCard {
 
 /** Read-only keyword lookup: everything WCS and the image/table layers need from a header. */
 export interface HeaderLookup {
-  /** Last occurrence wins, as in cfitsio and astropy. */
+  /** The last occurrence of a repeated keyword wins (astropy returns the first; see FitsHeader.getAll). */
   get(key: string): HeaderValue | undefined;
   has(key: string): boolean;
 }
@@ -35,7 +35,11 @@ export type HduKind = 'image' | 'compressed-image' | 'bintable' | 'ascii-table' 
 
 export interface HduInfo {
   readonly index: number;
-  /** EXTNAME (ZEXTNAME is not used here), or 'PRIMARY' for HDU 0 without EXTNAME, else ''. */
+  /**
+   * EXTNAME (ZEXTNAME is not used here), or 'PRIMARY' for HDU 0 without EXTNAME, else ''. Tile-compressed
+   * images are named as astropy names them: the first EXTNAME other than its default 'COMPRESSED_IMAGE',
+   * else 'COMPRESSED_IMAGE'.
+   */
   readonly name: string;
   readonly kind: HduKind;
   readonly header: HeaderLookup & { readonly cards: readonly HeaderCard[] };

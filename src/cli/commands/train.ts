@@ -1,0 +1,75 @@
+/**
+ * `vis-agn train`: simulate unlabelled survey stamps, train the core generator with PyTorch, export
+ * ONNX, and check the ONNX graphs against PyTorch through onnxruntime-node. `--quick` is the CI smoke
+ * run (a tiny model in about a minute on 2 cores).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { ModelError, UsageError } from '../../errors.js';
+import { checkParity } from '../../model/parity.js';
+import { writeTrainingShards } from '../../sim/shards.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const trainScript = path.join(repoRoot, 'pipelines', 'train', 'train.py');
+
+/** Debian's torch lives under /usr/bin/python3, not the pyenv python3 first on PATH. */
+function pythonExecutable(): string {
+  return process.env.VIS_AGN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'inherit' });
+    child.on('error', (error) => reject(new ModelError(`could not start ${command}: ${error.message}`)));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new ModelError(`${command} ${args[0]} exited with ${code}`))));
+  });
+}
+
+interface TrainOptions {
+  quick?: boolean;
+  out: string;
+  data: string;
+  n: string;
+  valN: string;
+  seed: string;
+  extra: string[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('simulate training stamps, train the core generator (PyTorch), export ONNX and check it')
+    .option('--quick', 'tiny model and data: a smoke run of the whole chain')
+    .option('--out <dir>', 'model folder (card.json, encoder.onnx, denoiser.onnx, log)', 'models/quick')
+    .option('--data <dir>', 'where simulated shards go (outside git)', '.cache/train-data')
+    .option('--n <count>', 'training stamps', '100000')
+    .option('--val-n <count>', 'held-out validation stamps', '5000')
+    .option('--seed <seed>', 'simulation seed; validation uses seed + 1', '1')
+    .argument('[extra...]', 'further options passed to train.py after --')
+    .action(async (extra: string[], options: Omit<TrainOptions, 'extra'>) => {
+      await train({ ...options, extra });
+    });
+}
+
+async function train(options: TrainOptions): Promise<void> {
+  const seed = Number(options.seed);
+  const n = options.quick ? 1500 : Number(options.n);
+  const valN = options.quick ? 300 : Number(options.valN);
+  if (!Number.isInteger(seed) || !(n > 0) || !(valN > 0)) throw new UsageError('--seed, --n and --val-n must be positive integers');
+  const trainDir = path.join(options.data, `train-seed${seed}-n${n}`);
+  const valDir = path.join(options.data, `val-seed${seed + 1}-n${valN}`);
+  for (const [dir, count, s] of [[trainDir, n, seed], [valDir, valN, seed + 1]] as const) {
+    if (existsSync(path.join(dir, 'manifest.json'))) continue;
+    process.stderr.write(`train: simulating ${count} stamps (seed ${s}) into ${dir}\n`);
+    await writeTrainingShards({ count, seed: s, out: dir, stamp: 72 });
+  }
+  const args = [trainScript, '--shards', trainDir, '--val-shards', valDir, '--out', options.out, ...(options.quick ? ['--quick'] : []), ...options.extra];
+  await run(pythonExecutable(), args);
+  const parity = await checkParity(path.join(options.out, 'card.json'));
+  const worst = parity.worst.toExponential(2);
+  if (!parity.ok) throw new ModelError(`ONNX and PyTorch outputs differ by ${worst} (tolerance ${parity.tolerance})`, { file: options.out });
+  process.stdout.write(`train: ONNX matches PyTorch through onnxruntime-node (max abs diff ${worst} <= ${parity.tolerance})\n`);
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * `vis-agn`: one program, one subcommand per file in ./commands (each exports `register(program)`).
+ * Every failure leaves through `main`, which maps the error taxonomy to messages and exit codes.
+ */
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { Command, CommanderError } from 'commander';
+
+import { EXIT_CODES, VisAgnError } from '../errors.js';
+import * as fitsinfo from './commands/fitsinfo.js';
+import * as start from './commands/start.js';
+import * as train from './commands/train.js';
+
+const COMMANDS: readonly { register(program: Command): void }[] = [start, fitsinfo, train];
+
+function packageVersion(): string {
+  // Two levels up from both src/cli and dist/cli.
+  const packageJson = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('vis-agn')
+    .description('find AGN and quasars in Euclid VIS images')
+    .version(packageVersion())
+    .showHelpAfterError()
+    .exitOverride();
+  for (const command of COMMANDS) command.register(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the command line and returns the exit code; messages go to stderr as `error: <message>`. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    // A command that printed its output but found a problem sets process.exitCode instead of throwing.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_CODES.ok;
+  } catch (error) {
+    // Commander has already printed its own message (or the help and version it was asked for).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+    if (error instanceof VisAgnError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`error: internal error, please report it with the command line:\n${(error as Error)?.stack ?? String(error)}\n`);
+    return EXIT_CODES.internal;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  return script !== undefined && realpathSync(script) === fileURLToPath(import.meta.url);
+}
+
+if (isEntryPoint()) process.exitCode = await main();

@@ -1,0 +1,101 @@
+/**
+ * Byte sources for FITS readers: a file read on demand at offsets (so a 1.5 GB mosaic is never held in
+ * memory) or an in-memory buffer (whole-file gzip, tests).
+ */
+
+import { constants as bufferConstants } from 'node:buffer';
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+
+import { InputNotFoundError, InvalidInputError, LimitExceededError } from '../errors.js';
+import type { ByteSource } from './types.js';
+
+function checkRange(source: ByteSource, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new RangeError(`invalid byte range ${offset}+${length}`);
+  }
+  if (offset + length > source.size) {
+    throw new InvalidInputError(`file is truncated: needs bytes up to ${offset + length}, has ${source.size}`, { file: source.path });
+  }
+}
+
+export class FileByteSource implements ByteSource {
+  readonly size: number;
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    try {
+      this.fd = fs.openSync(path, 'r');
+      this.size = fs.fstatSync(this.fd).size;
+    } catch (error) {
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      throw new InputNotFoundError(`cannot open: ${(error as Error).message}`, { file: path }, { cause: error });
+    }
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    checkRange(this, offset, length);
+    if (this.fd === undefined) throw new Error(`${this.path} is closed`);
+    const bytes = Buffer.allocUnsafe(length);
+    for (let done = 0; done < length; ) {
+      const n = fs.readSync(this.fd, bytes, done, length - done, offset + done);
+      if (n === 0) throw new InvalidInputError(`file shrank while reading at byte ${offset + done}`, { file: this.path });
+      done += n;
+    }
+    return bytes;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export class MemoryByteSource implements ByteSource {
+  readonly size: number;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly path = '<memory>',
+  ) {
+    this.size = bytes.length;
+  }
+
+  /** A view, not a copy: callers must not modify it. */
+  read(offset: number, length: number): Uint8Array {
+    checkRange(this, offset, length);
+    return this.bytes.subarray(offset, offset + length);
+  }
+
+  close(): void {}
+}
+
+export interface OpenByteSourceOptions {
+  /** Largest gunzipped size accepted for `.gz` input, which has to be held in memory; default 4 GiB. */
+  readonly maxGunzipBytes?: number;
+}
+
+const DEFAULT_MAX_GUNZIP_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Opens a file for random access. A gzip file (magic 1f 8b, whatever its name) cannot be read at
+ * offsets, so it is gunzipped into memory once; tile-compressed FITS (`.fz`) stays on disk.
+ */
+export function openByteSource(path: string, options: OpenByteSourceOptions = {}): ByteSource {
+  const file = new FileByteSource(path);
+  if (file.size < 2) return file;
+  const magic = file.read(0, 2);
+  if (magic[0] !== 0x1f || magic[1] !== 0x8b) return file;
+
+  const maxOutputLength = Math.min(options.maxGunzipBytes ?? DEFAULT_MAX_GUNZIP_BYTES, bufferConstants.MAX_LENGTH);
+  try {
+    return new MemoryByteSource(zlib.gunzipSync(file.read(0, file.size), { maxOutputLength }), path);
+  } catch (error) {
+    if (error instanceof RangeError || (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new LimitExceededError(`gunzipped size exceeds the limit of ${maxOutputLength} bytes`, { file: path }, { cause: error });
+    }
+    throw new InvalidInputError(`corrupt gzip stream: ${(error as Error).message}`, { file: path }, { cause: error });
+  } finally {
+    file.close();
+  }
+}
