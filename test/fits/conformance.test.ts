@@ -184,7 +184,7 @@ function ourCell(cell: ArrayLike<number | bigint | boolean | string | null>, dty
   return Array.from(cell, (v, i) => normalize(v, dtype === 'logical' ? undefined : like[i]));
 }
 
-function expectColumn(data: ColumnData, expected: ExpectedColumn): void {
+function expectColumn(data: ColumnData, expected: ExpectedColumn, ascii: boolean): void {
   if (expected.first_rows) {
     const rows = expected.first_rows.map((row, r) => {
       const cell = data.varying ? data.cells[r]! : Array.from(data.values as ArrayLike<unknown>).slice(r * data.stride, (r + 1) * data.stride);
@@ -201,8 +201,19 @@ function expectColumn(data: ColumnData, expected: ExpectedColumn): void {
     const first = (expected.stats.first ?? []).map((v) => String(v).trimEnd());
     expect(strings.slice(0, first.length)).toEqual(first);
   } else {
-    expectStats(data.values as ArrayLike<number | bigint | boolean | null>, expected.stats, data.dtype);
+    expectStats(ascii ? astropyAsciiNullFill(data) : (data.values as ArrayLike<number | bigint | boolean | null>), expected.stats, data.dtype);
   }
+}
+
+/**
+ * A real ASCII-table field equal to TNULL reads as NaN here (it is missing); astropy 5.2.1 fills it
+ * with 0. (Binary-table TNULL values are kept as stored by both.)
+ */
+function astropyAsciiNullFill(data: Extract<ColumnData, { varying: false }>): ArrayLike<number | bigint | boolean | null> {
+  const values = data.values as ArrayLike<number | bigint | boolean | null>;
+  const mask = data.nullMask;
+  if (mask === undefined || !data.dtype.startsWith('float')) return values;
+  return Array.from(values, (v, i) => (mask[i] ? 0 : v));
 }
 
 function expectImage(file: FitsFile, hdu: FitsHdu, expected: ExpectedHdu): void {
@@ -301,7 +312,7 @@ describeWithShared('FITS conformance against astropy 5.2.1 (fits-conformance/exp
             }
             return;
           }
-          expectColumn(table.readColumn(column.name), column);
+          expectColumn(table.readColumn(column.name), column, hdu.kind === 'ascii-table');
         });
       });
     });
