@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 
 import { EXIT_CODES } from '../../src/errors.js';
 import { fitsInfo, FITSINFO_SCHEMA, formatFitsInfo, type FitsInfo } from '../../src/cli/commands/fitsinfo.js';
-import { astropyPython, conformanceDir, describeIf, describeWithShared, euclidQ1Dir, hasAstropy } from '../helpers/shared.js';
+import { astropyPython, conformanceDir, describeIf, describeWithShared, euclidQ1Dir, hasAstropy, hasShared } from '../helpers/shared.js';
 
 const cutout = path.join(euclidQ1Dir, 'q1_mer_cutout_102018665_NEG570040238507752998.fits');
 
@@ -62,7 +62,7 @@ async function runCli(args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-describeIf(hasAstropy, `astropy not importable by ${astropyPython}`, 'fitsinfo on a real Euclid Q1 cutout', () => {
+describeIf(hasAstropy && hasShared, `needs astropy under ${astropyPython} and the shared Q1 cutouts`, 'fitsinfo on a real Euclid Q1 cutout', () => {
   let info: FitsInfo;
   let reference: AstropyHdu[];
   beforeAll(() => {
