@@ -4,7 +4,7 @@
  */
 
 import { InvalidInputError, LimitExceededError, UnsupportedError, type ErrorLocation } from '../errors.js';
-import { compressedImageHeader, readCompressedImage } from './compressed/index.js';
+import { compressedImageHeader, compressionInfo, readCompressedImage } from './compressed/index.js';
 import { BLOCK_SIZE, readHeader, type FitsHeader } from './header.js';
 import { bitpixType, imageLayout, pixelCount, readImagePixels, readPixelRange, sectionAxes } from './image.js';
 import { openByteSource } from './source.js';
@@ -189,7 +189,9 @@ export class FitsFile {
       }
     } else if (layout.axes.length === 2 && total > 0) {
       const [width, height] = layout.axes as [number, number];
-      const rows = Math.max(1, Math.floor(chunkPixels / width));
+      // Bands hold whole tile rows: a band that cut through tiles would decode them once per band.
+      const tileRows = compressionInfo(hdu).tile[1] ?? 1;
+      const rows = tileRows * Math.max(1, Math.floor(chunkPixels / width / tileRows));
       for (let y0 = 0; y0 < height; y0 += rows) {
         yield this.readImage(hdu, { x0: 0, x1: width, y0, y1: Math.min(height, y0 + rows) }).data;
       }
