@@ -1,0 +1,46 @@
+/** `vis-agn model-quality`: calibration and accuracy of the regenerations on held-out normal galaxies. */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { defaultCardPath } from '../../model/card.js';
+import { measureQuality, type QualityReport } from '../../model/quality.js';
+
+function table(report: QualityReport): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const lines = [
+    `galaxies ${report.galaxies}, ${report.samples} samples, ${report.steps} ${report.method} steps`,
+    `observed PSF-weighted core flux inside the central 68% of samples: ${pct(report.coverage68)} (target 68 ± 5%)`,
+    `observed PSF-weighted core flux inside the central 95% of samples: ${pct(report.coverage95)} (target 95 ± 3%)`,
+    `mean rank of the observed flux among the samples: ${report.meanRank.toFixed(3)} (0.5 when unbiased)`,
+    '',
+    '| I_E | galaxies | median rel. error, model | median rel. error, rescaling |',
+    '|---|---:|---:|---:|',
+    ...report.bins.map((b) => `| ${b.mag[0]}–${b.mag[1]} | ${b.count} | ${pct(b.medianRelErrorModel)} | ${pct(b.medianRelErrorRescaling)} |`),
+    `| all | ${report.bins.reduce((n, b) => n + b.count, 0)} | ${pct(report.overall.medianRelErrorModel)} | ${pct(report.overall.medianRelErrorRescaling)} |`,
+  ];
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('model-quality')
+    .description('calibration and accuracy of the core regenerations on held-out simulated normal galaxies')
+    .requiredOption('--shards <dir>', 'held-out shards (vis-agn simulate shards, a seed not used in training)')
+    .option('--model <card>', 'model card', defaultCardPath())
+    .option('--limit <n>', 'normal galaxies to use', '2000')
+    .option('--samples <n>', 'samples per galaxy', '64')
+    .option('--seed <n>', 'sampler seed', '1')
+    .option('--out <file>', 'write the report as JSON')
+    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; out?: string }) => {
+      const report = await measureQuality({
+        cardPath: options.model,
+        shards: options.shards,
+        limit: Number(options.limit),
+        samples: Number(options.samples),
+        seed: Number(options.seed),
+        onProgress: (done, total) => process.stderr.write(`\rmodel-quality: ${done}/${total}`),
+      });
+      process.stderr.write('\n');
+      process.stdout.write(`${table(report)}\n`);
+      if (options.out) writeFileSync(options.out, `${JSON.stringify(report, null, 1)}\n`);
+    });
+}

@@ -1,0 +1,204 @@
+/**
+ * How good are the regenerations? On held-out simulated normal galaxies (truth class 'galaxy'):
+ *  - calibration: does the observed core's PSF-weighted flux fall inside the central 68% / 95% of its
+ *    regenerated samples for 68% / 95% of galaxies?
+ *  - accuracy: median |regenerated - observed| / observed core flux per magnitude bin, against a
+ *    rescaling baseline (the ring around the core times the population's median core-to-ring ratio,
+ *    fitted on the other half of the galaxies).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { InvalidInputError } from '../errors.js';
+import { coreSum, cropCore, psfCoreWeights, psfWeightedFlux } from '../score/core-flux.js';
+import { q1Psfs } from '../sim/psf.js';
+import { CoreGenerator } from './generator.js';
+import { samplerNoise } from './noise.js';
+import { centreOnCore } from './preprocess.js';
+import type { FlowMethod } from './sampler.js';
+
+export interface QualityOptions {
+  readonly cardPath: string;
+  readonly shards: string;
+  readonly limit: number;
+  readonly samples: number;
+  readonly steps?: number;
+  readonly method?: FlowMethod;
+  readonly seed: number;
+  readonly batch?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface MagnitudeBin {
+  readonly mag: readonly [number, number];
+  readonly count: number;
+  readonly medianRelErrorModel: number;
+  readonly medianRelErrorRescaling: number;
+}
+
+export interface QualityReport {
+  readonly galaxies: number;
+  readonly samples: number;
+  readonly steps: number;
+  readonly method: FlowMethod;
+  readonly coverage68: number;
+  readonly coverage95: number;
+  /** Mean of the observed flux's rank among the samples, as a fraction: 0.5 when unbiased. */
+  readonly meanRank: number;
+  readonly bins: readonly MagnitudeBin[];
+  readonly overall: { readonly medianRelErrorModel: number; readonly medianRelErrorRescaling: number };
+}
+
+interface Stamps {
+  readonly side: number;
+  readonly images: Float32Array;
+  readonly sigma: Float32Array;
+  readonly truth: { objectId: bigint; cls: string; mag: number; psf: string }[];
+}
+
+function readFloat32(file: string): Float32Array {
+  const bytes = readFileSync(file);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+function readStamps(dir: string): Stamps {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+    stamp: { width: number }; files: { path: string; kind: string }[]; truth: { path: string };
+  };
+  const join = (kind: string) => {
+    const parts = manifest.files.filter((f) => f.kind === kind).map((f) => readFloat32(path.join(dir, f.path)));
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  const table = tableFromIPC(readFileSync(path.join(dir, manifest.truth.path)));
+  const column = (name: string) => {
+    const c = table.getChild(name);
+    if (c === null) throw new InvalidInputError(`truth table has no column ${name}`, { file: dir });
+    return c;
+  };
+  const ids = column('object_id');
+  const classes = column('class');
+  const mags = column('mag_total');
+  const psfs = column('psf');
+  const truth = Array.from({ length: table.numRows }, (_, i) => ({
+    objectId: BigInt(ids.get(i) as bigint | number),
+    cls: String(classes.get(i)),
+    mag: Number(mags.get(i)),
+    psf: String(psfs.get(i)),
+  }));
+  return { side: manifest.stamp.width, images: join('image'), sigma: join('sigma'), truth };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  return n % 2 ? sorted[(n - 1) / 2]! : 0.5 * (sorted[n / 2 - 1]! + sorted[n / 2]!);
+}
+
+/** Linear-interpolated quantile of sorted values (numpy's default). */
+function quantile(sorted: Float64Array, q: number): number {
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+export async function measureQuality(options: QualityOptions): Promise<QualityReport> {
+  const stamps = readStamps(options.shards);
+  const generator = await CoreGenerator.load(options.cardPath, { device: 'cpu', threads: 2 });
+  const { card } = generator.loaded;
+  const mask = card.geometry.mask;
+  const pixels = mask * mask;
+  const crop = card.geometry.crop;
+  const steps = options.steps ?? card.sampler.steps;
+  const method = options.method ?? (card.sampler.method === 'flow-heun' ? 'heun' : 'euler');
+  const psfByName = new Map(q1Psfs().map((p) => [p.name, psfCoreWeights(p, mask)]));
+  const chosen = stamps.truth.map((t, i) => ({ ...t, index: i })).filter((t) => t.cls === 'galaxy' && psfByName.has(t.psf)).slice(0, options.limit);
+  const stampPixels = stamps.side * stamps.side;
+  const batch = options.batch ?? 64;
+  const rows: { mag: number; inside68: boolean; inside95: boolean; rank: number; observedSum: number; regeneratedSum: number; ringSum: number }[] = [];
+  try {
+    for (let start = 0; start < chosen.length; start += batch) {
+      const group = chosen.slice(start, start + batch);
+      const crops = new Float32Array(group.length * crop * crop);
+      const sigma = new Float32Array(group.length);
+      group.forEach((g, k) => {
+        const image = stamps.images.subarray(g.index * stampPixels, (g.index + 1) * stampPixels);
+        const c = centreOnCore(image, stamps.side, stamps.side, { crop });
+        if (c === undefined) throw new InvalidInputError(`stamp ${g.index} too small for the crop`, { file: options.shards });
+        crops.set(c.pixels, k * crop * crop);
+        sigma[k] = stamps.sigma[g.index]!;
+      });
+      const encoded = await generator.encode(crops, sigma);
+      const noise = new Float32Array(group.length * options.samples * pixels);
+      group.forEach((g, k) => samplerNoise(options.seed, g.objectId, options.samples, pixels, noise.subarray(k * options.samples * pixels, (k + 1) * options.samples * pixels)));
+      const cores = await generator.sample(encoded, options.samples, noise, { steps, method });
+      group.forEach((g, k) => {
+        const own = crops.subarray(k * crop * crop, (k + 1) * crop * crop);
+        const observed = cropCore(own, crop, mask);
+        const ring = cropCore(own, crop, mask + 2);
+        const weights = psfByName.get(g.psf)!;
+        const sampleFlux = new Float64Array(options.samples);
+        let regenerated = 0;
+        for (let s = 0; s < options.samples; s++) {
+          const offset = (k * options.samples + s) * pixels;
+          sampleFlux[s] = psfWeightedFlux(cores, weights, offset);
+          regenerated += coreSum(cores, pixels, offset) / options.samples;
+        }
+        sampleFlux.sort();
+        const flux = psfWeightedFlux(observed, weights);
+        const below = sampleFlux.filter((f) => f < flux).length;
+        const observedSum = coreSum(observed, pixels);
+        rows.push({
+          mag: g.mag,
+          inside68: flux >= quantile(sampleFlux, 0.16) && flux <= quantile(sampleFlux, 0.84),
+          inside95: flux >= quantile(sampleFlux, 0.025) && flux <= quantile(sampleFlux, 0.975),
+          rank: (below + 0.5) / (options.samples + 1),
+          observedSum,
+          regeneratedSum: regenerated,
+          ringSum: coreSum(ring, ring.length) - observedSum,
+        });
+      });
+      options.onProgress?.(Math.min(start + batch, chosen.length), chosen.length);
+    }
+  } finally {
+    await generator.release();
+  }
+  // The rescaling baseline's ratio comes from the even rows, its errors from the odd ones (and the
+  // model's errors from the same odd rows, so the two columns compare like with like).
+  const ratio = median(rows.filter((_, i) => i % 2 === 0).map((r) => r.observedSum / r.ringSum));
+  const evaluated = rows.filter((_, i) => i % 2 === 1);
+  const relError = (predicted: number, observed: number) => Math.abs(predicted - observed) / Math.abs(observed);
+  const edges = [19, 20, 21, 22, 23, 24, 25];
+  const bins: MagnitudeBin[] = [];
+  for (let b = 0; b + 1 < edges.length; b++) {
+    const inBin = evaluated.filter((r) => r.mag >= edges[b]! && r.mag < edges[b + 1]!);
+    bins.push({
+      mag: [edges[b]!, edges[b + 1]!],
+      count: inBin.length,
+      medianRelErrorModel: median(inBin.map((r) => relError(r.regeneratedSum, r.observedSum))),
+      medianRelErrorRescaling: median(inBin.map((r) => relError(r.ringSum * ratio, r.observedSum))),
+    });
+  }
+  const fraction = (f: (r: (typeof rows)[number]) => boolean) => rows.filter(f).length / rows.length;
+  return {
+    galaxies: rows.length,
+    samples: options.samples,
+    steps,
+    method,
+    coverage68: fraction((r) => r.inside68),
+    coverage95: fraction((r) => r.inside95),
+    meanRank: rows.reduce((a, r) => a + r.rank, 0) / rows.length,
+    bins,
+    overall: {
+      medianRelErrorModel: median(evaluated.map((r) => relError(r.regeneratedSum, r.observedSum))),
+      medianRelErrorRescaling: median(evaluated.map((r) => relError(r.ringSum * ratio, r.observedSum))),
+    },
+  };
+}
