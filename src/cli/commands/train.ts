@@ -28,8 +28,8 @@ function run(command: string, args: string[]): Promise<void> {
   });
 }
 
-interface TrainOptions {
-  quick?: boolean;
+export interface TrainOptions {
+  quick?: boolean | undefined;
   out: string;
   data: string;
   n: string;
@@ -50,11 +50,11 @@ export function register(program: Command): void {
     .option('--seed <seed>', 'simulation seed; validation uses seed + 1', '1')
     .argument('[extra...]', 'further options passed to train.py after --')
     .action(async (extra: string[], options: Omit<TrainOptions, 'extra'>) => {
-      await train({ ...options, extra });
+      await trainModel({ ...options, extra });
     });
 }
 
-async function train(options: TrainOptions): Promise<void> {
+export async function trainModel(options: TrainOptions): Promise<void> {
   const seed = Number(options.seed);
   const n = options.quick ? 1500 : Number(options.n);
   const valN = options.quick ? 300 : Number(options.valN);

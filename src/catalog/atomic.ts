@@ -1,0 +1,89 @@
+/**
+ * A file that appears at its target only when complete: written to a temporary file in the target's
+ * directory (so the rename cannot cross file systems), synced, then renamed over the target. Any
+ * failure removes the temporary file and becomes an OutputError naming the target, so a killed or
+ * failed export never leaves a truncated catalogue that looks finished.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+import { OutputError, VisAgnError } from '../errors.js';
+
+export function asOutputError(error: unknown, target: string): OutputError {
+  if (error instanceof OutputError && error.location.file === target) return error;
+  const reason = error instanceof VisAgnError ? error.reason : `cannot write: ${(error as Error)?.message ?? String(error)}`;
+  return new OutputError(reason, { file: target }, { cause: error });
+}
+
+export class AtomicFile {
+  private position = 0;
+  private done = false;
+
+  private constructor(
+    readonly target: string,
+    private readonly tempPath: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async create(target: string): Promise<AtomicFile> {
+    const tempPath = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      return new AtomicFile(target, tempPath, await open(tempPath, 'wx'));
+    } catch (error) {
+      throw asOutputError(error, target);
+    }
+  }
+
+  /** Appends `bytes`; on failure the file is abandoned. */
+  async write(bytes: Uint8Array): Promise<void> {
+    await this.guard(async () => {
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
+        done += bytesWritten;
+        this.position += bytesWritten;
+      }
+    });
+  }
+
+  /** Syncs and moves the file into place, replacing any file of that name. */
+  async commit(): Promise<void> {
+    await this.guard(async () => {
+      await this.handle.datasync();
+      await this.handle.close();
+      this.done = true;
+      await rename(this.tempPath, this.target);
+    });
+  }
+
+  /** Removes the temporary file; safe to call more than once. */
+  async abort(): Promise<void> {
+    if (!this.done) await this.handle.close().catch(() => undefined);
+    this.done = true;
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+
+  private async guard(step: () => Promise<void>): Promise<void> {
+    if (this.done) throw new OutputError('the file is already complete or abandoned', { file: this.target });
+    try {
+      await step();
+    } catch (error) {
+      await this.abort();
+      throw asOutputError(error, this.target);
+    }
+  }
+}
+
+/** Runs `fill` on a new AtomicFile at `target` and commits it; a throw from `fill` abandons the file and passes on. */
+export async function writeAtomically<T>(target: string, fill: (file: AtomicFile) => Promise<T>): Promise<T> {
+  const file = await AtomicFile.create(target);
+  try {
+    const result = await fill(file);
+    await file.commit();
+    return result;
+  } catch (error) {
+    await file.abort();
+    throw error;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The export formats by name, each with its file extension and writer: the `export` command and its
+ * help text read this table, so a new format is one entry here and one module beside it.
+ */
+
+import { candidatesOnly, type CatalogSource } from './batch.js';
+import { writeCsvCatalog } from './csv.js';
+import { writeDs9Regions } from './ds9.js';
+import { writeFitsCatalog } from './fits.js';
+import { writeParquetCatalog } from './parquet.js';
+import { openCatalog } from './read.js';
+
+export interface ExportFormat {
+  readonly extension: string;
+  readonly description: string;
+  /** Resolves to the number of rows (for ds9, regions) written. */
+  write(target: string, source: CatalogSource): Promise<number>;
+}
+
+export const EXPORT_FORMATS = {
+  parquet: { extension: 'parquet', description: 'Parquet, for DuckDB, pandas and archives', write: writeParquetCatalog },
+  fits: { extension: 'fits', description: 'FITS binary table, for TOPCAT and astropy', write: writeFitsCatalog },
+  csv: { extension: 'csv', description: 'CSV (RFC 4180) with a header row', write: writeCsvCatalog },
+  ds9: { extension: 'reg', description: 'ds9 region file of the candidates', write: writeDs9Regions },
+} as const satisfies Record<string, ExportFormat>;
+
+export type ExportFormatName = keyof typeof EXPORT_FORMATS;
+
+export interface ExportOptions {
+  /** Keep only rows with `is_candidate` (ds9 always does). */
+  readonly candidatesOnly?: boolean;
+}
+
+/** Reads the Arrow catalogue at `input` and writes it to `target` as `format`; resolves to the rows written. */
+export async function exportCatalog(input: string, format: ExportFormatName, target: string, options: ExportOptions = {}): Promise<number> {
+  const file = await openCatalog(input);
+  try {
+    return await EXPORT_FORMATS[format].write(target, options.candidatesOnly ? candidatesOnly(file) : file);
+  } finally {
+    await file.close();
+  }
+}

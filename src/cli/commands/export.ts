@@ -1,0 +1,42 @@
+/**
+ * `vis-agn export CATALOG.arrow --format parquet|fits|csv|ds9 [--out FILE] [--candidates-only]`:
+ * converts a run's Arrow catalogue for DuckDB, TOPCAT/astropy, spreadsheets or ds9. The output appears
+ * only when complete.
+ */
+
+import path from 'node:path';
+
+import { Option, type Command } from 'commander';
+
+import { UsageError } from '../../errors.js';
+import { EXPORT_FORMATS, exportCatalog, type ExportFormatName } from '../../catalog/formats.js';
+
+interface ExportCommandOptions {
+  format: ExportFormatName;
+  out?: string;
+  candidatesOnly?: boolean;
+}
+
+/** `run.arrow` becomes `run.parquet`, or `run.candidates.parquet` with --candidates-only. */
+export function defaultOutput(input: string, format: ExportFormatName, candidatesOnly: boolean): string {
+  const stem = input.replace(/\.arrow$/i, '');
+  return `${stem}${candidatesOnly && format !== 'ds9' ? '.candidates' : ''}.${EXPORT_FORMATS[format].extension}`;
+}
+
+export function register(program: Command): void {
+  const formats = Object.entries(EXPORT_FORMATS).map(([name, format]) => `${name} (${format.description})`);
+  program
+    .command('export')
+    .description('convert an Arrow catalogue to Parquet, FITS, CSV or a ds9 region file')
+    .argument('<catalog>', 'Arrow IPC catalogue written by a run')
+    .addOption(new Option('--format <format>', `output format: ${formats.join('; ')}`).choices(Object.keys(EXPORT_FORMATS)).makeOptionMandatory())
+    .option('--out <file>', 'output file (default: the catalogue name with the format extension)')
+    .option('--candidates-only', 'keep only AGN/QSO candidates (is_candidate); ds9 always does')
+    .action(async (catalog: string, options: ExportCommandOptions) => {
+      const candidatesOnly = options.candidatesOnly === true;
+      const out = options.out ?? defaultOutput(catalog, options.format, candidatesOnly);
+      if (path.resolve(out) === path.resolve(catalog)) throw new UsageError(`the output ${out} would replace the catalogue it is read from`);
+      const rows = await exportCatalog(catalog, options.format, out, { candidatesOnly });
+      process.stdout.write(`wrote ${rows} ${options.format === 'ds9' ? 'regions' : 'rows'} to ${out}\n`);
+    });
+}

@@ -1,0 +1,81 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { jest } from '@jest/globals';
+
+import { EXIT_CODES } from '../../src/errors.js';
+import { readCatalog, writeCatalog } from '../../src/catalog/index.js';
+import { defaultOutput } from '../../src/cli/commands/export.js';
+import { makeRows, METADATA, tempDir } from './fixtures.js';
+
+const { dir, remove } = tempDir('export-cli');
+afterAll(remove);
+
+const rows = makeRows(40, 17);
+const catalog = path.join(dir, 'run.arrow');
+
+beforeAll(async () => {
+  await writeCatalog(catalog, METADATA, rows);
+});
+
+/** Runs the CLI in-process, capturing what it writes. Imported lazily: it loads every command module. */
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../../src/cli/index.js');
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await main(['node', 'vis-agn', ...args]), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('vis-agn export', () => {
+  it('writes next to the catalogue by default and says how many rows', async () => {
+    const result = await runCli(['export', catalog, '--format', 'parquet']);
+    expect(result).toMatchObject({ code: EXIT_CODES.ok, stderr: '' });
+    expect(result.stdout).toBe(`wrote ${rows.length} rows to ${path.join(dir, 'run.parquet')}\n`);
+    expect(existsSync(path.join(dir, 'run.parquet'))).toBe(true);
+  });
+
+  it('keeps only candidates with --candidates-only, to --out', async () => {
+    const out = path.join(dir, 'chosen.csv');
+    const candidates = rows.filter((row) => row.is_candidate).length;
+    const result = await runCli(['export', catalog, '--format', 'csv', '--candidates-only', '--out', out]);
+    expect(result).toMatchObject({ code: EXIT_CODES.ok, stdout: `wrote ${candidates} rows to ${out}\n` });
+  });
+
+  it('counts regions for ds9', async () => {
+    const result = await runCli(['export', catalog, '--format', 'ds9']);
+    expect(result.stdout).toBe(`wrote ${rows.filter((row) => row.is_candidate).length} regions to ${path.join(dir, 'run.reg')}\n`);
+  });
+
+  it('names default outputs after the catalogue and the format', () => {
+    expect(defaultOutput('a/run.arrow', 'fits', false)).toBe('a/run.fits');
+    expect(defaultOutput('a/run.arrow', 'parquet', true)).toBe('a/run.candidates.parquet');
+    expect(defaultOutput('a/run.ARROW', 'ds9', true)).toBe('a/run.reg');
+    expect(defaultOutput('a/run', 'csv', false)).toBe('a/run.csv');
+  });
+
+  it.each([
+    ['an unknown format', ['--format', 'votable'], EXIT_CODES.usage],
+    ['no format', [], EXIT_CODES.usage],
+    ['an output that is the input', ['--format', 'csv', '--out', catalog], EXIT_CODES.usage],
+    ['an output in a missing directory', ['--format', 'csv', '--out', path.join(dir, 'no', 'x.csv')], EXIT_CODES.outputFailed],
+  ])('exits with the taxonomy code for %s', async (_what, args, code) => {
+    expect((await runCli(['export', catalog, ...args])).code).toBe(code);
+  });
+
+  it('exits 3 for a missing catalogue and 4 for a file that is not one', async () => {
+    expect((await runCli(['export', path.join(dir, 'none.arrow'), '--format', 'csv'])).code).toBe(EXIT_CODES.inputNotFound);
+    const text = path.join(dir, 'text.arrow');
+    writeFileSync(text, 'not arrow');
+    const result = await runCli(['export', text, '--format', 'csv']);
+    expect(result.code).toBe(EXIT_CODES.invalidInput);
+    expect(result.stderr).toMatch(new RegExp(`^error: ${text}: not an Arrow IPC file`));
+    expect((await readCatalog(catalog)).rows).toHaveLength(rows.length);
+  });
+});

@@ -1,0 +1,39 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { trainModel } from '../../src/cli/commands/train.js';
+import { readCard } from '../../src/model/card.js';
+import { describeIf } from '../helpers/shared.js';
+
+function hasTorch(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describeIf(hasTorch(), 'Debian python3-torch and python3-onnx are not installed', '`vis-agn train --quick`', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vis-agn-train-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('simulates, trains, exports ONNX with a consistent card, and matches PyTorch through onnxruntime', async () => {
+    const out = path.join(dir, 'model');
+    const log = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      await trainModel({ quick: true, out, data: path.join(dir, 'data'), n: '0', valN: '0', seed: '5', extra: [] });
+      expect(log.mock.calls.map((c) => String(c[0])).join('')).toMatch(/ONNX matches PyTorch .* max abs diff [0-9.e+-]+ <= 0\.0001/);
+    } finally {
+      log.mockRestore();
+    }
+    const { card } = readCard(path.join(out, 'card.json'));
+    expect(card.training.quick).toBe(true);
+    expect(card.geometry).toMatchObject({ crop: 64, mask: 5 });
+    expect(Object.keys(card.validation)).toEqual(expect.arrayContaining(['flow', 'nll']));
+    expect(existsSync(path.join(out, 'train-log.jsonl'))).toBe(true);
+    const lines = readFileSync(path.join(out, 'train-log.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+  }, 600_000);
+});
