@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ModelError, UsageError } from '../../errors.js';
-import { checkParity } from '../../model/parity.js';
+import { checkParity, type ParityReport } from '../../model/parity.js';
 import { writeTrainingShards } from '../../sim/shards.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     });
 }
 
-export async function trainModel(options: TrainOptions): Promise<void> {
+export async function trainModel(options: TrainOptions): Promise<ParityReport> {
   const seed = Number(options.seed);
   const n = options.quick ? 1500 : Number(options.n);
   const valN = options.quick ? 300 : Number(options.valN);
@@ -72,4 +72,5 @@ export async function trainModel(options: TrainOptions): Promise<void> {
   const worst = parity.worst.toExponential(2);
   if (!parity.ok) throw new ModelError(`ONNX and PyTorch outputs differ by ${worst} (tolerance ${parity.tolerance})`, { file: options.out });
   process.stdout.write(`train: ONNX matches PyTorch through onnxruntime-node (max abs diff ${worst} <= ${parity.tolerance})\n`);
+  return parity;
 }
