@@ -7,6 +7,7 @@
  *    fitted on the other half of the galaxies).
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
@@ -15,6 +16,7 @@ import { q1Psfs } from '../sim/psf.js';
 import { CoreGenerator } from './generator.js';
 import { samplerNoise } from './noise.js';
 import { centreOnCore } from './preprocess.js';
+import type { DeviceRequest } from './runtime.js';
 import type { FlowMethod } from './sampler.js';
 
 export interface QualityOptions {
@@ -26,6 +28,8 @@ export interface QualityOptions {
   readonly method?: FlowMethod;
   readonly seed: number;
   readonly batch?: number;
+  readonly device?: DeviceRequest;
+  readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -38,6 +42,7 @@ export interface MagnitudeBin {
 
 export interface QualityReport {
   readonly galaxies: number;
+  readonly provider: string;
   readonly samples: number;
   readonly steps: number;
   readonly method: FlowMethod;
@@ -111,7 +116,7 @@ function quantile(sorted: Float64Array, q: number): number {
 
 export async function measureQuality(options: QualityOptions): Promise<QualityReport> {
   const stamps = readStamps(options.shards);
-  const generator = await CoreGenerator.load(options.cardPath, { device: 'cpu', threads: 2 });
+  const generator = await CoreGenerator.load(options.cardPath, { device: options.device ?? 'cpu', threads: options.threads ?? availableParallelism() });
   const { card } = generator.loaded;
   const mask = card.geometry.mask;
   const pixels = mask * mask;
@@ -186,9 +191,11 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
       medianRelErrorRescaling: median(inBin.map((r) => relError(r.ringSum * ratio, r.observedSum))),
     });
   }
+  const provider = generator.provider;
   const fraction = (f: (r: (typeof rows)[number]) => boolean) => rows.filter(f).length / rows.length;
   return {
     galaxies: rows.length,
+    provider,
     samples: options.samples,
     steps,
     method,

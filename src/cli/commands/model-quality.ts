@@ -1,13 +1,16 @@
 /** `vis-agn model-quality`: calibration and accuracy of the regenerations on held-out normal galaxies. */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { DeviceRequest } from '../../model/runtime.js';
 import { defaultCardPath } from '../../model/card.js';
 import { measureQuality, type QualityReport } from '../../model/quality.js';
 
 function table(report: QualityReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const lines = [
-    `galaxies ${report.galaxies}, ${report.samples} samples, ${report.steps} ${report.method} steps`,
+    `galaxies ${report.galaxies}, ${report.samples} samples on ${report.provider}, ${report.steps} ${report.method} steps`,
     `observed PSF-weighted core flux inside the central 68% of samples: ${pct(report.coverage68)} (target 68 ± 5%)`,
     `observed PSF-weighted core flux inside the central 95% of samples: ${pct(report.coverage95)} (target 95 ± 3%)`,
     `mean rank of the observed flux among the samples: ${report.meanRank.toFixed(3)} (0.5 when unbiased)`,
@@ -29,14 +32,19 @@ export function register(program: Command): void {
     .option('--limit <n>', 'normal galaxies to use', '2000')
     .option('--samples <n>', 'samples per galaxy', '64')
     .option('--seed <n>', 'sampler seed', '1')
+    .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
+    .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--out <file>', 'write the report as JSON')
-    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; out?: string }) => {
+    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; device: string; threads: string; out?: string }) => {
+      if (!['cpu', 'cuda', 'auto'].includes(options.device)) throw new UsageError(`--device must be cpu, cuda or auto, not ${options.device}`);
       const report = await measureQuality({
         cardPath: options.model,
         shards: options.shards,
         limit: Number(options.limit),
         samples: Number(options.samples),
         seed: Number(options.seed),
+        device: options.device as DeviceRequest,
+        threads: Number(options.threads),
         onProgress: (done, total) => process.stderr.write(`\rmodel-quality: ${done}/${total}`),
       });
       process.stderr.write('\n');
