@@ -74,18 +74,20 @@ export function dequantize(
     return;
   }
   const rand = ditherRandoms();
-  const keepZeros = method === 'SUBTRACTIVE_DITHER_2';
+  // NaN equals no sample, so SUBTRACTIVE_DITHER_1 never takes the zero branch.
+  const zeroValue = method === 'SUBTRACTIVE_DITHER_2' ? ZERO_VALUE : Number.NaN;
   let iseed = randomOffset;
   let next = Math.trunc(Math.fround(rand[iseed]! * 500));
-  for (let i = 0; i < n; i++) {
-    const q = samples[i]!;
-    if (q === blank) out[i] = Number.NaN;
-    else if (keepZeros && q === ZERO_VALUE) out[i] = 0;
-    else out[i] = (q - rand[next]! + 0.5) * scale + zero;
-    if (++next === N_RANDOM) {
-      if (++iseed === N_RANDOM) iseed = 0;
-      next = Math.trunc(Math.fround(rand[iseed]! * 500));
+  for (let i = 0; i < n; ) {
+    // Pixels up to where the walk reaches the end of the sequence, with no wrap test per pixel.
+    const end = Math.min(n, i + N_RANDOM - next);
+    const shift = next - i;
+    for (; i < end; i++) {
+      const q = samples[i]!;
+      out[i] = q === blank ? Number.NaN : q === zeroValue ? 0 : (q - rand[i + shift]! + 0.5) * scale + zero;
     }
+    if (++iseed === N_RANDOM) iseed = 0;
+    next = Math.trunc(Math.fround(rand[iseed]! * 500));
   }
 }
 
@@ -112,10 +114,11 @@ export interface PixelConverter {
   /** An output array of `dtype`. */
   allocate(n: number): PixelArray;
   /**
-   * One tile's pixels in output form. `quantization` is required when the samples of a floating
-   * image are integers; `tileIndex` (0-based) positions the dither.
+   * Writes one tile's pixels in output form into `out` (from `allocate`, or a view of one, exactly
+   * `samples.length` long). `quantization` is required when the samples of a floating image are
+   * integers; `tileIndex` (0-based) positions the dither.
    */
-  convert(samples: TileSamples, tileIndex: number, quantization: TileQuantization | undefined): PixelArray;
+  convert(samples: TileSamples, tileIndex: number, quantization: TileQuantization | undefined, out: PixelArray): void;
 }
 
 type FloatArray = Float32Array | Float64Array;
@@ -142,8 +145,8 @@ function floatConverter(scaling: PixelScaling, type: BitpixType): PixelConverter
     dtype: type.dtype,
     sampleType: scaling.quantized ? 'int32' : (type.dtype as SampleType),
     allocate: (n) => new Float(n),
-    convert(samples, tileIndex, quantization) {
-      const out = new Float(samples.length);
+    convert(samples, tileIndex, quantization, pixels) {
+      const out = pixels as FloatArray;
       if (isFloatSamples(samples)) {
         out.set(samples);
       } else if (samples instanceof BigInt64Array) {
@@ -153,7 +156,6 @@ function floatConverter(scaling: PixelScaling, type: BitpixType): PixelConverter
         dequantize(samples, out, quantization, method, ditherOffset(tileIndex, ditherSeed));
       }
       applyLinear(out, bscale, bzero);
-      return out;
     },
   };
 }
@@ -178,16 +180,14 @@ function integerConverter(scaling: PixelScaling, type: BitpixType): PixelConvert
       dtype: type.dtype,
       sampleType,
       allocate: (n) => new type.array(n),
-      convert(samples) {
+      convert(samples, _tileIndex, _quantization, out) {
         const raw = integerSamples(samples);
-        const out = new type.array(raw.length);
         if (out instanceof BigInt64Array) {
           for (let i = 0; i < raw.length; i++) out[i] = BigInt(raw[i]!);
         } else {
           // Typed-array stores wrap, as C's casts of cfitsio's int buffers do.
           (out as Exclude<PixelArray, BigInt64Array | BigUint64Array>).set(raw as Exclude<IntegerSamples, BigInt64Array>);
         }
-        return out;
       },
     };
   }
@@ -198,9 +198,8 @@ function integerConverter(scaling: PixelScaling, type: BitpixType): PixelConvert
       dtype: unsigned.dtype,
       sampleType,
       allocate: (n) => new unsigned.array(n),
-      convert(samples) {
+      convert(samples, _tileIndex, _quantization, out) {
         const raw = integerSamples(samples);
-        const out = new unsigned.array(raw.length);
         if (out instanceof BigUint64Array) {
           for (let i = 0; i < raw.length; i++) out[i] = BigInt.asUintN(64, BigInt(raw[i]!) + (1n << 63n));
         } else {
@@ -208,7 +207,6 @@ function integerConverter(scaling: PixelScaling, type: BitpixType): PixelConvert
           const narrow = raw as Exclude<IntegerSamples, BigInt64Array>;
           for (let i = 0; i < narrow.length; i++) values[i] = narrow[i]! + shift;
         }
-        return out;
       },
     };
   }
@@ -218,15 +216,14 @@ function integerConverter(scaling: PixelScaling, type: BitpixType): PixelConvert
     dtype: type.scaledDtype,
     sampleType,
     allocate: (n) => new Float(n),
-    convert(samples) {
+    convert(samples, _tileIndex, _quantization, pixels) {
       const raw = integerSamples(samples);
-      const out = new Float(raw.length);
+      const out = pixels as FloatArray;
       for (let i = 0; i < raw.length; i++) out[i] = Number(raw[i]!);
       applyLinear(out, bscale, zero);
       if (blank !== undefined) {
         for (let i = 0; i < raw.length; i++) if (Number(raw[i]!) === blank) out[i] = Number.NaN;
       }
-      return out;
     },
   };
 }

@@ -23,6 +23,11 @@ export interface TileCodecContext {
   readonly sampleType: SampleType;
   /** Numeric ZNAMEi/ZVALi pairs, names upper-case (BLOCKSIZE, BYTEPIX, SMOOTH, ...). */
   readonly params: ReadonlyMap<string, number>;
+  /**
+   * Room for at least `npix` samples that a codec producing int32 may decode into instead of
+   * allocating: the samples it returns may then be a view of it, overwritten by the next tile.
+   */
+  readonly scratch?: Int32Array | undefined;
 }
 
 export interface TileCodec {

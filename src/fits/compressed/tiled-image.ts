@@ -160,6 +160,30 @@ function copyIntersection(values: PixelArray, tile: TileBox, out: PixelArray, re
   }
 }
 
+/** The quantisation of a tile, by table row. */
+type Quantizations = (row: number) => TileQuantization | undefined;
+
+/**
+ * Where `tile` starts in `out` (shaped `shape`, covering `region`) when its pixels form one run
+ * there in their own order, so the tile can be decoded in place: the tile lies inside the region
+ * and spans it fully along every axis below its last one longer than 1 (row tiles of a full-width
+ * read, a single tile read whole). Undefined otherwise.
+ */
+function contiguousOffset(tile: TileBox, region: Box, shape: readonly number[]): number | undefined {
+  let offset = 0;
+  let stride = 1;
+  let spansLower = true;
+  for (let k = 0; k < shape.length; k++) {
+    const lo = tile.lo[k]! - region.lo[k]!;
+    const extent = tile.shape[k]!;
+    if (lo < 0 || lo + extent > shape[k]! || (extent > 1 && !spansLower)) return undefined;
+    spansLower &&= extent === shape[k];
+    offset += lo * stride;
+    stride *= shape[k]!;
+  }
+  return offset;
+}
+
 class TiledImageReader {
   private readonly table: BinaryTable;
   private readonly codec: TileCodec;
@@ -211,19 +235,29 @@ class TiledImageReader {
     const { info, converter } = this;
     const shape = region.lo.map((lo, k) => region.hi[k]! - lo);
     const size = shape.length === 0 ? 0 : shape.reduce((a, b) => a * b, 1);
-    if (size === 0) return { axes: shape, dtype: converter.dtype, data: converter.allocate(0) };
+    const out = converter.allocate(size);
+    if (size === 0) return { axes: shape, dtype: converter.dtype, data: out };
     const first = region.lo.map((lo, k) => Math.floor(lo / info.tile[k]!));
     const last = region.hi.map((hi, k) => Math.floor((hi - 1) / info.tile[k]!));
-    const single = this.tile(first);
-    if (first.every((f, k) => f === last[k]) && single.lo.every((l, k) => l === region.lo[k] && single.shape[k] === shape[k])) {
-      // A region that is exactly one tile (a whole image stored as one tile) needs no second copy.
-      return { axes: shape, dtype: converter.dtype, data: this.decodeTile(single) };
-    }
-    const out = converter.allocate(size);
+    // Reused across tiles: the codec's int32 samples, and the pixels of tiles only partly in the region.
+    const tilePixels = info.tile.reduce((a, b) => a * b, 1);
+    const several = first.some((f, k) => f !== last[k]);
+    const scratch = converter.sampleType === 'int32' && several ? new Int32Array(tilePixels) : undefined;
+    let partial: PixelArray | undefined;
+    const quantization = this.quantization(this.tile(first).row, this.tile(last).row);
     const t = [...first];
     for (;;) {
       const tile = this.tile(t);
-      copyIntersection(this.decodeTile(tile), tile, out, region, shape);
+      const npix = tile.shape.reduce((a, b) => a * b, 1);
+      const offset = contiguousOffset(tile, region, shape);
+      if (offset !== undefined) {
+        this.decodeTile(tile, npix, scratch, quantization, out.subarray(offset, offset + npix));
+      } else {
+        partial ??= converter.allocate(tilePixels);
+        const pixels = partial.subarray(0, npix);
+        this.decodeTile(tile, npix, scratch, quantization, pixels);
+        copyIntersection(pixels, tile, out, region, shape);
+      }
       let k = 0;
       while (k < t.length && t[k] === last[k]) t[k] = first[k++]!;
       if (k === t.length) break;
@@ -242,12 +276,11 @@ class TiledImageReader {
     return { row, lo, shape };
   }
 
-  private decodeTile({ row, shape }: TileBox): PixelArray {
-    const npix = shape.reduce((a, b) => a * b, 1);
-    return this.withTile(row, () => {
-      const samples = this.tileSamples(row, { npix, shape, sampleType: this.converter.sampleType, params: this.info.params });
+  private decodeTile({ row, shape }: TileBox, npix: number, scratch: Int32Array | undefined, quantization: Quantizations, out: PixelArray): void {
+    this.withTile(row, () => {
+      const samples = this.tileSamples(row, { npix, shape, sampleType: this.converter.sampleType, params: this.info.params, scratch });
       if (samples.length !== npix) throw new InvalidInputError(`tile decodes to ${samples.length} pixels, expected ${npix}`);
-      return this.converter.convert(samples, row, this.quantization(row));
+      this.converter.convert(samples, row, quantization(row), out);
     });
   }
 
@@ -287,22 +320,37 @@ class TiledImageReader {
     throw new InvalidInputError('tile has no data in COMPRESSED_DATA or a fallback column');
   }
 
-  private tileScalar(row: number, key: 'ZSCALE' | 'ZZERO' | 'ZBLANK'): number | undefined {
-    if (this.columns.has(key)) {
-      const cell = this.table.readCell(row, key);
-      const value = cell[0];
+  /**
+   * ZSCALE, ZZERO or ZBLANK of tiles first..last (table rows): a column is read for the whole range
+   * at once, not cell by cell, which for thousands of row tiles would be as many small reads.
+   */
+  private tileScalars(first: number, last: number, key: 'ZSCALE' | 'ZZERO' | 'ZBLANK'): (row: number) => number | undefined {
+    if (!this.columns.has(key)) {
+      const value = realKeyword(this.header, key, this.at);
+      return () => value;
+    }
+    const data = this.table.readColumn(key, { start: first, end: last + 1 });
+    return (row) => {
+      const value = data.varying ? data.cells[row - first]![0] : data.values[(row - first) * data.stride];
       if (typeof value !== 'number' && typeof value !== 'bigint') throw new InvalidInputError(`${key} of tile ${row + 1} is not a number`, this.at);
       return Number(value);
-    }
-    return realKeyword(this.header, key, this.at);
+    };
   }
 
-  /** Undefined for lossless images; the converter refuses integer tiles of a floating image without it. */
-  private quantization(row: number): TileQuantization | undefined {
-    if (this.info.quantize === undefined) return undefined;
-    const scale = this.tileScalar(row, 'ZSCALE');
-    const zero = this.tileScalar(row, 'ZZERO');
-    return scale === undefined || zero === undefined ? undefined : { scale, zero, blank: this.tileScalar(row, 'ZBLANK') };
+  /**
+   * The quantisation of each tile in rows first..last; undefined for lossless images, and the
+   * converter refuses integer tiles of a floating image without it.
+   */
+  private quantization(first: number, last: number): Quantizations {
+    if (this.info.quantize === undefined) return () => undefined;
+    const scale = this.tileScalars(first, last, 'ZSCALE');
+    const zero = this.tileScalars(first, last, 'ZZERO');
+    const blank = this.tileScalars(first, last, 'ZBLANK');
+    return (row) => {
+      const s = scale(row);
+      const z = zero(row);
+      return s === undefined || z === undefined ? undefined : { scale: s, zero: z, blank: blank(row) };
+    };
   }
 }
 

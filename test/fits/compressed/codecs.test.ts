@@ -54,8 +54,9 @@ const RICE_WIDTHS = { 1: { fsbits: 3, fsmax: 6 }, 2: { fsbits: 4, fsmax: 14 }, 4
 /**
  * A RICE_1 encoder after the convention: first value verbatim, then per block an FS code choosing
  * all-zero, verbatim or split (unary + fs low bits) coding of the zig-zag mapped differences.
+ * `splitFs` forces the split coding with that fs (for long unary parts).
  */
-function riceEncode(values: ArrayLike<number>, bytepix: 1 | 2 | 4, blocksize: number): Uint8Array {
+function riceEncode(values: ArrayLike<number>, bytepix: 1 | 2 | 4, blocksize: number, splitFs?: number): Uint8Array {
   const { fsbits, fsmax } = RICE_WIDTHS[bytepix];
   const bbits = 8 * bytepix;
   const shift = 32 - bbits;
@@ -70,7 +71,13 @@ function riceEncode(values: ArrayLike<number>, bytepix: 1 | 2 | 4, blocksize: nu
       mapped.push((((diff << 1) ^ (diff >> 31)) << shift) >>> shift);
     }
     const bits = 32 - Math.clz32(Math.max(...mapped));
-    if (bits === 0) {
+    if (splitFs !== undefined) {
+      out.write(splitFs + 1, fsbits);
+      for (const m of mapped) {
+        out.write(1, Math.floor(m / 2 ** splitFs) + 1);
+        out.write(m % 2 ** splitFs, splitFs);
+      }
+    } else if (bits === 0) {
       out.write(0, fsbits);
     } else if (bits >= fsmax) {
       out.write(fsmax + 1, fsbits);
@@ -118,6 +125,22 @@ describe('RICE_1', () => {
     expect(Array.from(decoded as ArrayLike<number>)).toEqual(values);
   });
 
+  it.each([0, 1, 3])('decodes unary parts of 32 bits and more (outliers in a block coded with fs = %i)', (fs) => {
+    const values = Array.from({ length: 200 }, (_, i) => (i % 37 === 5 ? 40 + 7 * i : i % 3));
+    const decoded = riceDecode(riceEncode(values, 4, 32, fs), values.length, 4, 32);
+    expect(Array.from(decoded as Int32Array)).toEqual(values);
+  });
+
+  it('decodes into a scratch array when given one, one tile after another', () => {
+    const scratch = new Int32Array(600);
+    const long = testSignal(600, 4, 11);
+    const short = testSignal(250, 4, 12);
+    expect(Array.from(riceDecode(riceEncode(long, 4, 32), 600, 4, 32, scratch) as Int32Array)).toEqual(long);
+    const decoded = riceDecode(riceEncode(short, 4, 32), 250, 4, 32, scratch);
+    expect(decoded.buffer).toBe(scratch.buffer);
+    expect(Array.from(decoded as Int32Array)).toEqual(short);
+  });
+
   it('reads BYTEPIX and BLOCKSIZE from the codec parameters, BYTEPIX defaulting to 4', () => {
     const values = testSignal(300, 4, 9);
     const context = (params: [string, number][]): TileCodecContext => ({ npix: 300, shape: [300], sampleType: 'int16', params: new Map(params) });
@@ -131,6 +154,9 @@ describe('RICE_1', () => {
   it('refuses a truncated stream and an unknown BYTEPIX with typed errors', () => {
     const encoded = riceEncode(testSignal(500, 4, 3), 4, 32);
     expect(() => riceDecode(encoded.subarray(0, encoded.length - 20), 500, 4, 32)).toThrow(InvalidInputError);
+    // Cut inside a unary run longer than the bit reader's accumulator.
+    const outlier = riceEncode([0, 5000, 0, 0], 4, 32, 0);
+    expect(() => riceDecode(outlier.subarray(0, 300), 4, 4, 32)).toThrow(InvalidInputError);
     expect(() => riceDecode(encoded, 500, 8, 32)).toThrow(UnsupportedError);
     expect(() => riceDecode(encoded, 500, 4, 0)).toThrow(InvalidInputError);
   });

@@ -9,8 +9,11 @@ import {
   ditherOffset,
   ditherRandoms,
   pixelConverter,
+  type PixelConverter,
   type PixelScaling,
+  type TileQuantization,
 } from '../../../src/fits/compressed/quantize.js';
+import type { TileSamples } from '../../../src/fits/compressed/registry.js';
 import type { PixelArray } from '../../../src/fits/types.js';
 
 describe('the dither sequence', () => {
@@ -69,6 +72,33 @@ describe('dequantize', () => {
     expect(withHoles).toEqual(expected);
   });
 
+  it('matches a pixel-by-pixel walk of the sequence, across several re-seeds', () => {
+    const reference = (q: Int32Array, method: 'SUBTRACTIVE_DITHER_1' | 'SUBTRACTIVE_DITHER_2', offset: number): Float32Array => {
+      const rand = ditherRandoms();
+      const out = new Float32Array(q.length);
+      let iseed = offset;
+      let next = Math.trunc(Math.fround(rand[iseed]! * 500));
+      for (let i = 0; i < q.length; i++) {
+        if (q[i] === tile.blank) out[i] = NaN;
+        else if (method === 'SUBTRACTIVE_DITHER_2' && q[i] === ZERO_VALUE) out[i] = 0;
+        else out[i] = (q[i]! - rand[next]! + 0.5) * tile.scale + tile.zero;
+        if (++next === N_RANDOM) {
+          if (++iseed === N_RANDOM) iseed = 0;
+          next = Math.trunc(Math.fround(rand[iseed]! * 500));
+        }
+      }
+      return out;
+    };
+    const q = Int32Array.from({ length: 3 * N_RANDOM + 17 }, (_, i) => (i % 101 === 0 ? tile.blank : i % 211 === 0 ? ZERO_VALUE : (i * 7919) % 4001));
+    for (const method of ['SUBTRACTIVE_DITHER_1', 'SUBTRACTIVE_DITHER_2'] as const) {
+      for (const offset of [0, 1234, N_RANDOM - 1]) {
+        const out = new Float32Array(q.length);
+        dequantize(q, out, tile, method, offset);
+        expect(out).toEqual(reference(q, method, offset));
+      }
+    }
+  });
+
   it('SUBTRACTIVE_DITHER_2 restores exact zeros; DITHER_1 does not know the code', () => {
     const q = Int32Array.from([ZERO_VALUE, 4, ZERO_VALUE]);
     const two = new Float32Array(3);
@@ -93,8 +123,13 @@ describe('pixel types and scaling, as astropy CompImageHDU gives them', () => {
     ditherSeed: 1,
     ...extra,
   });
-  const convert = (s: PixelScaling, samples: Int16Array | Int32Array | Uint8Array | BigInt64Array | Float32Array) =>
-    pixelConverter(s).convert(samples, 0, undefined);
+  /** Converts one tile into a fresh output array, as the reader does for a tile read whole. */
+  const convertWith = (converter: PixelConverter, samples: TileSamples, quantization?: TileQuantization): PixelArray => {
+    const out = converter.allocate(samples.length);
+    converter.convert(samples, 0, quantization, out);
+    return out;
+  };
+  const convert = (s: PixelScaling, samples: TileSamples): PixelArray => convertWith(pixelConverter(s), samples);
   const list = (pixels: PixelArray): (number | bigint)[] => Array.from(pixels as ArrayLike<number | bigint>);
 
   it('keeps the stored type without scaling', () => {
@@ -138,7 +173,7 @@ describe('pixel types and scaling, as astropy CompImageHDU gives them', () => {
     expect(scaled[0]).toBe(Math.fround(Math.fround(Math.fround(0.1) * 3) + 0.5));
     const quantized = pixelConverter(scaling(-64, 1, 0, { quantized: true, method: 'NO_DITHER' }));
     expect(quantized.sampleType).toBe('int32');
-    expect(list(quantized.convert(Int32Array.from([2, -2]), 0, { scale: 0.5, zero: 10 }))).toEqual([11, 9]);
-    expect(() => quantized.convert(Int32Array.from([2]), 0, undefined)).toThrow(/ZSCALE/);
+    expect(list(convertWith(quantized, Int32Array.from([2, -2]), { scale: 0.5, zero: 10 }))).toEqual([11, 9]);
+    expect(() => convertWith(quantized, Int32Array.from([2]))).toThrow(/ZSCALE/);
   });
 });
