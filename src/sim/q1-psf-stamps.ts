@@ -1,0 +1,107 @@
+/**
+ * The VIS PSF stamps (extension VIS_PSF, 21x21, 0.1"/px) of the real Euclid Q1 MER cutouts in
+ * ../shared/data/euclid-q1 (Euclid Q1 public release; provenance in that folder's PROVENANCE.md), as
+ * little-endian float32 in base64, exactly as stored (not normalised). Embedded so simulations do not
+ * depend on the shared folder; test/sim/calibration.test.ts checks them against the files.
+ */
+
+export interface PsfStampSource {
+  /** File the stamp was read from. */
+  readonly file: string;
+  readonly size: number;
+  /** Little-endian float32, row-major, base64. */
+  readonly base64: string;
+}
+
+export const Q1_VIS_PSF_STAMPS: readonly PsfStampSource[] = [
+  {
+    file: 'q1_mer_cutout_102018665_NEG570040238507752998.fits',
+    size: 21,
+    base64:
+      'V8amrbghCy8U97ivPyoMMXQmPDFmlYszXh9XNcADCTYn9YE2NOu4NoNgTDZlS7m2y9oNNNOMGjXRfWGyzqV/MrddtbICLt4x' +
+      'b3Dpro6EcC2YeB2toLtgr96x6TBu4aKxJvmksc3UCTWMZEc2evhCNyZq1DcybCU4rKhzOMIb0zg2ZNg4+IFaOKdD4DcHTj03' +
+      'R3QqNjGEFTTk6iEw8kYlsThMCTBYPQ+veI5KMNMdiLEIwooy3uKKNXXp8TZpgNI3kO15OLYeyzhCYRk52Zo6OX4mkTgh9zM4' +
+      'uxC8OHBflDj6fzI4HL26N/ADyDbOdtg08yhbMm2AYbGn9oowjl46MZFx0LIEE181fH0VNwJiFDiuqrI4iHEdOVZfVjkg13g5' +
+      'WOKlOeCD6zldw8Q5dJtoOfa1EDmFmNs4CjN7OJKBvjcZPug2P9OpNRjtbrMb/5AyDLfQsZwCeTRIFew2xH0bOBxUzDjQkTc5' +
+      'OLmIOQjutDlyteY5YtoMOmu4xTldO5c5zgqKOaR1STmWJBY5qfDNOLI5bzhOrQQ4BbkdN5LpADWtUCAzNmL1sRZWGjb/+cM3' +
+      'r/OzOAD3OjnfVZc5SXnVOQRzBTpeehI6xPM5OoWTfzpe9E86eFABOvBXrTkAeng5AHU2OamuBzksxbk49hMBOES8czb62WMz' +
+      'rDAWNFETHTfgNEg4lzEQOWWpgTnzIcA5G2oPOmaIOzpIY3w6cIyPOvipGzro7hw6uE8oOtXTBjo0atA59ISfOT0YWDnrpQs5' +
+      'urBnOAviNjdKEWQ1hzcYNdT/szegBKM4+rVPObisnzmrl+w5uFAwOkB5hjp+dAg7Ndp1O8h6ajs+yRU7Y9ucOupaSDrcAyk6' +
+      'CGb2OWmYkzlmtjg595i8OCjrxzfYGQ82zx6INZ5CATheUMc4+O1UOUpmqDnohuk5epJBOrV77Tq2I/M75PZ/PM/3Tzwcevg7' +
+      'lQGAOwwNqTo+j2g6RvwjOheL1TlAYWg50sUfOQAaFDjkbgE29U+HNaXXHTjr/aE4tLRFOf2NbzkgQ+U5Jv0iOrbnRzt/Nz48' +
+      '7qAPPTOwij29yAE9ElZZPJr6Ujvk/Yo63uQ/OmC36jkyqpY50jkdOX3NYTjQmp82EwwFNTmyQjiZ8Vo4cWRbOVq8RznsJfw5' +
+      'gLyeObIYfzt05z08ugqlPVacSj5wmZs94qCtPGzLmztLO286mGxZOlJKrTmc4bw51VuiOM4ppThORt42mb8JNmbD9ze+lNI4' +
+      'caAeOZHcfzmXNrU5MAA0OhpsdzvLXHU8cjsYPRLlij3KTPs84IdQPMaHVDsZjnM6FoNFOnaZwDmYN645IlCmOEbqmzgETCk2' +
+      'At+KNQmN2DdQmJw4ZEstOZRJgTkmec85s39COlRDIDuK2Bs8nvewPP7gsTwOQD88ykCYO1AQwTq3NkA6DNkIOo97yzmNL4k5' +
+      '2owMOUv0HTjLUT41gB/TNeLVmTfebos4kt5FOddlmTmy7QM6zt0yOqBfsTqgwyw7KMucOz1dnjtpnhs7DoSQOtCvPDpZRww6' +
+      'oresOfxQizkg0zQ5zkHYOEIxXzeCaBo0PQnUM+hU+Tby7284dHo0Odylojn0jPo5oDwaOpT6QjoqOIw69NCQOqwpLzrC1Vo6' +
+      '908pOkhLCzogGMw5DkuDOdL4MzlWL/E4FFI4OKhbvja/6C8zWoUbM8j/gzXCh/U3cZbwOFzXbDn++7c5XQ/hOV0SDTp4LyE6' +
+      '468nOvpFMDof1QA63F/pOXjHtjlQYIc5ZtBCOWqy7zh40Ys4YwaGN1SfujWJfUYyc6cCL2mJkDTJwf42bYU5OCvK8TgEfkg5' +
+      '4tGQOZCfvjk4Yd45fW69OTWRnjn2heQ5bxuvOQr6bjlXsS85jbD3OPJmizgeqdo3EwGXNlp5UDMAAAAAChIzMGeEw7JuhmU1' +
+      'GscxN0gIOjiQ9ts4djMsOS0lVzkhDnY5N8SIOaBJlDmdGWw5iCJEOQZiCjlO8tA43YeHOHIC4Te/1tU25NrjNLn7WTIAAAAA' +
+      'mWHuL3EA7zHY5ZayRoV8NaS4+zb2hso3YAJIOKhvlji+z9I46ieYOJBhhjiO0RM5jmnXODA7azh6Vhc46vOWN1mQpjbYFDI1' +
+      'vE+QsgjpsDEAAAAA5YqmLRwGo6+LOJcvHLJCMc1xMzQrohg2et0vN+Q2vjfqyRY4nk6DOMdtkDhvdCI47FsBOAPNhzdUCt82' +
+      'hKPgNYSkeDSWnFGyq9VsMfQviLAAAAAAAAAAAAAAAAAAAAAAAAAAAG+lyS/lCMAyzXEXNMDy5TTyVAA1KrN/NHgqIzbiPw42' +
+      'YHUbNlpgyDWccfQ09uYgM6GmQjE4SceuEMIgrn6nZC0AAAAA',
+  },
+  {
+    file: 'q1_mer_cutout_102020064_NEG635872258496841682_300px.fits',
+    size: 21,
+    base64:
+      'AAAAAAAAAAAAAAAAAAAAAAAAAABw4JAzmRM+Nb5ZEDZlsJ82PmV+N0IjyDd+Al433MndNqH0gDYzaoE1CrdBs5VnijEXG6Ix' +
+      'KzIMseBGrq4AAAAA0KVALwVwDLELP0oywPwdM3MbRzJRzT029tVZNzWB6TewZ0c4z3SjOKDEpjjU82U4jv0ZOLZYuTeeMCY3' +
+      'fPRgNkfTjzTiGsSyDBn3MVSHFjAAAAAAwmBNsfILjDI4wI2zpVkaNXrEzTbMI9Y3Xbt/OGxS3jjOlCU5C24MOdk0vTjp2+w4' +
+      'lLXEOAIxizjacTU4I3GvN+44tDYv4Ys1ly5os9n68TDYeJcwzZscMp6SVbPHwEs1ayESN0UCHjj/R8041rYmOahIUzmhDIk5' +
+      '3ZS6Ob+puTkMUXo5qTsxOQJKBzmfj8c45g9nOOA88DeZEDo3D49eNaQt9TKxqgMyZ/Y0MEzmyDQjzMs24cUpOM7+3DiIaz45' +
+      'QE2MORj1tTlnUvE5xqIDOvFN0znbTbM5FXKIOcWESzmsch05BnLlOH0snzjwKjM4UTMIN/zhTzQAAAAAbMvYMhp8GTa6e+w3' +
+      'AvPGONT4QzmJxJg5NfzKObn4+zmJuA46Dew4OiGQSTq25BQ6Y8rZOZZ+oznR7II5N9RUOX6lGDk8urw4kTPTN3H9SDbFXc4y' +
+      'jyHFNN/rGTdL7F44KcYTOcIZfTkvKsM5XS8OOjSSODoz93c6gYiSOoxgWTq5wlE66RYnOqzTBDrX/dw5jWGqOZWzYTlaOAk5' +
+      '3WVhONAmPzfXUrAzg6UMNm5YujflZ6847FxNORvanjnHzO855Y82OtfdjTrDoxA75hV6O7S3ajuGQhg7e1SsOjKuQjoLpiY6' +
+      'HVzwOcpmmTk0ajg53sjUOGl/zDctznU1eQOWNuglEzh8IN84GOt5Oe6dszlkKfo5JkJLOth7CDt+F/87ApSLPGaCjjzv0hQ8' +
+      '2q6QO5PitjpPIVc6tIceOq6JyDnNLnU5KQMMOfRSLjhz/fM1VDgSNhRICzjsyew43agxOXI2nznrWK855lhVOkN2Vzs8FGs8' +
+      'bfAbPYb/lT0iUgg9mD9BPCBLVDvSil86tjpCOiaewDkmQ545g0/aOIFglzgc1OU1d9acNmXJXDh2CF44EPFkOQ4INjnoqvI5' +
+      'csjKOf1kTzseSFI83GyVPexQST45EZo9rUWMPJ8HlzsDgjs64U9MOkE3qTkknbI55vepOJ8iqThzV7A1cxrLNWadGDj6waA4' +
+      'MpcsOY2FZTm2IbA52JMLOgIhOTtTS0A8XKwVPQ7vrz1WEhQ9R/w/PDgJXTu0OVM6wlksOmGhxDnN8ps5PV0DOaBOazi4+u41' +
+      'mFWlNZPHtTfakag4wBEJOTTjZTkv6ps5uWgfOgqL8TrUZf87waOKPCbJjzxBDzA8oIaYOz/dwDrsODY63frtOWqTtDlmQWk5' +
+      'mJUROWuMDTj20b01BNpMNN13nTcHtGI4kvYjOTV4WjmAH9k5afoHOk4vizoXhiE72u6uOzPixjtFEFk7/9mmOlB4NDpixAU6' +
+      'ujipOR1zdDlKRSE5gN2zOB+woTdMDFc1/mn6MsyWJTebgUQ4ogkaOS3Yhjnaus05aGj+OTqQKDq2SWY61OdlOgZrCTrCYws6' +
+      'FnEWOhLG/jkLmsU537SDOQ84KzmFUtk47xgwOB3tBTcDfAY1AAAAANpmGTZz09o3ogLaOJrbVzl7OKY5rq/MOeBY+TnPvxU6' +
+      'tsktOlHmMjqq3Bc6gqzrOYIpszkCboc5nN1COfHG8zh+Y4k4P0yqNx/PLDZIiIoyZdJ/MBr8KjQ00fw2tpZHOHJ+9Th0JUY5' +
+      'uCiLOZ3Stznja985N7rTOWR+nzmkxbo5B3+vOdXAcznuhSw5p5byOKT/jzhB1Ow3y7HWNrDEujTdZ12x1nqvLrw6rbBOkIY1' +
+      'ZepBN90WNjgPZcY4G3klOde7YDlhOXs5JcSAOaDcjjl+bYU5Gg1MOf5mDTmCvMQ4fAh+OALO8jdTeQM3pAtSNZMRnbFBIA8x' +
+      '8pARL4sEobE/XQ6zOaygNW6NCDcYoOw36vxrOHxpoTi/ttk4GQjpOIsToTiEfso49EnmOEkpkzg0tyA4+m6kN02i3jZ5+oc1' +
+      'MKYLMzdTDDGtZROwEiC2rf111C8F48MxzvDwsmm5DTV1viI21hESN1xhqDeuewc4Kc5QOOv4jThKrVk4ja0bOKZVyDcwnB43' +
+      'LokiNuqejDT+YuKygj2DsnWrIjAaAtQuQ5vmrAemhC68tfIwGsgvsc0/QDFWY0gzTcLMNJjqiTWfhNg1FWesNYMLtDXQTjU2' +
+      'ZTo7NlWfijW2eII0cdvXMilPy7IrutExMvTpME1eDK58E76t',
+  },
+  {
+    file: 'q1_mer_cutout_EUCLJ174517.55+655612.5.fits',
+    size: 21,
+    base64:
+      'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAsJJoNM9y8jUvJcU2CQfANkfkHjcbs9s2S76UNlap6zVRM7403U9Zs/6S07IAAAAA' +
+      'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAcm5lNwz89DdDsD84QotGONx6XzgaekM4AXIcODuw4jeX0n43' +
+      'TMWGNl7W/DQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAUIKVNAJIPzfkC4s4CGi9OHgZ9jhh6hE5BZMBOXEC8DgEUtQ4' +
+      'm8HIOHIJnzgsuVE4CBjPN4h3TzcV8s01AAAAAAAAAAAAAAAAAAAAAAAAAAAjXZQ1oA05N26AiDh9/to4MWy9OKMUZjnqeYI5' +
+      'qrx1OciISjl5Fko5n8w8OUDzEjkOBdc4N3mMOGGzSTgsa0s3pvKENQAAAAAAAAAAnOtKsck2ejRH4oA3Go5lOFRLBDn1DiQ5' +
+      'WzaqOc4yxTmBT9Q5NQPHOchSqTnQbKw5mAqYOc15fDle2Ek5nhIYOeJF4DiMAU04bMg1NwAAAAAAAAAA55pFswR6tzYizhk4' +
+      '33jTOOh3QzlFgpk5IwLEOSAh3Tkmvyk6vpgcOqYeDzpKagg6BgjxOcTwyTmY+7I5wreDOZ28Ijk8IKo4lulvOE1o/zUAAAAA' +
+      'Fg3WNBBzxjeBEpk44ZoTOUDweTmIRNU54t8XOs+wWTq+PU06S7B7OsdFgTp41Ek6ilQfOrJZEDomyvk5Vim1OWaDgTmQ9bo4' +
+      'JjmiOMQaiDf7qiU13GSINn5LMDhcSO84+4FCOVqCnTliOgQ68CFROkh4aTp2ZsA6EEF8O+4tiDv04DM773KgOnQ6Jjrn2zE6' +
+      'i3rWORyPpDla/kI5R2DCOOFjIjigHJk2VJTgNlqbQDgVHds4kJBTOboaujmilBg6LrFfOiVp4Tqbv+g70rdmPLr8cjzQMS88' +
+      'vCTKO+n27zqEqlQ61CQlOoPu6DnYL5A5aB0GOTnYXDihOzo3Q9/xNuhlKzhcfrs4sLpEORpirzl6ixQ6vkJjOhtnRjsqTzs8' +
+      '6/0fPahSjD1ShCI9h+iIPJLwuDtASJE6ZJBCOkylBjpCuaw5k1cvOY/jjjhEW0s3tmU6N1f6VDhEgNc4+FM7ObLKpjnQTxA6' +
+      '4WtgOrQWVTsUlVo8oq2RPRCHKD6sU5I9mQyzPACT/jtDS9w63KxBOiK8BDoXDbA5nFFAOezXrzjusYw35ogxN0o7SDgCn944' +
+      'xhw3Oc4TpDlRLRI62EpeOsofJTsOyTA8mwEZPd6nlT1AAhk95s9kPDx5qDuyWbY67Jc2OsjXADpyq7Q5yW06ObwIpjiMoG83' +
+      'Cg4uNykzPThpP804CPxFOWMUnTk17yA6IDhMOrAhtTod7PA7WtaLPMhhlTwpSz08SUu9OwF4+Drg0U86JA8TOvBx8zlkmqk5' +
+      'AkIwOeCxjThZATY3u5njNjhFODhfcLQ4jhBDOfDtpzke4wo68JRiOg4TjDq0Eww7yFapO9aQuDuKWEA7XvJkOhroFDqaDuY5' +
+      'zGPNOcqLqjlKfoM5bgwTOYAbRDicF4g2gqMRNBNQ7jdGMbQ4Zie+OK6avTlCBfw53hkbOnppSzq8Cn46RE+pOj5drzr02mg6' +
+      'lrACOtiB3TmPqZQ5De97OcrdVTnTSig5wMenOFpkqTeOq2A1AAAAAAAAAADXULc4fN7dOLy3ZTn4zLM5dCrxOSdRBjpARSo6' +
+      'CIRBOhVuNzpJ1A86mpnFOdRWgTm0u2I5LqAoORCG9TgPC4o4fKAHOL3phDYC1gW0AAAAAAAAAABQ1Lo31jGcOP47GTl4gUo5' +
+      '9nyTOVCbvTkXluY5goT7OWxT6zkqu9A5IMWpObUpZDk8mVA5aHniOHJrmTiY1yg4xAiGN8/uCDUAAAAAAAAAAAAAAACgDUsz' +
+      'JnufNxRchjj+o904F+gvOZKJZzkc0Y05bGCZOcYTkDksaYs5sHd3OXcDGzky65c4koeBOBrl/zex/Aw31XoNNQAAAAAAAAAA' +
+      'AAAAAAAAAAAAAAAAa6dRNSYhnjeSzjs4wpGkOLzG2ziFxgw5mI8hOY7PGTkS9Ak56Aj0OM1dtTgdXVo4cLE4OExPpTYAAAAA' +
+      'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAFoasTXK5qc2rM6QN7RfEjj1U1s4aQmJOOS5jjiAP1g4APY3OINM/TfjVh83' +
+      'QW+hNAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADeliu0EzMkNf0gSTZpYN82T1UiN40LTTf+9Q03' +
+      'ckuxNnZiVjYAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+  },
+];

@@ -1,0 +1,58 @@
+/**
+ * The full recipe of a simulation run (population, neighbourhood, noise, PSF): the defaults, the
+ * command-line overrides, and a digest written into every output so a file names the recipe it came
+ * from.
+ */
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+import { UsageError } from '../errors.js';
+import { Q1_NOISE } from './calibration.js';
+import { DEFAULT_POPULATION } from './population.js';
+import { DEFAULT_NEIGHBOURHOOD, type PsfChoice, type SimRecipe } from './scene.js';
+
+export const DEFAULT_RECIPE: SimRecipe = {
+  population: DEFAULT_POPULATION,
+  neighbourhood: DEFAULT_NEIGHBOURHOOD,
+  noise: Q1_NOISE,
+  psf: { kind: 'q1' },
+};
+
+export interface RecipeOptions {
+  readonly mix?: 'survey' | 'grid';
+  /** f_PS values of the grid mix. */
+  readonly gridFps?: readonly number[];
+  readonly psf?: PsfChoice;
+  /** Target magnitude range. */
+  readonly magnitude?: readonly [number, number];
+}
+
+export function buildRecipe(options: RecipeOptions = {}, base: SimRecipe = DEFAULT_RECIPE): SimRecipe {
+  if (options.gridFps !== undefined && (options.gridFps.length === 0 || options.gridFps.some((f) => !(f >= 0 && f <= 1)))) {
+    throw new UsageError(`grid f_PS values must lie in [0, 1], got ${options.gridFps.join(',')}`);
+  }
+  if (options.magnitude !== undefined && !(options.magnitude[0] < options.magnitude[1])) {
+    throw new UsageError(`magnitude range needs min < max, got ${options.magnitude.join('..')}`);
+  }
+  if (options.psf?.kind === 'moffat' && !(options.psf.fwhm[0] > 0 && options.psf.fwhm[1] >= options.psf.fwhm[0] && options.psf.beta > 1)) {
+    throw new UsageError('a Moffat PSF needs 0 < FWHM min <= FWHM max and beta > 1');
+  }
+  const population = {
+    ...base.population,
+    mix: options.mix ?? base.population.mix,
+    gridFps: options.gridFps ?? base.population.gridFps,
+    magnitude: options.magnitude === undefined ? base.population.magnitude : { ...base.population.magnitude, min: options.magnitude[0], max: options.magnitude[1] },
+  };
+  return { ...base, population, psf: options.psf ?? base.psf };
+}
+
+/** First 16 hex digits of the SHA-256 of the recipe's JSON: short enough for a FITS card. */
+export function recipeDigest(recipe: SimRecipe): string {
+  return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
+}
+
+/** The vis-agn version that wrote an output (package.json, two levels up from src/sim and dist/sim). */
+export function generatorVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
