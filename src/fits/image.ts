@@ -34,7 +34,8 @@ export const BITPIX_TYPES: ReadonlyMap<number, BitpixType> = new Map<number, Bit
   [-64, { bitpix: -64, bytes: 8, dtype: 'float64', array: Float64Array, scaledDtype: 'float64' }],
 ]);
 
-const DTYPE_ARRAYS: Record<PixelDtype, TypedArrayConstructor> = {
+/** The typed array that holds each pixel dtype. */
+export const DTYPE_ARRAYS: Readonly<Record<PixelDtype, TypedArrayConstructor>> = {
   uint8: Uint8Array,
   int8: Int8Array,
   int16: Int16Array,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { CANDIDATE_CLASSES, COLUMNS, encodeFlags, FLAGS, type CatalogRow, type RunMetadata } from '../../src/catalog/index.js';
+import { seededRandom } from '../helpers/random.js';
 
 export const METADATA: RunMetadata = {
   modelName: 'core-flow-s16',
@@ -23,24 +24,13 @@ export const METADATA: RunMetadata = {
   createdAt: '2025-03-18T12:34:56.789Z',
 };
 
-/** mulberry32: a small seeded generator, so a failing row can be reproduced. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const AWKWARD_FILES = ['tile,with comma.fits', 'say "cheese".fits', 'line\nbreak.fits', 'Zürich-π.fits', 'plain.fits', ''];
 const AWKWARD_FLOATS = [-0, 5e-324, 1.7976931348623157e308, -1.2345678901234567e-300, 0.1 + 0.2, 1 / 3];
 
 /** `n` rows; the first ones carry the edge cases, the rest are random. */
 export function makeRows(n: number, seed = 1): CatalogRow[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const maybe = <T>(value: T, nullChance = 0.15): T | null => (next() < nullChance ? null : value);
   const float = (scale: number) => (next() - 0.5) * scale;

@@ -6,25 +6,17 @@ import { OutputError } from '../../src/errors.js';
 import { formatCard } from '../../src/fits/card-format.js';
 import { openFits } from '../../src/fits/file.js';
 import { readHeader } from '../../src/fits/header.js';
+import { DTYPE_ARRAYS } from '../../src/fits/image.js';
 import { openByteSource } from '../../src/fits/source.js';
 import { openBinaryTable } from '../../src/fits/table.js';
 import { FitsWriter, isReservedKeyword, writeFits, type ColumnInput, type HduInput, type ImageHduInput } from '../../src/fits/writer.js';
 import type { PixelArray, PixelDtype } from '../../src/fits/types.js';
+import { seededRandom } from '../helpers/random.js';
 import { astropyPython, describeIf, hasAstropy, hasFitsverify } from '../helpers/shared.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vis-agn-writer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RANGES: Record<Exclude<PixelDtype, 'float32' | 'float64'>, [bigint, bigint]> = {
   uint8: [0n, 255n],
@@ -37,24 +29,13 @@ const RANGES: Record<Exclude<PixelDtype, 'float32' | 'float64'>, [bigint, bigint
   uint64: [0n, 2n ** 64n - 1n],
 };
 
-const ARRAYS: Record<PixelDtype, new (n: number) => PixelArray> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
+const ARRAYS = DTYPE_ARRAYS;
 
 const ALL_DTYPES = Object.keys(ARRAYS) as PixelDtype[];
 
 /** Values spanning the type, with both extremes and the IEEE specials first, then random ones. */
 function sampleValues(dtype: PixelDtype, count: number, seed: number): PixelArray {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const out = new ARRAYS[dtype](count) as { [i: number]: number | bigint; length: number };
   if (dtype === 'float32' || dtype === 'float64') {
     const specials = [NaN, Infinity, -Infinity, -0, 5e-324, 1.7976931348623157e308, 1.401298464324817e-45, 0.1];
@@ -168,7 +149,7 @@ describe('card formatting', () => {
   });
 
   it('writes reals that read back to the same double', () => {
-    const next = random(42);
+    const next = seededRandom(42);
     const values = [0.1, 1 / 3, 1e21, -2.5e-300, 5e-324, 1.7976931348623157e308, 2 ** 53 + 2, 123456789.125];
     for (let i = 0; i < 2000; i++) values.push((next() - 0.5) * 10 ** Math.floor(next() * 600 - 300));
     for (const value of values) {
@@ -224,7 +205,7 @@ describe('writer structure', () => {
     await writeFits(path.join(dir, 'whole.fits'), [{ ...image, cards: WCS_CARDS }]);
     const writer = await FitsWriter.create(path.join(dir, 'streamed.fits'));
     await writer.beginImage({ axes: image.axes, dtype: 'float32', cards: WCS_CARDS });
-    const next = random(9);
+    const next = seededRandom(9);
     for (let at = 0; at < image.data.length; ) {
       const end = Math.min(image.data.length, at + 1 + Math.floor(next() * 100));
       await writer.writePixels(image.data.subarray(at, end));

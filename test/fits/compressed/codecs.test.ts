@@ -14,17 +14,8 @@ import { codecRegistry, type SampleType, type TileCodecContext, type TileSamples
 import { riceDecode } from '../../../src/fits/compressed/rice.js';
 import { openBinaryTable } from '../../../src/fits/table.js';
 import { conformanceDir, describeWithShared } from '../../helpers/shared.js';
+import { seededRandom } from '../../helpers/random.js';
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 class BitWriter {
   private readonly bytes: number[] = [];
@@ -96,7 +87,7 @@ function riceEncode(values: ArrayLike<number>, bytepix: 1 | 2 | 4, blocksize: nu
 
 /** A random walk with flat stretches, noise and jumps that wrap around the integer width. */
 function testSignal(n: number, bytepix: 1 | 2 | 4, seed: number): number[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const bits = 8 * bytepix;
   const values: number[] = [];
   let v = 0;
