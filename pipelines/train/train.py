@@ -214,6 +214,12 @@ def main(argv=None):
         step, best, stale, wall_before = state["step"], state["best"], state["stale"], state["wall_s"]
         rng = np.random.default_rng([args.seed, step])
         torch.manual_seed(args.seed + step)
+        if os.path.exists(log_path):
+            # Evaluations after the checkpoint are redone by this run; keep the log free of repeats.
+            with open(log_path) as f:
+                kept = [line for line in f if json.loads(line)["step"] <= step]
+            with open(log_path, "w") as f:
+                f.writelines(kept)
     elif os.path.exists(log_path):
         os.remove(log_path)
     log = open(log_path, "a")
@@ -235,7 +241,7 @@ def main(argv=None):
         wall = wall_before + time.time() - started
         if step % args.eval_every == 0 or step == args.max_steps:
             metrics = evaluate(ema, val_set, device, np.random.default_rng(args.seed + 1))
-            improved = metrics["total"] < best - 0.002 * abs(best)
+            improved = best == float("inf") or metrics["total"] < best - 0.002 * abs(best)
             best, stale = (metrics["total"], 0) if improved else (best, stale + 1)
             record = {"step": step, "wall_s": round(wall, 1), "train_flow": flow.item(), "train_nll": nll.item(),
                       "lr": schedule.get_last_lr()[0], **{"val_" + k: v for k, v in metrics.items()}}
