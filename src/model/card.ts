@@ -26,7 +26,16 @@ export interface ModelCard {
   readonly kind: 'conditional-core-flow';
   readonly geometry: { readonly crop: number; readonly mask: number; readonly mask_shape: 'square'; readonly centre_index: number };
   readonly graphs: { readonly encoder: GraphCard; readonly denoiser: GraphCard };
-  readonly sampler: { readonly method: 'flow-euler' | 'flow-heun'; readonly samples: number; readonly steps: number };
+  readonly sampler: {
+    readonly method: 'flow-euler' | 'flow-heun';
+    readonly samples: number;
+    readonly steps: number;
+    /**
+     * Spread of the starting noise, fitted after training on held-out normal galaxies so that the
+     * samples' central intervals cover the observed cores as often as they claim (1 when absent).
+     */
+    readonly temperature?: number;
+  };
   readonly training: Readonly<Record<string, unknown>>;
   readonly validation: Readonly<Record<string, unknown>>;
 }

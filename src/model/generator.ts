@@ -48,6 +48,10 @@ export class CoreGenerator {
     return this.encoder.provider;
   }
 
+  get temperature(): number {
+    return this.loaded.card.sampler.temperature ?? 1;
+  }
+
   get corePixels(): number {
     return this.loaded.card.geometry.mask ** 2;
   }
@@ -68,10 +72,11 @@ export class CoreGenerator {
 
   /**
    * Draws `samples` cores per source. `noise` holds count x samples x corePixels standard normal
-   * draws, made by the caller from (run seed, object id) so results do not depend on batching.
-   * Result layout: [source][sample][pixel], in image units.
+   * draws, made by the caller from (run seed, object id) so results do not depend on batching; they
+   * are scaled by `temperature` (default: the card's). Result layout: [source][sample][pixel], in
+   * image units.
    */
-  async sample(encoded: EncodedSources, samples: number, noise: Float32Array, solver: FlowSolverOptions): Promise<Float32Array> {
+  async sample(encoded: EncodedSources, samples: number, noise: Float32Array, solver: FlowSolverOptions, temperature = this.temperature): Promise<Float32Array> {
     const pixels = this.corePixels;
     const hidden = encoded.features.length / encoded.count;
     const rows = encoded.count * samples;
@@ -81,7 +86,8 @@ export class CoreGenerator {
       const row = encoded.features.subarray(source * hidden, (source + 1) * hidden);
       for (let s = 0; s < samples; s++) features.set(row, (source * samples + s) * hidden);
     }
-    const z = await solveFlow(noise, pixels, (zt, t) => this.velocity(zt, t, features, rows), solver);
+    const start = temperature === 1 ? noise : noise.map((v) => v * temperature);
+    const z = await solveFlow(start, pixels, (zt, t) => this.velocity(zt, t, features, rows), solver);
     for (let source = 0; source < encoded.count; source++) {
       const offset = encoded.coreOffset.subarray(source * pixels, (source + 1) * pixels);
       const scale = encoded.coreScale.subarray(source * pixels, (source + 1) * pixels);

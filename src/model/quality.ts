@@ -28,6 +28,7 @@ export interface QualityOptions {
   readonly method?: FlowMethod;
   readonly seed: number;
   readonly batch?: number;
+  readonly temperature?: number;
   readonly device?: DeviceRequest;
   readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
@@ -43,6 +44,7 @@ export interface MagnitudeBin {
 export interface QualityReport {
   readonly galaxies: number;
   readonly provider: string;
+  readonly temperature: number;
   readonly samples: number;
   readonly steps: number;
   readonly method: FlowMethod;
@@ -123,6 +125,7 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
   const crop = card.geometry.crop;
   const steps = options.steps ?? card.sampler.steps;
   const method = options.method ?? (card.sampler.method === 'flow-heun' ? 'heun' : 'euler');
+  const temperature = options.temperature ?? generator.temperature;
   const psfByName = new Map(q1Psfs().map((p) => [p.name, psfCoreWeights(p, mask)]));
   const chosen = stamps.truth.map((t, i) => ({ ...t, index: i })).filter((t) => t.cls === 'galaxy' && psfByName.has(t.psf)).slice(0, options.limit);
   const stampPixels = stamps.side * stamps.side;
@@ -143,7 +146,7 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
       const encoded = await generator.encode(crops, sigma);
       const noise = new Float32Array(group.length * options.samples * pixels);
       group.forEach((g, k) => samplerNoise(options.seed, g.objectId, options.samples, pixels, noise.subarray(k * options.samples * pixels, (k + 1) * options.samples * pixels)));
-      const cores = await generator.sample(encoded, options.samples, noise, { steps, method });
+      const cores = await generator.sample(encoded, options.samples, noise, { steps, method }, temperature);
       group.forEach((g, k) => {
         const own = crops.subarray(k * crop * crop, (k + 1) * crop * crop);
         const observed = cropCore(own, crop, mask);
@@ -196,6 +199,7 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
   return {
     galaxies: rows.length,
     provider,
+    temperature,
     samples: options.samples,
     steps,
     method,
@@ -208,4 +212,19 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
       medianRelErrorRescaling: median(evaluated.map((r) => relError(r.ringSum * ratio, r.observedSum))),
     },
   };
+}
+
+/**
+ * The temperature at which the samples' central 68% interval covers the observed core flux of 68% of
+ * the galaxies in `options.shards` (bisection; coverage grows with temperature). Fit it on one
+ * held-out set and report quality on another.
+ */
+export async function fitTemperature(options: QualityOptions, low = 0.5, high = 4, iterations = 10): Promise<number> {
+  for (let i = 0; i < iterations; i++) {
+    const middle = 0.5 * (low + high);
+    const { coverage68 } = await measureQuality({ ...options, temperature: middle });
+    if (coverage68 < 0.68) low = middle;
+    else high = middle;
+  }
+  return 0.5 * (low + high);
 }

@@ -5,12 +5,12 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { DeviceRequest } from '../../model/runtime.js';
 import { defaultCardPath } from '../../model/card.js';
-import { measureQuality, type QualityReport } from '../../model/quality.js';
+import { fitTemperature, measureQuality, type QualityOptions, type QualityReport } from '../../model/quality.js';
 
 function table(report: QualityReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const lines = [
-    `galaxies ${report.galaxies}, ${report.samples} samples on ${report.provider}, ${report.steps} ${report.method} steps`,
+    `galaxies ${report.galaxies}, ${report.samples} samples on ${report.provider}, ${report.steps} ${report.method} steps, temperature ${report.temperature.toFixed(3)}`,
     `observed PSF-weighted core flux inside the central 68% of samples: ${pct(report.coverage68)} (target 68 ± 5%)`,
     `observed PSF-weighted core flux inside the central 95% of samples: ${pct(report.coverage95)} (target 95 ± 3%)`,
     `mean rank of the observed flux among the samples: ${report.meanRank.toFixed(3)} (0.5 when unbiased)`,
@@ -32,21 +32,33 @@ export function register(program: Command): void {
     .option('--limit <n>', 'normal galaxies to use', '2000')
     .option('--samples <n>', 'samples per galaxy', '64')
     .option('--seed <n>', 'sampler seed', '1')
+    .option('--steps <n>', 'solver steps (default: the card\'s)')
+    .option('--method <method>', 'euler or heun (default: the card\'s)')
+    .option('--temperature <t>', 'starting-noise spread (default: the card\'s)')
+    .option('--fit-temperature', 'find the temperature that calibrates the 68% intervals on these shards, and print it')
     .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--out <file>', 'write the report as JSON')
-    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; device: string; threads: string; out?: string }) => {
+    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; steps?: string; method?: string; temperature?: string; fitTemperature?: boolean; device: string; threads: string; out?: string }) => {
+      if (options.method !== undefined && options.method !== 'euler' && options.method !== 'heun') throw new UsageError(`--method must be euler or heun, not ${options.method}`);
       if (!['cpu', 'cuda', 'auto'].includes(options.device)) throw new UsageError(`--device must be cpu, cuda or auto, not ${options.device}`);
-      const report = await measureQuality({
+      const quality = {
         cardPath: options.model,
         shards: options.shards,
         limit: Number(options.limit),
         samples: Number(options.samples),
         seed: Number(options.seed),
         device: options.device as DeviceRequest,
+        ...(options.steps === undefined ? {} : { steps: Number(options.steps) }),
+        ...(options.method === undefined ? {} : { method: options.method }),
+        ...(options.temperature === undefined ? {} : { temperature: Number(options.temperature) }),
         threads: Number(options.threads),
-        onProgress: (done, total) => process.stderr.write(`\rmodel-quality: ${done}/${total}`),
-      });
+      } satisfies QualityOptions;
+      if (options.fitTemperature) {
+        process.stdout.write(`temperature ${(await fitTemperature(quality)).toFixed(4)}\n`);
+        return;
+      }
+      const report = await measureQuality({ ...quality, onProgress: (done, total) => process.stderr.write(`\rmodel-quality: ${done}/${total}`) });
       process.stderr.write('\n');
       process.stdout.write(`${table(report)}\n`);
       if (options.out) writeFileSync(options.out, `${JSON.stringify(report, null, 1)}\n`);
