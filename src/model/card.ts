@@ -38,6 +38,8 @@ export interface ModelCard {
   };
   readonly training: Readonly<Record<string, unknown>>;
   readonly validation: Readonly<Record<string, unknown>>;
+  /** How the sampler temperature was fitted, when it was (vis-agn model-quality --fit-temperature). */
+  readonly calibration?: Readonly<Record<string, unknown>>;
 }
 
 export interface LoadedCard {

@@ -1,10 +1,12 @@
 /** `vis-agn model-quality`: calibration and accuracy of the regenerations on held-out normal galaxies. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { DeviceRequest } from '../../model/runtime.js';
-import { defaultCardPath } from '../../model/card.js';
+import { writeAtomically } from '../../catalog/atomic.js';
+import { defaultCardPath, type ModelCard } from '../../model/card.js';
 import { fitTemperature, measureQuality, type QualityOptions, type QualityReport } from '../../model/quality.js';
 
 function table(report: QualityReport): string {
@@ -23,6 +25,15 @@ function table(report: QualityReport): string {
   return lines.join('\n');
 }
 
+/** The card is rewritten atomically; its graphs (and their sha256) are untouched. */
+async function writeCardTemperature(cardPath: string, temperature: number, shards: string, galaxies: number): Promise<void> {
+  const card = JSON.parse(readFileSync(cardPath, 'utf8')) as ModelCard;
+  const manifest = JSON.parse(readFileSync(path.join(shards, 'manifest.json'), 'utf8')) as { seed: number; recipeDigest: string };
+  const calibration = { target: '68% central intervals of the PSF-weighted core flux', galaxies, shards_seed: manifest.seed, shards_recipe_digest: manifest.recipeDigest };
+  const updated = { ...card, sampler: { ...card.sampler, temperature }, calibration };
+  await writeAtomically(cardPath, (file) => file.write(Buffer.from(`${JSON.stringify(updated, null, 1)}\n`)));
+}
+
 export function register(program: Command): void {
   program
     .command('model-quality')
@@ -36,10 +47,11 @@ export function register(program: Command): void {
     .option('--method <method>', 'euler or heun (default: the card\'s)')
     .option('--temperature <t>', 'starting-noise spread (default: the card\'s)')
     .option('--fit-temperature', 'find the temperature that calibrates the 68% intervals on these shards, and print it')
+    .option('--write-card', 'with --fit-temperature: store it in the model card as the sampler default')
     .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--out <file>', 'write the report as JSON')
-    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; steps?: string; method?: string; temperature?: string; fitTemperature?: boolean; device: string; threads: string; out?: string }) => {
+    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; steps?: string; method?: string; temperature?: string; fitTemperature?: boolean; writeCard?: boolean; device: string; threads: string; out?: string }) => {
       if (options.method !== undefined && options.method !== 'euler' && options.method !== 'heun') throw new UsageError(`--method must be euler or heun, not ${options.method}`);
       if (!['cpu', 'cuda', 'auto'].includes(options.device)) throw new UsageError(`--device must be cpu, cuda or auto, not ${options.device}`);
       const quality = {
@@ -55,7 +67,9 @@ export function register(program: Command): void {
         threads: Number(options.threads),
       } satisfies QualityOptions;
       if (options.fitTemperature) {
-        process.stdout.write(`temperature ${(await fitTemperature(quality)).toFixed(4)}\n`);
+        const temperature = Number((await fitTemperature(quality)).toFixed(4));
+        process.stdout.write(`temperature ${temperature}\n`);
+        if (options.writeCard) await writeCardTemperature(options.model, temperature, options.shards, quality.limit);
         return;
       }
       const report = await measureQuality({ ...quality, onProgress: (done, total) => process.stderr.write(`\rmodel-quality: ${done}/${total}`) });
