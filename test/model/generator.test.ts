@@ -1,0 +1,102 @@
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ModelError } from '../../src/errors.js';
+import { defaultCardPath, readCard } from '../../src/model/card.js';
+import { CoreGenerator } from '../../src/model/generator.js';
+import { samplerNoise } from '../../src/model/noise.js';
+import { checkParity } from '../../src/model/parity.js';
+import { CUDA_INSTALL_HINT, cudaProviderInstalled } from '../../src/model/runtime.js';
+
+const defaultDir = path.dirname(defaultCardPath());
+
+/** A copy of the default model in a temporary folder, to tamper with. */
+function copyModel(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vis-agn-model-'));
+  for (const name of readdirSync(defaultDir)) {
+    if (name.endsWith('.onnx') || name === 'card.json') copyFileSync(path.join(defaultDir, name), path.join(dir, name));
+  }
+  return dir;
+}
+
+describe('the committed default model', () => {
+  it('has a card whose graphs match their sha256 and reproduces PyTorch to 1e-4', async () => {
+    const { card } = readCard(defaultCardPath());
+    expect(card.geometry).toMatchObject({ crop: 64, mask: 5 });
+    const parity = await checkParity(defaultCardPath());
+    expect(parity.worst).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('draws reproducible samples in image units, seeded per object', async () => {
+    const generator = await CoreGenerator.load(defaultCardPath(), { device: 'cpu', threads: 1 });
+    try {
+      expect(generator.provider).toBe('cpu');
+      const crop = generator.crop;
+      const image = new Float32Array(2 * crop * crop);
+      for (let i = 0; i < crop * crop; i++) {
+        const x = (i % crop) - crop / 2;
+        const y = Math.floor(i / crop) - crop / 2;
+        image[i] = Math.exp(-Math.hypot(x, y) / 3);
+        image[crop * crop + i] = 10 * image[i]!;
+      }
+      const encoded = await generator.encode(image, Float32Array.of(0.003, 0.003));
+      const pixels = generator.corePixels;
+      const noise = new Float32Array(2 * 8 * pixels);
+      samplerNoise(1, 10n, 8, pixels, noise.subarray(0, 8 * pixels));
+      samplerNoise(1, -10n, 8, pixels, noise.subarray(8 * pixels));
+      const solver = { steps: 4, method: 'heun' as const };
+      const a = await generator.sample(encoded, 8, noise, solver);
+      const b = await generator.sample(encoded, 8, noise, solver);
+      expect(Array.from(b)).toEqual(Array.from(a));
+      const meanCentre = (source: number) => {
+        let sum = 0;
+        for (let s = 0; s < 8; s++) sum += a[(source * 8 + s) * pixels + (pixels - 1) / 2]!;
+        return sum / 8;
+      };
+      // A ten times brighter galaxy regenerates a brighter core.
+      expect(meanCentre(1)).toBeGreaterThan(3 * meanCentre(0));
+    } finally {
+      await generator.release();
+    }
+  });
+});
+
+describe('model card checks', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = copyModel();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a graph whose sha256 differs from the card', async () => {
+    const encoder = path.join(dir, 'encoder.onnx');
+    const bytes = readFileSync(encoder);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(encoder, bytes);
+    expect(() => readCard(path.join(dir, 'card.json'))).toThrow(/encoder graph encoder.onnx has sha256 .*, the card says/);
+  });
+
+  it('refuses a card that declares other inputs than the graph has', async () => {
+    const cardPath = path.join(dir, 'card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
+    card.graphs.denoiser.inputs.features = ['batch', 7];
+    writeFileSync(cardPath, JSON.stringify(card));
+    await expect(CoreGenerator.load(cardPath, { device: 'cpu', threads: 1 })).rejects.toThrow(/denoiser input features has shape \[batch, \d+\], the card says \[batch, 7\]/);
+  });
+
+  it('refuses an unknown card schema', () => {
+    const cardPath = path.join(dir, 'card.json');
+    writeFileSync(cardPath, JSON.stringify({ ...JSON.parse(readFileSync(cardPath, 'utf8')), schema: 'other/1' }));
+    expect(() => readCard(cardPath)).toThrow(ModelError);
+  });
+});
+
+describe('--device cuda without the CUDA provider', () => {
+  const run = cudaProviderInstalled() ? it.skip : it;
+  run('fails with the install hint instead of falling back, and auto falls back to the CPU', async () => {
+    await expect(CoreGenerator.load(defaultCardPath(), { device: 'cuda', threads: 1 })).rejects.toThrow(CUDA_INSTALL_HINT);
+    const generator = await CoreGenerator.load(defaultCardPath(), { device: 'auto', threads: 1 });
+    expect(generator.provider).toBe('cpu');
+    await generator.release();
+  });
+});
