@@ -58,6 +58,17 @@ def parse_args(argv=None):
     return args
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def sha256_of(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -181,7 +192,7 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
             "draws_per_context": args.draws, "lr": args.lr, "ema": args.ema,
             "architecture": {"width": args.width, "hidden": args.hidden, "denoiser_layers": args.denoiser_layers},
             "hardware": {"device": str(device), "cuda": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
-                         "cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},
+                         "cpu": cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads()},
             "software": {"torch": torch.__version__, "python": platform.python_version()},
             "quick": args.quick,
         },
