@@ -1,9 +1,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { jest } from '@jest/globals';
 
 import { EXIT_CODES } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
 import { readCatalog, writeCatalog } from '../../src/catalog/index.js';
 import { defaultOutput } from '../../src/cli/commands/export.js';
 import { makeRows, METADATA, tempDir } from './fixtures.js';
@@ -18,20 +18,6 @@ beforeAll(async () => {
   await writeCatalog(catalog, METADATA, rows);
 });
 
-/** Runs the CLI in-process, capturing what it writes. Imported lazily: it loads every command module. */
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { main } = await import('../../src/cli/index.js');
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(['node', 'vis-agn', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('vis-agn export', () => {
   it('writes next to the catalogue by default and says how many rows', async () => {

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-import { jest } from '@jest/globals';
 
 import { EXIT_CODES } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
 import { fitsInfo, FITSINFO_SCHEMA, formatFitsInfo, type FitsInfo } from '../../src/cli/commands/fitsinfo.js';
 import { astropyPython, conformanceDir, describeIf, describeWithShared, euclidQ1Dir, hasAstropy, hasShared } from '../helpers/shared.js';
 
@@ -45,22 +45,6 @@ print(json.dumps(out))
   return JSON.parse(execFileSync(astropyPython, ['-c', script, file], { encoding: 'utf8' })) as AstropyHdu[];
 }
 
-/** Runs the CLI in-process, capturing what it writes. Imported lazily: it loads every command module. */
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { main } = await import('../../src/cli/index.js');
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    const code = await main(['node', 'vis-agn', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = undefined;
-  }
-}
 
 describeIf(hasAstropy && hasShared, `needs astropy under ${astropyPython} and the shared Q1 cutouts`, 'fitsinfo on a real Euclid Q1 cutout', () => {
   let info: FitsInfo;
