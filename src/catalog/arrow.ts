@@ -23,7 +23,7 @@ import {
 } from 'apache-arrow';
 
 import { OutputError } from '../errors.js';
-import { AtomicFile, asOutputError } from './atomic.js';
+import { AtomicFile, asOutputError } from '../atomic-file.js';
 import { batchFromRows, type CatalogBatch } from './batch.js';
 import { catalogArrowSchema, COLUMNS, rowProblem, type CatalogRow, type CatalogValue, type ColumnSpec, type RunMetadata } from './schema.js';
 

@@ -6,7 +6,7 @@
  * stay apart.
  */
 
-import { writeAtomically } from './atomic.js';
+import { writeAtomically } from '../atomic-file.js';
 import type { CatalogSource } from './batch.js';
 import { COLUMNS, type ColumnKind, type KindValues } from './schema.js';
 

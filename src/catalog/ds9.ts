@@ -4,7 +4,7 @@
  * without sky coordinates cannot be drawn; it is listed in a comment line rather than dropped unseen.
  */
 
-import { writeAtomically } from './atomic.js';
+import { writeAtomically } from '../atomic-file.js';
 import { rowAt, type CatalogSource } from './batch.js';
 import type { CandidateClass, CatalogRow } from './schema.js';
 

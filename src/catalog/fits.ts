@@ -8,7 +8,7 @@
 import { OutputError } from '../errors.js';
 import { writeFits, type CardInput, type ColumnInput } from '../fits/writer.js';
 import type { PixelArray } from '../fits/types.js';
-import { asOutputError } from './atomic.js';
+import { asOutputError } from '../atomic-file.js';
 import type { CatalogSource } from './batch.js';
 import {
   CATALOG_SCHEMA,

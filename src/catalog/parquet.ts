@@ -9,7 +9,7 @@
 import { ByteWriter, ParquetWriter, type KeyValue, type SchemaElement } from 'hyparquet-writer';
 
 import { schemaMessage } from './arrow.js';
-import { writeAtomically, type AtomicFile } from './atomic.js';
+import { writeAtomically, type AtomicFile } from '../atomic-file.js';
 import type { CatalogSource } from './batch.js';
 import { catalogArrowSchema, COLUMNS, encodeRunMetadata, type CatalogValue, type ColumnKind, type ColumnSpec, type RunMetadata } from './schema.js';
 

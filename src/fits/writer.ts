@@ -5,11 +5,9 @@
  * in memory.
  */
 
-import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
-import { OutputError, VisAgnError } from '../errors.js';
+import { AtomicFile, asOutputError } from '../atomic-file.js';
+import { OutputError } from '../errors.js';
 import { formatCard, type CardInput } from './card-format.js';
 import { Checksum32, addChecksums, checksumOf, encodeChecksum } from './checksum.js';
 import { BLOCK_SIZE, CARD_SIZE } from './header.js';
@@ -333,20 +331,14 @@ export class FitsWriter {
   private scratch = Buffer.alloc(0);
   private done = false;
 
-  private constructor(
-    readonly path: string,
-    private readonly tempPath: string,
-    private readonly handle: FileHandle,
-  ) {}
+  private constructor(private readonly file: AtomicFile) {}
+
+  get path(): string {
+    return this.file.target;
+  }
 
   static async create(target: string): Promise<FitsWriter> {
-    const dir = path.dirname(target);
-    const tempPath = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      return new FitsWriter(target, tempPath, await open(tempPath, 'wx'));
-    } catch (error) {
-      throw asOutputError(error, target);
-    }
+    return new FitsWriter(await AtomicFile.create(target));
   }
 
   /** Writes a complete HDU. The first HDU must be an image or empty; tables only follow it. */
@@ -380,18 +372,15 @@ export class FitsWriter {
     return this.guard(async () => {
       if (this.hdus === 0) fail('a FITS file needs at least one HDU');
       await this.finishHdu();
-      await this.handle.datasync();
-      await this.handle.close();
       this.done = true;
-      await rename(this.tempPath, this.path);
+      await this.file.commit();
     });
   }
 
   /** Gives up: removes the temporary file. Safe to call more than once. */
   async abort(): Promise<void> {
-    if (!this.done) await this.handle.close().catch(() => undefined);
     this.done = true;
-    await unlink(this.tempPath).catch(() => undefined);
+    await this.file.abort();
   }
 
   private async guard(step: () => Promise<void>): Promise<void> {
@@ -502,19 +491,11 @@ export class FitsWriter {
     this.offset += bytes.length;
   }
 
-  private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
-    for (let done = 0; done < bytes.length; ) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
-      done += bytesWritten;
-    }
+  private writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    return this.file.writeAt(bytes, position);
   }
 }
 
-function asOutputError(error: unknown, file: string): OutputError {
-  if (error instanceof OutputError && error.location.file === file) return error;
-  const reason = error instanceof VisAgnError ? error.reason : `cannot write: ${(error as Error).message}`;
-  return new OutputError(reason, { file }, { cause: error });
-}
 
 /** Writes `hdus` to `target` atomically; `hdus[0]` is the primary HDU (an image or `{ type: 'empty' }`). */
 export async function writeFits(target: string, hdus: readonly HduInput[]): Promise<void> {

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { writeAtomically } from '../catalog/atomic.js';
+import { writeAtomically } from '../atomic-file.js';
 import { defaultWorkers, runOrdered } from './pool.js';
 import { cutoutFileName } from './products.js';
 import { DEFAULT_RECIPE, generatorVersion, recipeDigest } from './recipe.js';

@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { writeAtomically } from '../catalog/atomic.js';
+import { writeAtomically } from '../atomic-file.js';
 import { FitsWriter, writeFits } from '../fits/writer.js';
 import type { CardInput } from '../fits/card-format.js';
 import { defaultWorkers, runOrdered } from './pool.js';

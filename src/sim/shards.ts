@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { AtomicFile, writeAtomically } from '../catalog/atomic.js';
+import { AtomicFile, writeAtomically } from '../atomic-file.js';
 import { OutputError } from '../errors.js';
 import { runOrdered, defaultWorkers } from './pool.js';
 import { MAGZERO, MICROJANSKY_PER_UNIT } from './population.js';

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { DeviceRequest } from '../../model/runtime.js';
-import { writeAtomically } from '../../catalog/atomic.js';
+import { writeAtomically } from '../../atomic-file.js';
 import { defaultCardPath, type ModelCard } from '../../model/card.js';
 import { fitTemperature, measureQuality, type QualityOptions, type QualityReport } from '../../model/quality.js';
 

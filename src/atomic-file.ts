@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
-import { OutputError, VisAgnError } from '../errors.js';
+import { OutputError, VisAgnError } from './errors.js';
 
 export function asOutputError(error: unknown, target: string): OutputError {
   if (error instanceof OutputError && error.location.file === target) return error;
@@ -43,6 +43,16 @@ export class AtomicFile {
         const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
         done += bytesWritten;
         this.position += bytesWritten;
+      }
+    });
+  }
+
+  /** Writes `bytes` at `position` without moving the append point: for headers patched after their data. */
+  async writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    await this.guard(async () => {
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
+        done += bytesWritten;
       }
     });
   }
