@@ -13,7 +13,7 @@
  * gets the same pixels.
  */
 
-import { Rng, fillNormals, subKey, type Key } from './random.js';
+import { Rng, fillNormals, subKey, type Key } from '../random.js';
 
 // Module-level aliases: under Jest's vm context every lookup of the global Math costs ~0.4 us,
 // which made the simulator 30x slower in tests than in production.

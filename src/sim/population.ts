@@ -9,7 +9,7 @@
  */
 
 import { PIXEL_SCALE_ARCSEC } from './psf.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../random.js';
 import type { SersicShape, SpiralArms } from './sersic.js';
 
 // Module-level aliases: under Jest's vm context every lookup of the global Math costs ~0.4 us,

@@ -9,7 +9,7 @@
  * stamp is exactly the centre crop of the 100x100 cutout of the same seed and id.
  */
 
-import { Rng, STREAM, deriveKey, subKey, type Key } from './random.js';
+import { Rng, STREAM, deriveKey, subKey, type Key } from '../random.js';
 import { Canvas, convolve, coreFor, depositPoint, drawSersic, scatter } from './render.js';
 import { SersicProfile } from './sersic.js';
 import { addNoise, type NoiseModel } from './noise.js';

@@ -5,7 +5,7 @@
  * strip needs nothing from its neighbours and the mosaic is the same whatever the worker count.
  */
 
-import { Rng, STREAM, deriveKey, subKey, type Key } from './random.js';
+import { Rng, STREAM, deriveKey, subKey, type Key } from '../random.js';
 import { addNoise } from './noise.js';
 import { CELL, MAX_PER_CELL, cellSources, choosePsf, drawObjectSource, renderSignal, type PlacedSource, type SimRecipe, type Window } from './scene.js';
 import { tileWcs, type Tile } from './sky.js';

@@ -1,6 +1,6 @@
 import { Q1_NOISE } from '../../src/sim/calibration.js';
 import { addNoise, coverage, tapForCorrelation, type NoiseModel } from '../../src/sim/noise.js';
-import { deriveKey } from '../../src/sim/random.js';
+import { deriveKey } from '../../src/random.js';
 
 const keys = { noise: deriveKey(5, 1), coverage: deriveKey(5, 2) };
 const plain: NoiseModel = { ...Q1_NOISE, holes: { fraction: 0, factor: 1 }, patches: { perCell: 0, factorRange: [1, 1] } };

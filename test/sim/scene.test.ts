@@ -1,4 +1,4 @@
-import { Rng, deriveKey } from '../../src/sim/random.js';
+import { Rng, deriveKey } from '../../src/random.js';
 import { classOf, drawMagnitude, drawSource, magToFlux } from '../../src/sim/population.js';
 import { simulateObject } from '../../src/sim/products.js';
 import { DEFAULT_RECIPE, buildRecipe } from '../../src/sim/recipe.js';

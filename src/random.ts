@@ -1,5 +1,5 @@
 /**
- * Seedable random numbers for the simulator. Every draw is a pure function of a key built from the run
+ * Seedable random numbers for the simulator and the sampler. Every draw is a pure function of a key built from the run
  * seed, the object id and a purpose (a "stream"), never of how many objects a worker has drawn before,
  * so outputs are byte-identical whatever the worker count or order.
  *
@@ -79,6 +79,8 @@ export const STREAM = {
   coverage: 4,
   placement: 5,
   field: 6,
+  /** Starting noise of the core sampler (src/model/noise.ts). */
+  sampler: 101,
 } as const;
 
 /** xoshiro128** (Blackman & Vigna), seeded from a key through distinct finalisers. */

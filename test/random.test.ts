@@ -1,4 +1,4 @@
-import { Rng, deriveKey, fillNormals, subKey } from '../../src/sim/random.js';
+import { Rng, deriveKey, fillNormals, subKey } from '../src/random.js';
 
 function moments(values: ArrayLike<number>): { mean: number; variance: number; kurtosis: number } {
   let mean = 0;
