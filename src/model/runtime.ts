@@ -64,16 +64,16 @@ async function createSession(file: string, provider: ExecutionProvider, threads:
 }
 
 /**
- * onnxruntime can place nodes on the CPU even in a CUDA session. Profile one run and require that the
- * compute nodes really ran on the CUDA provider, so "cuda" in a catalogue's metadata is a fact.
+ * onnxruntime can place nodes on the CPU even in a CUDA session. The session that will do the work is
+ * created with profiling on, runs one probe, and is kept only if its profile shows the nodes ran on
+ * the CUDA provider, so "cuda" in a catalogue's metadata is a fact about that very session.
  */
-async function verifyCudaPlacement(file: string, threads: number, feeds: Record<string, Float32Feed>): Promise<void> {
+async function createVerifiedCudaSession(file: string, threads: number, feeds: Record<string, Float32Feed>): Promise<ort.InferenceSession> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vis-agn-ort-'));
+  const session = await createSession(file, 'cuda', threads, dir);
   try {
-    const probe = await createSession(file, 'cuda', threads, dir);
-    await probe.run(toTensors(feeds));
-    probe.endProfiling();
-    await probe.release();
+    await session.run(toTensors(feeds));
+    session.endProfiling();
     const profile = readdirSync(dir).find((name) => name.endsWith('.json'));
     if (profile === undefined) throw new ModelError('no onnxruntime profile was written', { file });
     const events = JSON.parse(readFileSync(path.join(dir, profile), 'utf8')) as { args?: { provider?: string } }[];
@@ -81,6 +81,10 @@ async function verifyCudaPlacement(file: string, threads: number, feeds: Record<
     if (!providers.has('CUDAExecutionProvider')) {
       throw new ModelError(`CUDA session ran its nodes on ${[...providers].join(', ') || 'no provider'}`, { file });
     }
+    return session;
+  } catch (error) {
+    await session.release();
+    throw error;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -104,35 +108,36 @@ export async function openGraph(
 ): Promise<GraphSession> {
   if (!existsSync(file)) throw new ModelError('ONNX graph not found', { file });
   let provider: ExecutionProvider = 'cpu';
+  let session: ort.InferenceSession | undefined;
   if (device !== 'cpu') {
     const installed = cudaProviderInstalled();
     if (!installed && device === 'cuda') throw new ModelError(CUDA_INSTALL_HINT, { file });
     if (installed) {
       try {
-        await verifyCudaPlacement(file, threads, probeFeeds());
+        session = await createVerifiedCudaSession(file, threads, probeFeeds());
         provider = 'cuda';
       } catch (error) {
         if (device === 'cuda') throw error instanceof ModelError ? error : new ModelError(`CUDA session failed: ${String(error)}`, { file }, { cause: error });
       }
     }
   }
-  let session: ort.InferenceSession;
   try {
-    session = await createSession(file, provider, threads);
+    session ??= await createSession(file, 'cpu', threads);
   } catch (error) {
     throw new ModelError(`onnxruntime could not load the graph: ${String(error)}`, { file }, { cause: error });
   }
+  const ready = session;
   return {
     path: file,
     provider,
-    inputs: specsOf(session.inputMetadata),
-    outputs: specsOf(session.outputMetadata),
+    inputs: specsOf(ready.inputMetadata),
+    outputs: specsOf(ready.outputMetadata),
     async run(feeds) {
-      const results = await session.run(toTensors(feeds));
+      const results = await ready.run(toTensors(feeds));
       const out: Record<string, Float32Array> = {};
       for (const [name, tensor] of Object.entries(results)) out[name] = tensor.data as Float32Array;
       return out;
     },
-    release: () => session.release(),
+    release: () => ready.release(),
   };
 }
