@@ -20,35 +20,46 @@ import torch.nn.functional as F
 
 
 class CoreGeometry:
-    """Crop size and square core mask; the crop is centred on the mask centre (index crop // 2)."""
+    """Crop size and core mask. The crop is centred on the mask centre (index crop // 2).
 
-    def __init__(self, crop=64, mask=5):
+    A square mask covers mask x mask pixels; a circular one the pixels whose centres lie within
+    mask / 2 of the centre pixel's (21 pixels for mask = 5). Core pixels are taken in row-major order
+    (src/model/geometry.ts implements the same rule). The ring that sets the normalisation is the
+    (mask + 2)^2 box around the centre minus the core, for either shape.
+    """
+
+    def __init__(self, crop=64, mask=5, shape="square"):
         if mask % 2 == 0 or mask < 1 or mask > 9:
             raise ValueError("mask size must be odd, 1..9")
+        if shape not in ("square", "circle"):
+            raise ValueError("mask shape must be square or circle")
         self.crop = crop
         self.mask = mask
+        self.shape = shape
         self.centre = crop // 2
         half = mask // 2
-        self.core_slice = slice(self.centre - half, self.centre + half + 1)
+        offsets = [(dy, dx) for dy in range(-half, half + 1) for dx in range(-half, half + 1)
+                   if shape == "square" or dy * dy + dx * dx <= (mask / 2) ** 2]
+        self.core_index = torch.tensor([(self.centre + dy) * crop + self.centre + dx for dy, dx in offsets])
         self.ring_slice = slice(self.centre - half - 1, self.centre + half + 2)
 
     @property
     def core_pixels(self):
-        return self.mask * self.mask
+        return len(self.core_index)
 
     def outside_mask(self):
-        m = torch.ones(1, 1, self.crop, self.crop)
-        m[:, :, self.core_slice, self.core_slice] = 0.0
-        return m
+        m = torch.ones(1, 1, self.crop * self.crop)
+        m[:, :, self.core_index] = 0.0
+        return m.reshape(1, 1, self.crop, self.crop)
 
     def ring_mask(self):
         m = torch.zeros(1, 1, self.crop, self.crop)
         m[:, :, self.ring_slice, self.ring_slice] = 1.0
-        m[:, :, self.core_slice, self.core_slice] = 0.0
-        return m
+        return m * self.outside_mask()
 
     def to_dict(self):
-        return {"crop": self.crop, "mask": self.mask, "mask_shape": "square", "centre_index": self.centre}
+        return {"crop": self.crop, "mask": self.mask, "mask_shape": self.shape, "centre_index": self.centre,
+                "core_pixels": self.core_pixels}
 
 
 def asinh(x):
@@ -140,8 +151,7 @@ class CoreGenerator(nn.Module):
         self.denoiser = CoreDenoiser(geometry.core_pixels, hidden=hidden, layers=denoiser_layers)
 
     def core_of(self, image):
-        g = self.geometry
-        return image[:, 0, g.core_slice, g.core_slice].reshape(image.shape[0], -1)
+        return image.reshape(image.shape[0], -1)[:, self.geometry.core_index]
 
     def losses(self, image, sigma, draws=4):
         """Flow-matching loss in the normalised frame plus a Gaussian NLL that trains the frame."""

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
+import type { MaskShape } from './geometry.js';
 import type { TensorSpec } from './runtime.js';
 
 export const CARD_SCHEMA = 'vis-agn/model-card/1';
@@ -24,7 +25,7 @@ export interface ModelCard {
   readonly schema: typeof CARD_SCHEMA;
   readonly name: string;
   readonly kind: 'conditional-core-flow';
-  readonly geometry: { readonly crop: number; readonly mask: number; readonly mask_shape: 'square'; readonly centre_index: number };
+  readonly geometry: { readonly crop: number; readonly mask: number; readonly mask_shape: MaskShape; readonly centre_index: number };
   readonly graphs: { readonly encoder: GraphCard; readonly denoiser: GraphCard };
   readonly sampler: {
     readonly method: 'flow-euler' | 'flow-heun';
@@ -76,6 +77,7 @@ export function readCard(cardPath: string): LoadedCard {
   check(card.kind === 'conditional-core-flow', `unknown model kind ${JSON.stringify(card.kind)}`, cardPath);
   const { crop, mask } = card.geometry ?? {};
   check(Number.isInteger(crop) && Number.isInteger(mask) && mask % 2 === 1 && mask < crop, 'geometry needs an integer crop and an odd mask smaller than it', cardPath);
+  check(card.geometry.mask_shape === 'square' || card.geometry.mask_shape === 'circle', `unknown mask shape ${JSON.stringify(card.geometry.mask_shape)}`, cardPath);
   const dir = path.dirname(cardPath);
   const paths = { encoder: '', denoiser: '' };
   for (const role of ['encoder', 'denoiser'] as const) {

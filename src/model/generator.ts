@@ -2,7 +2,8 @@
  * The core generator at inference: the encoder once per source, then S samples x K solver steps of
  * the core-only denoiser, batched over sources x samples. Returns samples in image units.
  */
-import { checkGraphAgainstCard, readCard, type LoadedCard } from './card.js';
+import { checkGraphAgainstCard, readCard, type LoadedCard, type ModelCard } from './card.js';
+import { coreOffsets, type CoreMask } from './geometry.js';
 import { openGraph, type DeviceRequest, type ExecutionProvider, type GraphSession } from './runtime.js';
 import { solveFlow, type FlowSolverOptions } from './sampler.js';
 
@@ -18,6 +19,10 @@ export interface EncodedSources {
   readonly coreScale: Float32Array;
 }
 
+function maskOf(card: ModelCard): CoreMask {
+  return { size: card.geometry.mask, shape: card.geometry.mask_shape };
+}
+
 export class CoreGenerator {
   private constructor(
     readonly loaded: LoadedCard,
@@ -29,7 +34,7 @@ export class CoreGenerator {
     const loaded = readCard(cardPath);
     const { crop } = loaded.card.geometry;
     const hidden = Number(loaded.card.graphs.denoiser.inputs.features?.[1]);
-    const pixels = loaded.card.geometry.mask ** 2;
+    const pixels = coreOffsets(maskOf(loaded.card)).length;
     const encoder = await openGraph(loaded.encoderPath, { device, threads }, () => ({
       image: { data: new Float32Array(crop * crop), dims: [1, 1, crop, crop] },
       sigma: { data: Float32Array.of(1), dims: [1, 1] },
@@ -52,8 +57,12 @@ export class CoreGenerator {
     return this.loaded.card.sampler.temperature ?? 1;
   }
 
+  get mask(): CoreMask {
+    return maskOf(this.loaded.card);
+  }
+
   get corePixels(): number {
-    return this.loaded.card.geometry.mask ** 2;
+    return coreOffsets(this.mask).length;
   }
 
   get crop(): number {

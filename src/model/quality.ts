@@ -120,8 +120,9 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
   const stamps = readStamps(options.shards);
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device ?? 'cpu', threads: options.threads ?? availableParallelism() });
   const { card } = generator.loaded;
-  const mask = card.geometry.mask;
-  const pixels = mask * mask;
+  const mask = generator.mask;
+  const pixels = generator.corePixels;
+  const ringBox = { size: mask.size + 2, shape: 'square' } as const;
   const crop = card.geometry.crop;
   const steps = options.steps ?? card.sampler.steps;
   const method = options.method ?? (card.sampler.method === 'flow-heun' ? 'heun' : 'euler');
@@ -150,7 +151,7 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
       group.forEach((g, k) => {
         const own = crops.subarray(k * crop * crop, (k + 1) * crop * crop);
         const observed = cropCore(own, crop, mask);
-        const ring = cropCore(own, crop, mask + 2);
+        const ring = cropCore(own, crop, ringBox);
         const weights = psfByName.get(g.psf)!;
         const sampleFlux = new Float64Array(options.samples);
         let regenerated = 0;

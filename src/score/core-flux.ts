@@ -4,6 +4,8 @@
  * central mask x mask pixels: the optimal linear estimate of a point source's flux on white noise.
  */
 
+import { coreIndices, type CoreMask } from '../model/geometry.js';
+
 export interface PsfStamp {
   /** Odd side length; the centre pixel is the PSF origin. */
   readonly size: number;
@@ -11,13 +13,10 @@ export interface PsfStamp {
   readonly data: ArrayLike<number>;
 }
 
-/** The PSF's central `mask` x `mask` pixels, row-major, as the weights for `psfWeightedFlux`. */
-export function psfCoreWeights(psf: PsfStamp, mask: number): Float64Array {
-  if (mask > psf.size || mask % 2 === 0) throw new RangeError(`core of ${mask} px does not fit a ${psf.size} px PSF`);
-  const offset = (psf.size - mask) / 2;
-  const weights = new Float64Array(mask * mask);
-  for (let y = 0; y < mask; y++) for (let x = 0; x < mask; x++) weights[y * mask + x] = psf.data[(y + offset) * psf.size + x + offset]!;
-  return weights;
+/** The PSF's pixels under the core mask, in core order, as the weights for `psfWeightedFlux`. */
+export function psfCoreWeights(psf: PsfStamp, mask: CoreMask): Float64Array {
+  if (mask.size > psf.size) throw new RangeError(`core of ${mask.size} px does not fit a ${psf.size} px PSF`);
+  return Float64Array.from(coreIndices(psf.size, mask), (i) => psf.data[i]!);
 }
 
 /** Least-squares PSF amplitude of `core` (length weights.length), starting at `offset`. */
@@ -38,10 +37,7 @@ export function coreSum(core: ArrayLike<number>, length: number, offset = 0): nu
   return sum;
 }
 
-/** The mask x mask core of a square crop, centred at index crop / 2 (the model's geometry). */
-export function cropCore(crop: Float32Array, side: number, mask: number): Float32Array {
-  const start = Math.floor(side / 2) - Math.floor(mask / 2);
-  const core = new Float32Array(mask * mask);
-  for (let y = 0; y < mask; y++) core.set(crop.subarray((start + y) * side + start, (start + y) * side + start + mask), y * mask);
-  return core;
+/** The core pixels of a square crop centred at index side / 2 (the model's geometry), in core order. */
+export function cropCore(crop: Float32Array, side: number, mask: CoreMask): Float32Array {
+  return Float32Array.from(coreIndices(side, mask), (i) => crop[i]!);
 }

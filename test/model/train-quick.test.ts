@@ -19,15 +19,17 @@ describeIf(hasTorch(), 'Debian python3-torch and python3-onnx are not installed'
   const dir = mkdtempSync(path.join(tmpdir(), 'vis-agn-train-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  // The circular mask is the path the committed (square-mask) default model does not exercise.
   it('simulates, trains, exports ONNX with a consistent card, and matches PyTorch through onnxruntime', async () => {
     const out = path.join(dir, 'model');
-    const parity = await trainModel({ quick: true, out, data: path.join(dir, 'data'), n: '0', valN: '0', seed: '5', extra: [] });
+    const parity = await trainModel({ quick: true, out, data: path.join(dir, 'data'), n: '0', valN: '0', seed: '5', extra: ['--mask-shape', 'circle'] });
     expect(parity.ok).toBe(true);
     expect(parity.worst).toBeLessThanOrEqual(1e-4);
     expect(Object.keys(parity.maxAbsDiff).sort()).toEqual(['core_offset', 'core_scale', 'features', 'velocity']);
     const { card } = readCard(path.join(out, 'card.json'));
     expect(card.training.quick).toBe(true);
-    expect(card.geometry).toMatchObject({ crop: 64, mask: 5 });
+    expect(card.geometry).toMatchObject({ crop: 64, mask: 5, mask_shape: 'circle' });
+    expect(card.graphs.denoiser.inputs.z_t).toEqual(['batch', 21]);
     expect(Object.keys(card.validation)).toEqual(expect.arrayContaining(['flow', 'nll']));
     expect(existsSync(path.join(out, 'train-log.jsonl'))).toBe(true);
     const lines = readFileSync(path.join(out, 'train-log.jsonl'), 'utf8').trim().split('\n');
