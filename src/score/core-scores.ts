@@ -8,11 +8,15 @@
  *
  *   C        = Cov(samples) + diag(sigma^2)
  *   chi2     = d^T C^-1 d,  d = observed - mean(samples)
- *   ps_flux  = (w^T C^-1 d) / (w^T C^-1 w)     generalised least-squares PSF amplitude of the residual
- *   ps_err   = 1 / sqrt(w^T C^-1 w)
+ *   F(x)     = (w^T x) / (w^T w)                the PSF amplitude fitted to a core x
+ *   ps_flux  = F(observed) - mean_s F(sample_s)
+ *   ps_err   = sd_s F(sample_s)
  *   z        = ps_flux / ps_err                 one-sided: an AGN adds light
  * with w the PSF's pixels under the core, the PSF normalised to unit total flux, so ps_flux is the
- * point source's total flux in image units.
+ * point source's total flux in image units. The flux and z use the samples' spread along the PSF
+ * direction only: a generalised least-squares fit through C^-1 was tried and, with 16 samples of 25
+ * pixels, its nearly singular covariance inflated z on normal galaxies to a spread of about 9.5,
+ * while this projection gives 1.08 (held-out simulated galaxies, the default model).
  */
 
 export interface CoreScores {
@@ -88,12 +92,16 @@ export function scoreCore(
     for (let j = 0; j < i; j++) covariance[j * p + i] = covariance[i * p + j]!;
   }
   const residual = Float64Array.from(observed, (v, i) => v - mean[i]!);
-  const l = cholesky(covariance, p);
-  const wr = whiten(l, p, residual);
-  const ww = whiten(l, p, psfWeights);
-  const information = dot(ww, ww);
-  const psFlux = dot(ww, wr) / information;
-  const psFluxErr = 1 / Math.sqrt(information);
+  const wr = whiten(cholesky(covariance, p), p, residual);
+  const norm = dot(psfWeights, psfWeights);
+  const fluxes = Array.from({ length: sampleCount }, (_, s) => {
+    let sum = 0;
+    for (let i = 0; i < p; i++) sum += psfWeights[i]! * samples[offset + s * p + i]!;
+    return sum / norm;
+  });
+  const meanFlux = fluxes.reduce((a, b) => a + b, 0) / sampleCount;
+  const psFlux = dot(psfWeights, observed) / norm - meanFlux;
+  const psFluxErr = Math.sqrt(fluxes.reduce((a, f) => a + (f - meanFlux) ** 2, 0) / (sampleCount - 1));
   return {
     reconError: dot(residual, residual) / dot(observed, observed),
     chi2: dot(wr, wr),
