@@ -25,23 +25,32 @@ class CoreGeometry:
     A square mask covers mask x mask pixels; a circular one the pixels whose centres lie within
     mask / 2 of the centre pixel's (21 pixels for mask = 5). Core pixels are taken in row-major order
     (src/model/geometry.ts implements the same rule). The ring that sets the normalisation is the
-    (mask + 2)^2 box around the centre minus the core, for either shape.
+    one-pixel frame around the hidden box, or around the mask's square box when nothing more is
+    hidden, minus anything hidden.
     """
 
-    def __init__(self, crop=64, mask=5, shape="square"):
+    def __init__(self, crop=64, mask=5, shape="square", hide=None):
         if mask % 2 == 0 or mask < 1 or mask > 9:
             raise ValueError("mask size must be odd, 1..9")
+        # The encoder sees nothing inside the `hide` x `hide` box (default: just the core). A box
+        # wider than the core keeps a point source's PSF wings from the encoder, so it cannot
+        # regenerate the point source from them.
+        if hide is not None and (hide % 2 == 0 or hide < mask or hide > 15):
+            raise ValueError("hidden box must be odd, at least the mask size, at most 15")
         if shape not in ("square", "circle"):
             raise ValueError("mask shape must be square or circle")
         self.crop = crop
         self.mask = mask
         self.shape = shape
         self.centre = crop // 2
+        self.hide = hide
         half = mask // 2
         offsets = [(dy, dx) for dy in range(-half, half + 1) for dx in range(-half, half + 1)
                    if shape == "square" or dy * dy + dx * dx <= (mask / 2) ** 2]
         self.core_index = torch.tensor([(self.centre + dy) * crop + self.centre + dx for dy, dx in offsets])
-        self.ring_slice = slice(self.centre - half - 1, self.centre + half + 2)
+        hidden_half = half if hide is None else hide // 2
+        self.hide_slice = slice(self.centre - hidden_half, self.centre + hidden_half + 1)
+        self.ring_slice = slice(self.centre - hidden_half - 1, self.centre + hidden_half + 2)
 
     @property
     def core_pixels(self):
@@ -50,7 +59,10 @@ class CoreGeometry:
     def outside_mask(self):
         m = torch.ones(1, 1, self.crop * self.crop)
         m[:, :, self.core_index] = 0.0
-        return m.reshape(1, 1, self.crop, self.crop)
+        m = m.reshape(1, 1, self.crop, self.crop)
+        if self.hide is not None:
+            m[:, :, self.hide_slice, self.hide_slice] = 0.0
+        return m
 
     def ring_mask(self):
         m = torch.zeros(1, 1, self.crop, self.crop)
@@ -59,7 +71,7 @@ class CoreGeometry:
 
     def to_dict(self):
         return {"crop": self.crop, "mask": self.mask, "mask_shape": self.shape, "centre_index": self.centre,
-                "core_pixels": self.core_pixels}
+                "core_pixels": self.core_pixels, "hidden_box": self.hide}
 
 
 def asinh(x):
