@@ -1,4 +1,5 @@
-import { InvalidInputError, UnsupportedError, VisAgnError } from '../../src/errors.js';
+import { InvalidInputError, UnsupportedError } from '../../src/errors.js';
+import { expectThrows } from '../helpers/errors.js';
 import { openAsciiTable, type AsciiTable } from '../../src/fits/ascii-table.js';
 import { formatCard } from '../../src/fits/card-format.js';
 import { BLOCK_SIZE, readHeader } from '../../src/fits/header.js';
@@ -78,16 +79,6 @@ function asciiTable(fields: readonly FieldSpec[], overrides: Record<string, Head
   return { source, hdu, rowBytes, starts, open: (): AsciiTable => openAsciiTable(source, hdu) };
 }
 
-function expectThrows(action: () => unknown, type: new (...args: never[]) => VisAgnError, ...fragments: string[]): void {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(type);
-  for (const fragment of fragments) expect((caught as Error).message).toContain(fragment);
-}
 
 function valuesOf(table: AsciiTable, name: string): unknown[] {
   return Array.from(table.readColumn(name).values as ArrayLike<unknown>);

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InvalidInputError, UnsupportedError, VisAgnError } from '../../src/errors.js';
+import { InvalidInputError, UnsupportedError } from '../../src/errors.js';
+import { expectThrows } from '../helpers/errors.js';
 import { openAsciiTable } from '../../src/fits/ascii-table.js';
 import { openFits } from '../../src/fits/file.js';
 import { openBinaryTable, type ColumnData, type FitsTable } from '../../src/fits/table.js';
@@ -141,18 +142,6 @@ function cellsOf(data: ColumnData): ElementArray[] {
   return [...data.cells];
 }
 
-function expectThrows(action: () => unknown, type: new (...args: never[]) => VisAgnError, ...fragments: string[]): VisAgnError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(type);
-  const error = caught as VisAgnError;
-  for (const fragment of fragments) expect(error.message).toContain(fragment);
-  return error;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 

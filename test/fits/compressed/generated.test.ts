@@ -13,7 +13,8 @@ import path from 'node:path';
 import { compressedImageHeader, compressionInfo, readCompressedImage } from '../../../src/fits/compressed/index.js';
 import { openFits } from '../../../src/fits/file.js';
 import { openBinaryTable } from '../../../src/fits/table.js';
-import type { ImageData, PixelArray } from '../../../src/fits/types.js';
+import { DTYPE_ARRAYS } from '../../../src/fits/image.js';
+import type { ImageData, PixelArray, PixelDtype } from '../../../src/fits/types.js';
 import { astropyPython, describeIf, hasAstropy } from '../../helpers/shared.js';
 
 const hasFpack = ((): boolean => {
@@ -184,19 +185,9 @@ interface GeneratedCase {
   blanks_from?: string;
 }
 
+/** The dtype's typed array, used here through its (buffer, offset, length) constructor. */
 type ArrayType = { readonly BYTES_PER_ELEMENT: number; new (buffer: ArrayBuffer, offset: number, length: number): PixelArray };
 
-const ARRAYS: Record<string, ArrayType> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int64: BigInt64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
 
 /** Index of the first pixel whose value differs (NaN equal to NaN), or -1; dtypes may differ. */
 function firstDifference(a: PixelArray, b: PixelArray, same = (x: number, y: number): boolean => Object.is(x, y)): number {
@@ -269,7 +260,7 @@ describeIf(hasAstropy && hasFpack, 'needs /usr/bin/python3 with astropy, fpack a
       if (c.keys !== undefined) expect([label, keys]).toEqual([label, c.keys]);
       if (c.astropy !== undefined) {
         expect([label, ours.dtype, [...ours.axes].reverse()]).toEqual([label, c.dtype, c.shape]);
-        const Typed = ARRAYS[c.dtype!]!;
+        const Typed = DTYPE_ARRAYS[c.dtype as PixelDtype] as unknown as ArrayType;
         const bytes = new Uint8Array(readFileSync(path.join(dir, c.astropy)));
         const astropy = new Typed(bytes.buffer, 0, bytes.length / Typed.BYTES_PER_ELEMENT);
         if (c.blanks_from === undefined) {
