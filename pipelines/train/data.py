@@ -10,24 +10,28 @@ import os
 import numpy as np
 
 
-def load_shards(folder):
+def load_shards(folder, kinds=("image", "sigma")):
+    """The arrays of `kinds` (see docs/sim-shards.md), each concatenated over the shards."""
     with open(os.path.join(folder, "manifest.json")) as f:
         manifest = json.load(f)
-    images, sigmas = [], []
+    arrays = {kind: [] for kind in kinds}
     for entry in manifest["files"]:
-        path = os.path.join(folder, entry["path"])
-        array = np.memmap(path, dtype=np.dtype(entry["dtype"]).newbyteorder("<"), mode="r", shape=tuple(entry["shape"]))
-        if entry["kind"] == "image":
-            images.append(array)
-        elif entry["kind"] == "sigma":
-            sigmas.append(array)
-    if not images or len(images) != len(sigmas):
-        raise ValueError(f"{folder}: manifest needs matching 'image' and 'sigma' files")
-    return manifest, np.concatenate([np.asarray(a) for a in images]), np.concatenate([np.asarray(a) for a in sigmas])
+        if entry["kind"] in arrays:
+            path = os.path.join(folder, entry["path"])
+            dtype = np.dtype(entry["dtype"]).newbyteorder("<")
+            arrays[entry["kind"]].append(np.memmap(path, dtype=dtype, mode="r", shape=tuple(entry["shape"])))
+    counts = {kind: sum(len(a) for a in parts) for kind, parts in arrays.items()}
+    if len(set(counts.values())) != 1 or counts[kinds[0]] != manifest["count"]:
+        raise ValueError(f"{folder}: the manifest does not list {', '.join(kinds)} for all {manifest['count']} stamps "
+                         f"(found {counts}); shards written before the 'point' kind need rewriting for --target host")
+    return manifest, *(np.concatenate([np.asarray(a) for a in arrays[kind]]) for kind in kinds)
 
 
-def centre_on_core(stamps, crop, search=9):
-    """Vectorised brightest-pixel recentring; returns crops (n, crop, crop) and the chosen pixel."""
+def centre_on_core(stamps, crop, search=9, also=None):
+    """Vectorised brightest-pixel recentring; returns crops (n, crop, crop) and the chosen pixel.
+
+    With `also` (same shape as `stamps`), returns its crops at the same places as a third value.
+    """
     n, h, w = stamps.shape
     cy, cx = h // 2, w // 2
     half = search // 2
@@ -40,5 +44,7 @@ def centre_on_core(stamps, crop, search=9):
         raise ValueError(f"stamps of {h}x{w} are too small for a {crop} crop around a {search}x{search} search box")
     rows = top[:, None] + np.arange(crop)[None, :]
     cols = left[:, None] + np.arange(crop)[None, :]
-    crops = stamps[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-    return crops.astype(np.float32), np.stack([bx, by], axis=1)
+    def cut(images):
+        return images[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]].astype(np.float32)
+    centres = np.stack([bx, by], axis=1)
+    return (cut(stamps), centres) if also is None else (cut(stamps), centres, cut(also))

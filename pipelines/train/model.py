@@ -165,10 +165,14 @@ class CoreGenerator(nn.Module):
     def core_of(self, image):
         return image.reshape(image.shape[0], -1)[:, self.geometry.core_index]
 
-    def losses(self, image, sigma, draws=4):
-        """Flow-matching loss in the normalised frame plus a Gaussian NLL that trains the frame."""
+    def losses(self, image, sigma, draws=4, target_image=None):
+        """Flow-matching loss in the normalised frame plus a Gaussian NLL that trains the frame.
+
+        The encoder sees `image`; the core it learns to generate is taken from `target_image` when given
+        (the host alone under a point source), else from `image`.
+        """
         features, _, _, mean, log_scale, s = self.encoder(image, sigma)
-        target = self.core_of(image) / s[:, None]
+        target = self.core_of(image if target_image is None else target_image) / s[:, None]
         nll = (0.5 * ((target - mean) / torch.exp(log_scale)) ** 2 + log_scale).mean()
         z1 = ((target - mean) / torch.exp(log_scale)).detach()
         z1 = z1.repeat(draws, 1)

@@ -35,6 +35,9 @@ def parse_args(argv=None):
     p.add_argument("--mask", type=int, default=5)
     p.add_argument("--mask-shape", choices=["square", "circle"], default="square")
     p.add_argument("--hide", type=int, default=None, help="odd box the encoder does not see (default: the mask)")
+    p.add_argument("--target", choices=["host", "observed"], default="host",
+                   help="core to regenerate: the host alone (image minus the simulated point source, the default) "
+                        "or the observed core, point source included (the paper's label-free training)")
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--denoiser-layers", type=int, default=3)
@@ -80,18 +83,28 @@ def sha256_of(path):
 
 
 class Stamps:
-    def __init__(self, folder, geometry):
-        self.manifest, raw, sigma = load_shards(folder)
-        self.images, _ = centre_on_core(raw, geometry.crop)
+    """Core-centred crops, their noise sigma and, for --target host, the crops with the point source removed."""
+
+    def __init__(self, folder, geometry, target):
+        if target == "host":
+            self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
+            self.images, _, point_crops = centre_on_core(raw, geometry.crop, also=point)
+            self.hosts = self.images - point_crops
+        else:
+            self.manifest, raw, sigma = load_shards(folder)
+            self.images, _ = centre_on_core(raw, geometry.crop)
+            self.hosts = None
         self.sigma = sigma.astype(np.float32)
 
     def __len__(self):
         return len(self.sigma)
 
     def batch(self, index, device):
+        """(image, sigma, target image or None) as the model's losses() takes them."""
         image = torch.from_numpy(self.images[index][:, None]).to(device)
         sigma = torch.from_numpy(self.sigma[index][:, None]).to(device)
-        return image, sigma
+        host = None if self.hosts is None else torch.from_numpy(self.hosts[index][:, None]).to(device)
+        return image, sigma, host
 
 
 def evaluate(model, stamps, device, generator, batch=512):
@@ -102,7 +115,8 @@ def evaluate(model, stamps, device, generator, batch=512):
     with torch.no_grad():
         for start in range(0, len(stamps), batch):
             idx = np.arange(start, min(start + batch, len(stamps)))
-            flow, nll = model.losses(*stamps.batch(idx, device), draws=2)
+            image, sigma, host = stamps.batch(idx, device)
+            flow, nll = model.losses(image, sigma, draws=2, target_image=host)
             flow_sum += flow.item() * len(idx)
             nll_sum += nll.item() * len(idx)
             n += len(idx)
@@ -190,7 +204,7 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
         "training": {
             "data": {"recipe": train_set.manifest.get("recipe"), "seed": train_set.manifest.get("seed"),
                      "count": len(train_set)},
-            "seed": args.seed, "steps": steps, "wall_time_s": round(wall_s, 1), "batch": args.batch,
+            "target": args.target, "seed": args.seed, "steps": steps, "wall_time_s": round(wall_s, 1), "batch": args.batch,
             "draws_per_context": args.draws, "lr": args.lr, "ema": args.ema,
             "architecture": {"width": args.width, "hidden": args.hidden, "denoiser_layers": args.denoiser_layers},
             "hardware": {"device": str(device), "cuda": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
@@ -211,8 +225,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     geometry = CoreGeometry(args.crop, args.mask, args.mask_shape, args.hide)
-    train_set = Stamps(args.shards, geometry)
-    val_set = Stamps(args.val_shards, geometry)
+    train_set = Stamps(args.shards, geometry, args.target)
+    val_set = Stamps(args.val_shards, geometry, args.target)
     model = CoreGenerator(geometry, args.width, args.hidden, args.denoiser_layers).to(device)
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -242,7 +256,8 @@ def main(argv=None):
     metrics = {}
     while step < args.max_steps:
         idx = rng.integers(0, len(train_set), args.batch)
-        flow, nll = model.losses(*train_set.batch(idx, device), draws=args.draws)
+        image, sigma, host = train_set.batch(idx, device)
+        flow, nll = model.losses(image, sigma, draws=args.draws, target_image=host)
         loss = flow + nll
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -5,7 +5,7 @@
 
 import type { HduInput } from '../fits/writer.js';
 import { MAGZERO } from './population.js';
-import { cutoutWindow, renderObject, type SimRecipe } from './scene.js';
+import { cutoutWindow, renderObject, renderTargetPoint, type SimRecipe } from './scene.js';
 import { DEFAULT_TILE, tileWcs, wcsCards } from './sky.js';
 import { neighbourRows, sourceValues, type TruthRow } from './truth.js';
 
@@ -17,6 +17,8 @@ export interface ObjectProduct {
   readonly rms: Float32Array;
   readonly psf: Float32Array;
   readonly psfSize: number;
+  /** The target's point source alone, noise-free; only when asked for. */
+  readonly point?: Float32Array;
   /** Tile pixel (0-based) of image pixel (0, 0). */
   readonly origin: readonly [number, number];
   /** Target position in the image, 0-based pixels. */
@@ -26,9 +28,10 @@ export interface ObjectProduct {
 }
 
 /** Renders object `id` as a `width` x `height` image; `index` is its place in the output. */
-export function simulateObject(recipe: SimRecipe, seed: number, id: number, index: number, width: number, height = width): ObjectProduct {
+export function simulateObject(recipe: SimRecipe, seed: number, id: number, index: number, width: number, height = width, options: { point?: boolean } = {}): ObjectProduct {
   const window = cutoutWindow(width, height);
   const { object, neighbours, image, rms } = renderObject(recipe, seed, id, window);
+  const point = options.point === true ? renderTargetPoint(object, recipe, window) : undefined;
   const wcs = tileWcs(DEFAULT_TILE);
   const origin = [object.anchor[0] + window.x0, object.anchor[1] + window.y0] as const;
   const place = (s: { x: number; y: number }): { x: number; y: number; ra: number; dec: number } => {
@@ -55,6 +58,7 @@ export function simulateObject(recipe: SimRecipe, seed: number, id: number, inde
     rms,
     psf: Float32Array.from(object.psf.data),
     psfSize: object.psf.size,
+    ...(point === undefined ? {} : { point }),
     origin,
     target: [at.x, at.y],
     truth,

@@ -243,6 +243,16 @@ export interface RenderedCutout {
   readonly rms: Float32Array;
 }
 
+/**
+ * The noise-free image of the target's point source alone (zero for a galaxy), rendered as it enters
+ * the full scene: what a trainer subtracts to learn the host light under an AGN.
+ */
+export function renderTargetPoint(object: ObjectDraw, recipe: SimRecipe, window: Window): Float32Array {
+  if (object.target.fluxPoint <= 0) return new Float32Array(window.width * window.height);
+  const point = { ...object.target, components: [] };
+  return Float32Array.from(renderSignal([point], object.psf, window, object.level * recipe.noise.madToRms));
+}
+
 /** Renders object `id` over `window` of its frame: image (with noise) and RMS map. */
 export function renderObject(recipe: SimRecipe, seed: number, id: number, window: Window): RenderedCutout {
   const object = drawObject(recipe, seed, id);

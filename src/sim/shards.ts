@@ -34,7 +34,7 @@ export interface ShardOptions {
 
 export interface ShardFile {
   readonly path: string;
-  readonly kind: 'image' | 'rms' | 'sigma';
+  readonly kind: 'image' | 'rms' | 'point' | 'sigma';
   readonly dtype: 'float32';
   readonly shape: readonly number[];
   /** Index of the file's first stamp. */
@@ -56,6 +56,8 @@ export interface ShardManifest {
   readonly truth: { readonly path: string; readonly rows: number };
   readonly neighbours: { readonly path: string; readonly rows: number };
 }
+
+const SHARD_KINDS = ['image', 'rms', 'point', 'sigma'] as const satisfies readonly ShardFile['kind'][];
 
 /** Stamps per task: enough to amortise the hand-over to a worker, few enough to keep memory small. */
 const TASK_STAMPS = 128;
@@ -86,10 +88,10 @@ export async function writeTrainingShards(options: ShardOptions): Promise<ShardM
   const truth: TruthRow[] = [];
   const neighbours: TruthRow[] = [];
   const shardFile = (shard: number, kind: ShardFile['kind']): string => `shard-${String(shard).padStart(5, '0')}.${kind}.f32`;
-  let open: { shard: number; first: number; size: number; image: AtomicFile; rms: AtomicFile; sigma: AtomicFile } | undefined;
+  let open: ({ shard: number; first: number; size: number } & Record<ShardFile['kind'], AtomicFile>) | undefined;
   const finishShard = async (): Promise<void> => {
     if (open === undefined) return;
-    for (const kind of ['image', 'rms', 'sigma'] as const) {
+    for (const kind of SHARD_KINDS) {
       await open[kind].commit();
       files.push({ path: shardFile(open.shard, kind), kind, dtype: 'float32', shape: kind === 'sigma' ? [open.size] : [open.size, side, side], first: open.first });
     }
@@ -99,12 +101,13 @@ export async function writeTrainingShards(options: ShardOptions): Promise<ShardM
     for await (const result of runOrdered(stampTasks(recipe, seed, firstId, count, side, shardSize), options.workers ?? defaultWorkers())) {
       const index = truth.length;
       if (open === undefined) {
-        const shard = files.length / 3;
+        const shard = files.length / SHARD_KINDS.length;
         const create = (kind: ShardFile['kind']): Promise<AtomicFile> => AtomicFile.create(path.join(out, shardFile(shard, kind)));
-        open = { shard, first: index, size: Math.min(shardSize, count - index), image: await create('image'), rms: await create('rms'), sigma: await create('sigma') };
+        open = { shard, first: index, size: Math.min(shardSize, count - index), image: await create('image'), rms: await create('rms'), point: await create('point'), sigma: await create('sigma') };
       }
       await open.image.write(bytesOf(result.images));
       await open.rms.write(bytesOf(result.rms));
+      await open.point.write(bytesOf(result.point));
       await open.sigma.write(bytesOf(result.sigma));
       truth.push(...result.truth);
       neighbours.push(...result.neighbours);
@@ -112,7 +115,8 @@ export async function writeTrainingShards(options: ShardOptions): Promise<ShardM
       if (truth.length === open.first + open.size) await finishShard();
     }
   } catch (error) {
-    for (const file of open === undefined ? [] : [open.image, open.rms, open.sigma]) await file.abort();
+    const unfinished = open;
+    if (unfinished !== undefined) for (const kind of SHARD_KINDS) await unfinished[kind].abort();
     throw error;
   }
 

@@ -31,6 +31,8 @@ export interface StampResult {
   /** (count, height, width) float32 each. */
   readonly images: Float32Array;
   readonly rms: Float32Array;
+  /** The target's point source alone, noise-free (zero for galaxies). */
+  readonly point: Float32Array;
   /** Per-stamp sky noise sigma. */
   readonly sigma: Float32Array;
   readonly truth: TruthRow[];
@@ -63,18 +65,20 @@ export function runStampTask(task: StampTask): StampResult {
   const pixels = task.width * task.height;
   const images = new Float32Array(task.count * pixels);
   const rms = new Float32Array(task.count * pixels);
+  const point = new Float32Array(task.count * pixels);
   const sigma = new Float32Array(task.count);
   const truth: TruthRow[] = [];
   const neighbours: TruthRow[] = [];
   for (let k = 0; k < task.count; k++) {
-    const product = simulateObject(task.recipe, task.seed, task.firstId + k, task.firstIndex + k, task.width, task.height);
+    const product = simulateObject(task.recipe, task.seed, task.firstId + k, task.firstIndex + k, task.width, task.height, { point: true });
     images.set(product.image, k * pixels);
     rms.set(product.rms, k * pixels);
+    point.set(product.point!, k * pixels);
     sigma[k] = product.truth.noise_sigma as number;
     truth.push(product.truth);
     neighbours.push(...product.neighbours);
   }
-  return { images, rms, sigma, truth, neighbours };
+  return { images, rms, point, sigma, truth, neighbours };
 }
 
 /** Cutout files being written while the next ones render: each write waits on the disk (fsync) for a while. */

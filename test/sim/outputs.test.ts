@@ -13,6 +13,7 @@ import { wcsFromHeader } from '../../src/fits/wcs.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { simulateTile } from '../../src/sim/mosaic.js';
 import { simulateObject } from '../../src/sim/products.js';
+import { MICROJANSKY_PER_UNIT } from '../../src/sim/population.js';
 import { DEFAULT_RECIPE, buildRecipe } from '../../src/sim/recipe.js';
 import { writeTrainingShards, type ShardManifest } from '../../src/sim/shards.js';
 import { runStampTask } from '../../src/sim/tasks.js';
@@ -63,12 +64,15 @@ describe('simulation outputs', () => {
     expect(manifest.files.map((f) => [f.path, f.kind, f.shape.join('x'), f.first])).toEqual([
       ['shard-00000.image.f32', 'image', '3x32x32', 0],
       ['shard-00000.rms.f32', 'rms', '3x32x32', 0],
+      ['shard-00000.point.f32', 'point', '3x32x32', 0],
       ['shard-00000.sigma.f32', 'sigma', '3', 0],
       ['shard-00001.image.f32', 'image', '3x32x32', 3],
       ['shard-00001.rms.f32', 'rms', '3x32x32', 3],
+      ['shard-00001.point.f32', 'point', '3x32x32', 3],
       ['shard-00001.sigma.f32', 'sigma', '3', 3],
       ['shard-00002.image.f32', 'image', '1x32x32', 6],
       ['shard-00002.rms.f32', 'rms', '1x32x32', 6],
+      ['shard-00002.point.f32', 'point', '1x32x32', 6],
       ['shard-00002.sigma.f32', 'sigma', '1', 6],
     ]);
     for (const f of manifest.files) expect(statSync(path.join(out, f.path)).size).toBe(4 * f.shape.reduce((a, b) => a * b, 1));
@@ -79,6 +83,20 @@ describe('simulation outputs', () => {
     const truth = tableFromIPC(readFileSync(path.join(out, 'truth.arrow')));
     expect(truth.numRows).toBe(7);
     expect(Array.from(truth.getChild('f_ps')!.toArray())).toEqual([0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8]);
+    // The point image holds the point source's flux (in image units) and nothing else: on the target
+    // position, in proportion to f_PS.
+    const points = readFileSync(path.join(out, 'shard-00001.point.f32'));
+    const pointOf = (k: number): Float32Array => new Float32Array(points.buffer.slice(points.byteOffset + 4 * 32 * 32 * k, points.byteOffset + 4 * 32 * 32 * (k + 1)));
+    for (let k = 0; k < 3; k++) {
+      const row = truth.get(3 + k)!.toJSON();
+      const expected = row.flux_point / MICROJANSKY_PER_UNIT;
+      const point = pointOf(k);
+      const sum = point.reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - expected) / expected).toBeLessThan(0.03);
+      const peak = point.indexOf(Math.max(...point));
+      expect(Math.abs((peak % 32) - row.x)).toBeLessThanOrEqual(1);
+      expect(Math.abs(Math.floor(peak / 32) - row.y)).toBeLessThanOrEqual(1);
+    }
   });
 
   test('stamps do not depend on how the ids are split into tasks', () => {
