@@ -13,11 +13,12 @@ import { EXIT_CODES, VisAgnError } from '../errors.js';
 import * as exportCommand from './commands/export.js';
 import * as fitsinfo from './commands/fitsinfo.js';
 import * as modelQuality from './commands/model-quality.js';
+import * as run from './commands/run.js';
 import * as simulate from './commands/simulate.js';
 import * as start from './commands/start.js';
 import * as train from './commands/train.js';
 
-const COMMANDS: readonly { register(program: Command): void }[] = [start, fitsinfo, train, modelQuality, exportCommand, simulate];
+const COMMANDS: readonly { register(program: Command): void }[] = [start, run, fitsinfo, train, modelQuality, exportCommand, simulate];
 
 function packageVersion(): string {
   // Two levels up from both src/cli and dist/cli.

@@ -41,6 +41,11 @@ export interface ModelCard {
   readonly validation: Readonly<Record<string, unknown>>;
   /** How the sampler temperature was fitted, when it was (vis-agn model-quality --fit-temperature). */
   readonly calibration?: Readonly<Record<string, unknown>>;
+  /**
+   * The affine map (z - offset) / scale that makes the raw core-excess significance of held-out normal
+   * galaxies N(0, 1), and where it was fitted (vis-agn calibrate).
+   */
+  readonly significance?: { readonly offset: number; readonly scale: number; readonly [key: string]: unknown };
 }
 
 export interface LoadedCard {

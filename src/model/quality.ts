@@ -6,13 +6,11 @@
  *    rescaling baseline (the ring around the core times the population's median core-to-ring ratio,
  *    fitted on the other half of the galaxies).
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
 import { InvalidInputError } from '../errors.js';
 import { coreSum, cropCore, psfCoreWeights, psfWeightedFlux } from '../score/core-flux.js';
 import { q1Psfs } from '../sim/psf.js';
+import { readShards } from '../sim/read-shards.js';
 import { CoreGenerator } from './generator.js';
 import { samplerNoise } from './noise.js';
 import { centreOnCore } from './preprocess.js';
@@ -56,51 +54,6 @@ export interface QualityReport {
   readonly overall: { readonly medianRelErrorModel: number; readonly medianRelErrorRescaling: number };
 }
 
-interface Stamps {
-  readonly side: number;
-  readonly images: Float32Array;
-  readonly sigma: Float32Array;
-  readonly truth: { objectId: bigint; cls: string; mag: number; psf: string }[];
-}
-
-function readFloat32(file: string): Float32Array {
-  const bytes = readFileSync(file);
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-function readStamps(dir: string): Stamps {
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
-    stamp: { width: number }; files: { path: string; kind: string }[]; truth: { path: string };
-  };
-  const join = (kind: string) => {
-    const parts = manifest.files.filter((f) => f.kind === kind).map((f) => readFloat32(path.join(dir, f.path)));
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
-  const table = tableFromIPC(readFileSync(path.join(dir, manifest.truth.path)));
-  const column = (name: string) => {
-    const c = table.getChild(name);
-    if (c === null) throw new InvalidInputError(`truth table has no column ${name}`, { file: dir });
-    return c;
-  };
-  const ids = column('object_id');
-  const classes = column('class');
-  const mags = column('mag_total');
-  const psfs = column('psf');
-  const truth = Array.from({ length: table.numRows }, (_, i) => ({
-    objectId: BigInt(ids.get(i) as bigint | number),
-    cls: String(classes.get(i)),
-    mag: Number(mags.get(i)),
-    psf: String(psfs.get(i)),
-  }));
-  return { side: manifest.stamp.width, images: join('image'), sigma: join('sigma'), truth };
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
@@ -117,7 +70,7 @@ function quantile(sorted: Float64Array, q: number): number {
 }
 
 export async function measureQuality(options: QualityOptions): Promise<QualityReport> {
-  const stamps = readStamps(options.shards);
+  const stamps = readShards(options.shards);
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device ?? 'cpu', threads: options.threads ?? availableParallelism() });
   const { card } = generator.loaded;
   const mask = generator.mask;

@@ -141,3 +141,8 @@ export async function openGraph(
     release: () => ready.release(),
   };
 }
+
+/** The onnxruntime-node version, as catalogues record it. */
+export function runtimeVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common;
+}

@@ -98,3 +98,17 @@ export function peakFraction(values: ArrayLike<number>): number {
   }
   return max / sum;
 }
+
+let defaultCache: Psf | undefined;
+
+/** The PSF used where a cutout brings none: the mean of the three real Q1 VIS stamps. */
+export function defaultVisPsf(): Psf {
+  defaultCache ??= (() => {
+    const stamps = q1Psfs();
+    const size = stamps[0]!.size;
+    const sum = new Float64Array(size * size);
+    for (const stamp of stamps) for (let i = 0; i < sum.length; i++) sum[i]! += stamp.data[i]!;
+    return psfFromStamp('q1:mean', size, sum);
+  })();
+  return defaultCache;
+}

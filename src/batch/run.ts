@@ -1,0 +1,213 @@
+/**
+ * `vis-agn run` on one process: cutout files → windows → prepared sources → batched regeneration and
+ * scores → catalogue rows, streamed to an Arrow catalogue written atomically. A file that cannot be
+ * read becomes a flagged row naming it, never a gap. Batching changes nothing in the results: each
+ * source's random draws come from (seed, object id).
+ */
+
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+import { writeAtomically } from '../atomic-file.js';
+import { CatalogWriter } from '../catalog/arrow.js';
+import { encodeFlags, type FlagName } from '../catalog/flags.js';
+import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
+import { listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
+import { VisAgnError } from '../errors.js';
+import { CoreGenerator } from '../model/generator.js';
+import type { DeviceRequest } from '../model/runtime.js';
+import { runtimeVersion } from '../model/runtime.js';
+import type { FlowMethod } from '../model/sampler.js';
+import { classify, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../score/detect.js';
+import { CORE_SEARCH, prepareSource, type PreparedSource } from '../score/prepare.js';
+import { defaultVisPsf } from '../sim/psf.js';
+import { generatorVersion } from '../sim/recipe.js';
+
+export interface DetectionConfig {
+  readonly samples: number;
+  readonly steps: number;
+  readonly method: FlowMethod;
+  readonly seed: number;
+  readonly thresholds: Thresholds;
+  readonly hduNames: HduNames;
+  /** RMS-map level to per-pixel sigma (MER mosaics: MER_RMS_TO_SIGMA). */
+  readonly rmsToSigma: number;
+  readonly temperature?: number;
+}
+
+export interface RunOptions {
+  readonly inputs: readonly string[];
+  /** Output folder: catalog.arrow and summary.json. */
+  readonly out: string;
+  readonly cardPath: string;
+  readonly device: DeviceRequest;
+  readonly threads: number;
+  readonly batch: number;
+  readonly config: DetectionConfig;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** A file that could not be read (its row is flagged corrupt_input). */
+  readonly onInputError?: (file: string, error: VisAgnError) => void;
+}
+
+export interface RunSummary {
+  readonly catalog: string;
+  readonly sources: number;
+  readonly byClass: Readonly<Record<CandidateClass, number>>;
+  readonly candidates: number;
+  readonly flagged: number;
+  readonly unreadable: number;
+  readonly seconds: number;
+  readonly provider: string;
+}
+
+const MICROJANSKY_AB_ZERO = 23.9;
+
+function microjanskyPerUnit(magzero: number): number {
+  return 10 ** ((MICROJANSKY_AB_ZERO - magzero) / 2.5);
+}
+
+function finiteOrNull(value: number | null | undefined): number | null {
+  return value === null || value === undefined || !Number.isFinite(value) ? null : value;
+}
+
+export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores: SourceScores | undefined, thresholds: Thresholds): CatalogRow {
+  const flags: FlagName[] = [...cutout.flags, ...prepared.flags];
+  const toMicrojansky = microjanskyPerUnit(cutout.magzero);
+  const fPs = finiteOrNull(scores?.fPs);
+  const agnZ = finiteOrNull(scores?.agnZ);
+  const { candidateClass, isCandidate } = classify(agnZ, fPs, thresholds);
+  const flux = prepared.totalFlux;
+  return {
+    object_id: cutout.objectId,
+    source_file: cutout.sourceFile,
+    hdu: cutout.hdu,
+    ra: cutout.ra,
+    dec: cutout.dec,
+    x_center: cutout.xCenter,
+    y_center: cutout.yCenter,
+    mag_vis: flux > 0 ? cutout.magzero - 2.5 * Math.log10(flux) : null,
+    flags: encodeFlags(flags),
+    is_candidate: isCandidate,
+    candidate_class: candidateClass,
+    recon_error: finiteOrNull(scores?.reconError),
+    chi2_core: finiteOrNull(scores?.chi2),
+    chi2_dof: finiteOrNull(scores?.dof),
+    agn_z: agnZ,
+    agn_pvalue: finiteOrNull(scores?.agnPValue),
+    ps_flux: finiteOrNull(scores?.psFlux),
+    ps_flux_err: finiteOrNull(scores?.psFluxErr),
+    ps_flux_ujy: finiteOrNull(scores === undefined ? null : scores.psFlux * toMicrojansky),
+    ps_flux_ujy_err: finiteOrNull(scores === undefined ? null : scores.psFluxErr * toMicrojansky),
+    f_ps: fPs,
+    f_ps_err: finiteOrNull(scores?.fPsErr),
+    noise_sigma: finiteOrNull(prepared.sigma),
+    n_samples: scores === undefined ? null : scores.samples.length / prepared.observedCore.length,
+    core_x: Number.isFinite(prepared.coreX) ? cutout.windowX0 + prepared.coreX : null,
+    core_y: Number.isFinite(prepared.coreY) ? cutout.windowY0 + prepared.coreY : null,
+  };
+}
+
+/** The row of a file that could not be read: its name, an id from the name, and the flag. */
+export function unreadableRow(file: string): CatalogRow {
+  const { objectId } = objectIdFor(file, []);
+  const empty = { ra: null, dec: null, x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null };
+  return { object_id: objectId, source_file: file, hdu: '', flags: encodeFlags(['corrupt_input']), is_candidate: false, candidate_class: 'none', ...empty };
+}
+
+export interface PreparedCutout {
+  readonly cutout: CutoutSource;
+  readonly prepared: PreparedSource;
+}
+
+/** A cutout's window prepared for the model, with its own PSF or the default one. */
+export function prepareCutout(cutout: CutoutSource, crop: number, generator: CoreGenerator, rmsToSigma: number): PreparedCutout {
+  const prepared = prepareSource(
+    { pixels: cutout.pixels, width: cutout.side, height: cutout.side, ...(cutout.rms === undefined ? {} : { rms: cutout.rms }), rmsToSigma, psf: cutout.psf ?? defaultVisPsf() },
+    crop,
+    generator.mask,
+  );
+  return { cutout, prepared };
+}
+
+export async function scorePrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<CatalogRow[]> {
+  const scores = await detectBatch(
+    generator,
+    group.map((g) => ({ prepared: g.prepared, objectId: g.cutout.objectId })),
+    { samples: config.samples, solver: { steps: config.steps, method: config.method }, seed: config.seed, ...(config.temperature === undefined ? {} : { temperature: config.temperature }) },
+    calibration,
+  );
+  return group.map((g, k) => sourceRow(g.cutout, g.prepared, scores[k], config.thresholds));
+}
+
+export function significanceCalibration(generator: CoreGenerator): SignificanceCalibration {
+  return generator.loaded.card.significance ?? UNCALIBRATED;
+}
+
+export function runMetadata(generator: CoreGenerator, config: DetectionConfig, inputs: readonly string[], cardPath: string): RunMetadata {
+  const calibration = significanceCalibration(generator);
+  return {
+    modelName: generator.loaded.card.name,
+    modelCardSha256: generator.loaded.cardSha256,
+    executionProvider: generator.provider,
+    config: { ...config, model: cardPath, significance: calibration, crop: generator.crop, mask: generator.mask },
+    seed: config.seed,
+    visAgnVersion: generatorVersion(),
+    nodeVersion: process.version,
+    onnxruntimeVersion: runtimeVersion(),
+    inputs: [...inputs],
+    createdAt: new Date().toISOString(),
+  };
+}
+
+export async function runDetection(options: RunOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const files = listInputFiles(options.inputs);
+  await mkdir(options.out, { recursive: true });
+  const catalog = path.join(options.out, 'catalog.arrow');
+  const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
+  const byClass: Record<CandidateClass, number> = { agn: 0, qso: 0, point_like: 0, none: 0 };
+  let candidates = 0;
+  let flagged = 0;
+  let unreadable = 0;
+  const { config } = options;
+  const calibration = significanceCalibration(generator);
+  const side = generator.crop + CORE_SEARCH - 1;
+  let writer: CatalogWriter | undefined;
+  try {
+    writer = await CatalogWriter.create(catalog, runMetadata(generator, config, options.inputs, options.cardPath));
+    for (let start = 0; start < files.length; start += options.batch) {
+      const entries: (PreparedCutout | CatalogRow)[] = [];
+      for (const file of files.slice(start, start + options.batch)) {
+        try {
+          entries.push(prepareCutout(readCutout(file, { hduNames: config.hduNames, side }), generator.crop, generator, config.rmsToSigma));
+        } catch (error) {
+          if (!(error instanceof VisAgnError)) throw error;
+          options.onInputError?.(file, error);
+          entries.push(unreadableRow(file));
+          unreadable++;
+        }
+      }
+      const readable = entries.filter((e): e is PreparedCutout => 'prepared' in e);
+      const scored = await scorePrepared(generator, readable, config, calibration);
+      let next = 0;
+      // Rows in input order: unreadable files keep their place.
+      const rows = entries.map((e) => ('prepared' in e ? scored[next++]! : e));
+      for (const row of rows) {
+        writer.append(row);
+        byClass[row.candidate_class]++;
+        if (row.is_candidate) candidates++;
+        if (row.flags !== 0) flagged++;
+      }
+      options.onProgress?.(Math.min(files.length, start + options.batch), files.length);
+    }
+    const sources = await writer.close();
+    const summary: RunSummary = { catalog, sources, byClass, candidates, flagged, unreadable, seconds: (performance.now() - started) / 1000, provider: generator.provider };
+    await writeAtomically(path.join(options.out, 'summary.json'), (file) => file.write(Buffer.from(`${JSON.stringify(summary, null, 2)}\n`)));
+    return summary;
+  } catch (error) {
+    await writer?.abort();
+    throw error;
+  } finally {
+    await generator.release();
+  }
+}

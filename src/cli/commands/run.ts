@@ -1,0 +1,122 @@
+/**
+ * `vis-agn run INPUT... --out DIR`: detection over cutout files or folders of them, writing
+ * DIR/catalog.arrow (the catalogue) and DIR/summary.json.
+ */
+
+import { availableParallelism } from 'node:os';
+
+import type { Command } from 'commander';
+
+import { runDetection, type DetectionConfig, type RunSummary } from '../../batch/run.js';
+import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
+import { UsageError } from '../../errors.js';
+import { defaultCardPath, readCard } from '../../model/card.js';
+import type { DeviceRequest } from '../../model/runtime.js';
+import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
+import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
+
+interface RunCommandOptions {
+  out: string;
+  model: string;
+  samples?: string;
+  steps?: string;
+  seed: string;
+  zThreshold: string;
+  qsoFps: string;
+  pointLikeFps: string;
+  fluxHdu?: string;
+  rmsHdu?: string;
+  psfHdu?: string;
+  rmsToSigma: string;
+  device: string;
+  threads: string;
+  batch: string;
+  quiet?: boolean;
+}
+
+/** A finite number (integer when asked) within [min, max], or a UsageError naming the option. */
+export function numberOption(name: string, text: string, { min = -Infinity, max = Infinity, integer = false } = {}): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    const range = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean).join(' and ');
+    throw new UsageError(`${name} must be ${integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, not ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function deviceOption(text: string): DeviceRequest {
+  if (text !== 'cpu' && text !== 'cuda' && text !== 'auto') throw new UsageError(`--device must be cpu, cuda or auto, not ${text}`);
+  return text;
+}
+
+function names(option: string | undefined, fallback: readonly string[]): readonly string[] {
+  return option === undefined ? fallback : option.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function formatSummary(summary: RunSummary): string {
+  const c = summary.byClass;
+  return [
+    `${summary.sources} sources in ${summary.seconds.toFixed(1)} s (${(summary.sources / summary.seconds).toFixed(0)}/s on ${summary.provider})`,
+    `candidates: ${summary.candidates} (agn ${c.agn}, qso ${c.qso}); point-like ${c.point_like}; none ${c.none}`,
+    `flagged rows: ${summary.flagged}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}`,
+    `catalogue: ${summary.catalog}`,
+  ].join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('detect AGN/QSO candidates in cutout FITS files and write an Arrow catalogue')
+    .argument('<inputs...>', 'cutout FITS files, or folders of them')
+    .requiredOption('--out <dir>', 'output folder (catalog.arrow, summary.json), e.g. catalogs/<name>')
+    .option('--model <card>', 'model card', defaultCardPath())
+    .option('--samples <n>', "regenerated cores per source (default: the card's, 16)")
+    .option('--steps <n>', "flow solver steps (default: the card's)")
+    .option('--seed <n>', 'run seed: with the object id it fixes every random draw', '1')
+    .option('--z-threshold <z>', 'agn_z above which a source is a candidate', String(DEFAULT_THRESHOLDS.z))
+    .option('--qso-fps <f>', 'f_ps from which a candidate is a QSO rather than an AGN', String(DEFAULT_THRESHOLDS.qsoFps))
+    .option('--point-like-fps <f>', 'f_ps from which a significant source is point-like (star or host-less QSO), not a candidate', String(DEFAULT_THRESHOLDS.pointLikeFps))
+    .option('--flux-hdu <names>', `VIS image HDU names to try, comma-separated (default ${DEFAULT_HDU_NAMES.flux.join(',')}; a file with one image needs none)`)
+    .option('--rms-hdu <names>', `RMS map HDU names (default ${DEFAULT_HDU_NAMES.rms.join(',')})`)
+    .option('--psf-hdu <names>', `PSF stamp HDU names (default ${DEFAULT_HDU_NAMES.psf.join(',')}; without one, the mean Q1 VIS PSF)`)
+    .option('--rms-to-sigma <f>', 'per-pixel noise over the RMS map level (MER mosaics: correlated noise)', MER_RMS_TO_SIGMA.toFixed(4))
+    .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
+    .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
+    .option('--batch <n>', 'sources per model batch', '128')
+    .option('--quiet', 'no progress lines')
+    .action(async (inputs: string[], options: RunCommandOptions) => {
+      const card = readCard(options.model).card;
+      const config: DetectionConfig = {
+        samples: options.samples === undefined ? card.sampler.samples : numberOption('--samples', options.samples, { min: 2, integer: true }),
+        steps: options.steps === undefined ? card.sampler.steps : numberOption('--steps', options.steps, { min: 1, integer: true }),
+        method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
+        seed: numberOption('--seed', options.seed, { min: 0, max: 2 ** 32 - 1, integer: true }),
+        thresholds: {
+          z: numberOption('--z-threshold', options.zThreshold),
+          qsoFps: numberOption('--qso-fps', options.qsoFps),
+          pointLikeFps: numberOption('--point-like-fps', options.pointLikeFps),
+        },
+        hduNames: { flux: names(options.fluxHdu, DEFAULT_HDU_NAMES.flux), rms: names(options.rmsHdu, DEFAULT_HDU_NAMES.rms), psf: names(options.psfHdu, DEFAULT_HDU_NAMES.psf) },
+        rmsToSigma: numberOption('--rms-to-sigma', options.rmsToSigma, { min: 0 }),
+      };
+      let lastReport = 0;
+      const summary = await runDetection({
+        inputs,
+        out: options.out,
+        cardPath: options.model,
+        device: deviceOption(options.device),
+        threads: numberOption('--threads', options.threads, { min: 1, integer: true }),
+        batch: numberOption('--batch', options.batch, { min: 1, integer: true }),
+        config,
+        onProgress: (done, total) => {
+          const now = performance.now();
+          if (options.quiet !== true && (done === total || now - lastReport > 2000)) {
+            lastReport = now;
+            process.stderr.write(`run: ${done}/${total} sources\n`);
+          }
+        },
+        onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
+      });
+      process.stdout.write(`${formatSummary(summary)}\n`);
+    });
+}

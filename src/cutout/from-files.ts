@@ -1,0 +1,245 @@
+/**
+ * Cutout files as sources: the VIS image around the cutout centre, its RMS map and PSF when the file
+ * has them, the object id, the position and the zero point. Only the window the model needs is read,
+ * so a large single-image file costs what a cutout does.
+ */
+
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+import type { FlagName } from '../catalog/flags.js';
+import { InputNotFoundError, InvalidInputError, VisAgnError } from '../errors.js';
+import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
+import type { FitsHeader } from '../fits/header.js';
+import { wcsFromHeader } from '../fits/wcs.js';
+import type { PsfStamp } from '../score/core-flux.js';
+import { psfFromStamp } from '../sim/psf.js';
+import { parseEuclidObjectId } from './object-id.js';
+
+export interface HduNames {
+  /** Candidates for the VIS image, first match wins; a file with a single image HDU needs none. */
+  readonly flux: readonly string[];
+  readonly rms: readonly string[];
+  readonly psf: readonly string[];
+}
+
+export const DEFAULT_HDU_NAMES: HduNames = { flux: ['VIS_FLUX', 'VIS_BGSUB'], rms: ['VIS_RMS'], psf: ['VIS_PSF'] };
+
+/** Keywords that carry an object id, in the order they are tried (primary header, then the image's). */
+const OBJECT_ID_KEYWORDS = ['OBJECTID', 'OBJECT_ID', 'OBJ_ID'];
+
+/** MER VIS images: one pixel unit is 10^((23.9 - 24.6) / 2.5) uJy. */
+export const DEFAULT_MAGZERO = 24.6;
+
+/** RMS values this large mark pixels without coverage in MER maps (1e16 in the Q1 cutouts). */
+const NO_COVERAGE_RMS = 1e10;
+
+const FITS_SUFFIXES = ['.fits', '.fit', '.fts', '.fits.gz', '.fit.gz', '.fits.fz'];
+
+export type ObjectIdSource = 'header' | 'file name' | 'file hash';
+
+export interface CutoutSource {
+  readonly sourceFile: string;
+  /** EXTNAME of the image HDU, or its index as text. */
+  readonly hdu: string;
+  readonly objectId: bigint;
+  readonly objectIdSource: ObjectIdSource;
+  readonly ra: number | null;
+  readonly dec: number | null;
+  /** Nominal centre, 0-based pixels of the HDU. */
+  readonly xCenter: number;
+  readonly yCenter: number;
+  readonly magzero: number;
+  /** HDU pixel of window pixel (0, 0). */
+  readonly windowX0: number;
+  readonly windowY0: number;
+  readonly side: number;
+  readonly pixels: Float32Array;
+  readonly rms: Float32Array | undefined;
+  readonly psf: PsfStamp | undefined;
+  readonly flags: readonly FlagName[];
+}
+
+export interface CutoutReadOptions {
+  readonly hduNames?: HduNames;
+  /** Side of the window read around the centre: the model's crop plus the core search margin. */
+  readonly side: number;
+}
+
+function isFitsName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return FITS_SUFFIXES.some((suffix) => lower.endsWith(suffix));
+}
+
+/** Files as given, folders expanded to their FITS files (not recursive), each list sorted by name. */
+export function listInputFiles(inputs: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const input of inputs) {
+    let stats;
+    try {
+      stats = statSync(input);
+    } catch (error) {
+      throw new InputNotFoundError(`input ${input} does not exist`, { file: input }, { cause: error });
+    }
+    if (stats.isDirectory()) {
+      const found = readdirSync(input).filter(isFitsName).sort().map((name) => path.join(input, name));
+      if (found.length === 0) throw new InvalidInputError('folder holds no FITS files (.fits, .fit, .fts, .fits.gz, .fits.fz)', { file: input });
+      files.push(...found);
+    } else {
+      files.push(input);
+    }
+  }
+  return files;
+}
+
+function imageHdus(fits: FitsFile): FitsHdu[] {
+  return fits.hdus.filter((h) => (h.kind === 'image' || h.kind === 'compressed-image') && fits.imageHeader(h).getInt('NAXIS', 0) >= 2);
+}
+
+function findNamed(fits: FitsFile, names: readonly string[]): FitsHdu | undefined {
+  for (const name of names) {
+    const found = fits.hdus.find((h) => h.name.toUpperCase() === name.toUpperCase());
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function fluxHdu(fits: FitsFile, names: HduNames): FitsHdu {
+  const named = findNamed(fits, names.flux);
+  if (named !== undefined) return named;
+  const images = imageHdus(fits);
+  if (images.length === 1) return images[0]!;
+  const listing = fits.hdus.map((h) => h.name || `#${h.index}`).join(', ');
+  throw new InvalidInputError(
+    images.length === 0
+      ? 'no image HDU'
+      : `no HDU named ${names.flux.join(' or ')} and ${images.length} image HDUs to choose from (${listing}); name the image with --flux-hdu`,
+    { file: fits.path },
+  );
+}
+
+function headerObjectId(headers: readonly FitsHeader[]): bigint | undefined {
+  for (const header of headers) {
+    for (const key of OBJECT_ID_KEYWORDS) {
+      const value = header.get(key);
+      if (typeof value === 'bigint') return value;
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+      if (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) return BigInt(value.trim());
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Header keyword, else a MER id in the file name, else a stable 63-bit hash of the file name, so every
+ * source still gets its own reproducible random draws.
+ */
+export function objectIdFor(file: string, headers: readonly FitsHeader[]): { objectId: bigint; source: ObjectIdSource } {
+  const fromHeader = headerObjectId(headers);
+  if (fromHeader !== undefined) return { objectId: fromHeader, source: 'header' };
+  try {
+    return { objectId: parseEuclidObjectId(path.basename(file)).objectId, source: 'file name' };
+  } catch (error) {
+    if (!(error instanceof VisAgnError)) throw error;
+  }
+  const digest = createHash('sha256').update(path.basename(file)).digest();
+  return { objectId: digest.readBigUInt64BE(0) >> 1n, source: 'file hash' };
+}
+
+/** Reads a side x side window; parts outside the image stay 0 and are flagged. */
+function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number): { pixels: Float32Array; clipped: boolean } {
+  const pixels = new Float32Array(side * side);
+  const section = { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(width, x0 + side), y1: Math.min(height, y0 + side) };
+  const clipped = section.x0 !== x0 || section.y0 !== y0 || section.x1 !== x0 + side || section.y1 !== y0 + side;
+  if (section.x1 > section.x0 && section.y1 > section.y0) {
+    const data = fits.readImage(hdu, section).data;
+    const w = section.x1 - section.x0;
+    for (let y = section.y0; y < section.y1; y++) {
+      for (let x = section.x0; x < section.x1; x++) pixels[(y - y0) * side + (x - x0)] = Number(data[(y - section.y0) * w + (x - section.x0)]!);
+    }
+  }
+  return { pixels, clipped };
+}
+
+/** A whole row or column of exact zeros is the fill MER cutouts get beyond the tile edge. */
+function hasZeroFill(pixels: Float32Array, side: number): boolean {
+  for (let y = 0; y < side; y++) {
+    let zero = true;
+    for (let x = 0; x < side && zero; x++) zero = pixels[y * side + x] === 0;
+    if (zero) return true;
+  }
+  for (let x = 0; x < side; x++) {
+    let zero = true;
+    for (let y = 0; y < side && zero; y++) zero = pixels[y * side + x] === 0;
+    if (zero) return true;
+  }
+  return false;
+}
+
+function readPsf(fits: FitsFile, names: HduNames): PsfStamp | undefined {
+  const hdu = findNamed(fits, names.psf);
+  if (hdu === undefined) return undefined;
+  const image = fits.readImage(hdu);
+  const [w, h] = image.axes as [number, number];
+  if (w !== h || w % 2 !== 1) throw new InvalidInputError(`PSF stamp is ${w}x${h}; an odd square stamp centred on its middle pixel is expected`, { file: fits.path, hdu: hdu.name || hdu.index });
+  return psfFromStamp(`${path.basename(fits.path)}[${hdu.name}]`, w, Array.from(image.data as ArrayLike<number>, Number));
+}
+
+function cleanRms(rms: Float32Array): Float32Array {
+  return rms.map((v) => (v >= NO_COVERAGE_RMS ? Number.NaN : v));
+}
+
+export function readCutout(file: string, options: CutoutReadOptions): CutoutSource {
+  const names = options.hduNames ?? DEFAULT_HDU_NAMES;
+  const fits = openFits(file);
+  try {
+    const hdu = fluxHdu(fits, names);
+    const header = fits.imageHeader(hdu);
+    const location = { file, hdu: hdu.name || hdu.index };
+    const width = header.getInt('NAXIS1');
+    const height = header.getInt('NAXIS2');
+    const xCenter = Math.floor(width / 2);
+    const yCenter = Math.floor(height / 2);
+    const side = options.side;
+    const x0 = xCenter - Math.floor(side / 2);
+    const y0 = yCenter - Math.floor(side / 2);
+    const flags: FlagName[] = [];
+    const window = readWindow(fits, hdu, x0, y0, side, width, height);
+    if (window.clipped) flags.push('core_near_edge');
+    if (hasZeroFill(window.pixels, side)) flags.push('off_tile_edge');
+    const rmsHdu = findNamed(fits, names.rms);
+    const rms = rmsHdu === undefined ? undefined : cleanRms(readWindow(fits, rmsHdu, x0, y0, side, width, height).pixels);
+    const psf = readPsf(fits, names);
+    if (psf === undefined) flags.push('no_psf_hdu');
+    let ra: number | null = null;
+    let dec: number | null = null;
+    if (header.has('CTYPE1')) {
+      const sky = wcsFromHeader(header, location).pixelToSky(xCenter, yCenter);
+      ra = sky.ra;
+      dec = sky.dec;
+    }
+    const id = objectIdFor(file, [fits.hdu(0).header, header]);
+    const magzero = header.getNumber('MAGZERO', fits.hdu(0).header.getNumber('MAGZERO', DEFAULT_MAGZERO));
+    return {
+      sourceFile: file,
+      hdu: hdu.name || String(hdu.index),
+      objectId: id.objectId,
+      objectIdSource: id.source,
+      ra,
+      dec,
+      xCenter,
+      yCenter,
+      magzero,
+      windowX0: x0,
+      windowY0: y0,
+      side,
+      pixels: window.pixels,
+      rms,
+      psf,
+      flags,
+    };
+  } finally {
+    fits.close();
+  }
+}

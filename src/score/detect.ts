@@ -1,0 +1,113 @@
+/**
+ * Detection for a batch of prepared sources: regenerate each core S times (the encoder once per
+ * source, batched), score the observed core against the samples, calibrate the significance and
+ * classify. The sampler's starting noise comes from (run seed, object id), so a source's scores do
+ * not depend on batch, worker or shard.
+ */
+
+import type { CandidateClass } from '../catalog/schema.js';
+import type { CoreGenerator } from '../model/generator.js';
+import { samplerNoise } from '../model/noise.js';
+import type { FlowSolverOptions } from '../model/sampler.js';
+import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
+import type { PreparedSource } from './prepare.js';
+
+/** The affine map that makes the raw z of normal galaxies N(0, 1) (fitted by `vis-agn calibrate`). */
+export interface SignificanceCalibration {
+  readonly offset: number;
+  readonly scale: number;
+}
+
+export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
+
+export interface Thresholds {
+  /** agn_z above which a source is a candidate. */
+  readonly z: number;
+  /** f_PS from which a candidate is called a QSO rather than an AGN. */
+  readonly qsoFps: number;
+  /** f_PS from which a candidate is point-like (a star, or a QSO whose host VIS cannot see). */
+  readonly pointLikeFps: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 };
+
+export interface Classification {
+  readonly candidateClass: CandidateClass;
+  readonly isCandidate: boolean;
+}
+
+/**
+ * Point-like sources carry a significant excess too, but a star and a host-less QSO look the same in
+ * VIS alone: they are classed apart and left out of the AGN/QSO candidates.
+ */
+export function classify(agnZ: number | null, fPs: number | null, thresholds: Thresholds): Classification {
+  if (agnZ === null || !(agnZ > thresholds.z)) return { candidateClass: 'none', isCandidate: false };
+  if (fPs !== null && fPs >= thresholds.pointLikeFps) return { candidateClass: 'point_like', isCandidate: false };
+  if (fPs !== null && fPs >= thresholds.qsoFps) return { candidateClass: 'qso', isCandidate: true };
+  return { candidateClass: 'agn', isCandidate: true };
+}
+
+export interface SamplingOptions {
+  readonly samples: number;
+  readonly solver: FlowSolverOptions;
+  readonly seed: number;
+  readonly temperature?: number;
+}
+
+export interface SourceScores extends CoreScores {
+  readonly agnZ: number;
+  readonly agnPValue: number;
+  /** ps_flux / total flux; null when the total flux is not positive. */
+  readonly fPs: number | null;
+  readonly fPsErr: number | null;
+  /** samples x core pixels, image units: kept for inspection. */
+  readonly samples: Float32Array;
+}
+
+export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: SignificanceCalibration, samples: Float32Array): SourceScores {
+  const agnZ = (raw.z - calibration.offset) / calibration.scale;
+  const total = prepared.totalFlux;
+  const measurable = Number.isFinite(total) && total > 0;
+  return {
+    ...raw,
+    agnZ,
+    agnPValue: upperTailPValue(agnZ),
+    fPs: measurable ? raw.psFlux / total : null,
+    fPsErr: measurable ? raw.psFluxErr / total : null,
+    samples,
+  };
+}
+
+/**
+ * Scores of `sources` (undefined where a source is not scorable), in order. The generator runs on the
+ * scorable ones only, as one batch.
+ */
+export async function detectBatch(
+  generator: CoreGenerator,
+  sources: readonly { readonly prepared: PreparedSource; readonly objectId: bigint }[],
+  options: SamplingOptions,
+  calibration: SignificanceCalibration,
+): Promise<(SourceScores | undefined)[]> {
+  const chosen = sources.map((s, i) => ({ ...s, index: i })).filter((s) => s.prepared.scorable);
+  const results: (SourceScores | undefined)[] = new Array(sources.length).fill(undefined);
+  if (chosen.length === 0) return results;
+  const crop = generator.crop;
+  const pixels = generator.corePixels;
+  const S = options.samples;
+  const crops = new Float32Array(chosen.length * crop * crop);
+  const sigma = new Float32Array(chosen.length);
+  const noise = new Float32Array(chosen.length * S * pixels);
+  chosen.forEach((s, k) => {
+    crops.set(s.prepared.crop, k * crop * crop);
+    sigma[k] = s.prepared.sigma;
+    samplerNoise(options.seed, s.objectId, S, pixels, noise.subarray(k * S * pixels, (k + 1) * S * pixels));
+  });
+  const encoded = await generator.encode(crops, sigma);
+  const cores = await generator.sample(encoded, S, noise, options.solver, options.temperature);
+  chosen.forEach((s, k) => {
+    const pixelSigma = new Float64Array(pixels).fill(s.prepared.sigma);
+    const raw = scoreCore(s.prepared.observedCore, cores, S, s.prepared.psfWeights, pixelSigma, k * S * pixels);
+    results[s.index] = calibrate(raw, s.prepared, calibration, cores.slice(k * S * pixels, (k + 1) * S * pixels));
+  });
+  return results;
+}
