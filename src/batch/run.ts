@@ -129,14 +129,20 @@ export function prepareCutout(cutout: CutoutSource, crop: number, generator: Cor
   return { cutout, prepared };
 }
 
-export async function scorePrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<CatalogRow[]> {
+export interface ScoredCutout {
+  readonly row: CatalogRow;
+  /** Undefined when the source could not be scored (see its flags). */
+  readonly scores: SourceScores | undefined;
+}
+
+export async function scorePrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<ScoredCutout[]> {
   const scores = await detectBatch(
     generator,
     group.map((g) => ({ prepared: g.prepared, objectId: g.cutout.objectId })),
     { samples: config.samples, solver: { steps: config.steps, method: config.method }, seed: config.seed, ...(config.temperature === undefined ? {} : { temperature: config.temperature }) },
     calibration,
   );
-  return group.map((g, k) => sourceRow(g.cutout, g.prepared, scores[k], config.thresholds));
+  return group.map((g, k) => ({ row: sourceRow(g.cutout, g.prepared, scores[k], config.thresholds), scores: scores[k] }));
 }
 
 export function significanceCalibration(generator: CoreGenerator): SignificanceCalibration {
@@ -191,7 +197,7 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
       const scored = await scorePrepared(generator, readable, config, calibration);
       let next = 0;
       // Rows in input order: unreadable files keep their place.
-      const rows = entries.map((e) => ('prepared' in e ? scored[next++]! : e));
+      const rows = entries.map((e) => ('prepared' in e ? scored[next++]!.row : e));
       for (const row of rows) {
         writer.append(row);
         byClass[row.candidate_class]++;

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 
 import { EXIT_CODES, VisAgnError } from '../errors.js';
+import * as calibrate from './commands/calibrate.js';
+import * as completeness from './commands/completeness.js';
 import * as exportCommand from './commands/export.js';
 import * as fitsinfo from './commands/fitsinfo.js';
 import * as modelQuality from './commands/model-quality.js';
@@ -18,7 +20,7 @@ import * as simulate from './commands/simulate.js';
 import * as start from './commands/start.js';
 import * as train from './commands/train.js';
 
-const COMMANDS: readonly { register(program: Command): void }[] = [start, run, fitsinfo, train, modelQuality, exportCommand, simulate];
+const COMMANDS: readonly { register(program: Command): void }[] = [start, run, fitsinfo, train, modelQuality, calibrate, exportCommand, completeness, simulate];
 
 function packageVersion(): string {
   // Two levels up from both src/cli and dist/cli.

@@ -4,7 +4,7 @@
  */
 import { checkGraphAgainstCard, readCard, type LoadedCard, type ModelCard } from './card.js';
 import { coreOffsets, type CoreMask } from './geometry.js';
-import { openGraph, type DeviceRequest, type ExecutionProvider, type GraphSession } from './runtime.js';
+import { openGraph, type DeviceRequest, type ExecutionProvider, type Float32Feed, type GraphSession } from './runtime.js';
 import { solveFlow, type FlowSolverOptions } from './sampler.js';
 
 export interface GeneratorOptions {
@@ -17,6 +17,43 @@ export interface EncodedSources {
   readonly features: Float32Array;
   readonly coreOffset: Float32Array;
   readonly coreScale: Float32Array;
+}
+
+/**
+ * onnxruntime's CPU kernels choose their algorithm by batch size, so one source's outputs can differ in
+ * the last bits between batches of different sizes. Every graph therefore runs in chunks of one fixed
+ * size (the last one padded with zeros), which makes a source's scores independent of how sources were
+ * batched, and so of workers and shards. Chunks: 16 sources for the encoder, 16 x 16 rows for the denoiser.
+ */
+export const ENCODER_CHUNK = 16;
+export const DENOISER_CHUNK = 256;
+
+async function runInFixedChunks(session: GraphSession, feeds: Record<string, Float32Feed>, rows: number, chunk: number): Promise<Record<string, Float32Array>> {
+  const parts: Record<string, Float32Array>[] = [];
+  for (let start = 0; start < rows; start += chunk) {
+    const n = Math.min(chunk, rows - start);
+    const sliced: Record<string, Float32Feed> = {};
+    for (const [name, feed] of Object.entries(feeds)) {
+      const width = feed.data.length / rows;
+      const data = new Float32Array(chunk * width);
+      data.set(feed.data.subarray(start * width, (start + n) * width));
+      sliced[name] = { data, dims: [chunk, ...feed.dims.slice(1)] };
+    }
+    const out = await session.run(sliced);
+    parts.push(Object.fromEntries(Object.entries(out).map(([name, values]) => [name, values.subarray(0, (values.length / chunk) * n)])));
+  }
+  const joined: Record<string, Float32Array> = {};
+  for (const name of Object.keys(parts[0] ?? {})) {
+    const total = parts.reduce((sum, part) => sum + part[name]!.length, 0);
+    const values = new Float32Array(total);
+    let at = 0;
+    for (const part of parts) {
+      values.set(part[name]!, at);
+      at += part[name]!.length;
+    }
+    joined[name] = values;
+  }
+  return joined;
 }
 
 function maskOf(card: ModelCard): CoreMask {
@@ -72,10 +109,12 @@ export class CoreGenerator {
   /** `crops`: count x crop x crop core-centred pixels (see preprocess.ts); `sigma`: per-source noise. */
   async encode(crops: Float32Array, sigma: Float32Array): Promise<EncodedSources> {
     const count = sigma.length;
-    const out = await this.encoder.run({
-      image: { data: crops, dims: [count, 1, this.crop, this.crop] },
-      sigma: { data: sigma, dims: [count, 1] },
-    });
+    const out = await runInFixedChunks(
+      this.encoder,
+      { image: { data: crops, dims: [count, 1, this.crop, this.crop] }, sigma: { data: sigma, dims: [count, 1] } },
+      count,
+      ENCODER_CHUNK,
+    );
     return { count, features: out.features!, coreOffset: out.core_offset!, coreScale: out.core_scale! };
   }
 
@@ -111,11 +150,12 @@ export class CoreGenerator {
   /** One denoiser evaluation over `rows` rows (normalised frame). */
   async velocity(zt: Float32Array, t: Float32Array, features: Float32Array, rows: number): Promise<Float32Array> {
     const hidden = features.length / rows;
-    const out = await this.denoiser.run({
-      z_t: { data: zt, dims: [rows, this.corePixels] },
-      t: { data: t, dims: [rows, 1] },
-      features: { data: features, dims: [rows, hidden] },
-    });
+    const out = await runInFixedChunks(
+      this.denoiser,
+      { z_t: { data: zt, dims: [rows, this.corePixels] }, t: { data: t, dims: [rows, 1] }, features: { data: features, dims: [rows, hidden] } },
+      rows,
+      DENOISER_CHUNK,
+    );
     return out.velocity!;
   }
 

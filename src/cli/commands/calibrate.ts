@@ -1,0 +1,59 @@
+/**
+ * `vis-agn calibrate --shards DIR [--write-card]`: fits the significance calibration of a model on
+ * held-out simulated normal galaxies and, when asked, stores it in the model card (graphs untouched).
+ */
+
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+import type { Command } from 'commander';
+
+import { writeAtomically } from '../../atomic-file.js';
+import { CoreGenerator } from '../../model/generator.js';
+import { defaultCardPath, type ModelCard } from '../../model/card.js';
+import { fitSignificance, rawGalaxyZ } from '../../score/calibrate.js';
+import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
+import { readShards } from '../../sim/read-shards.js';
+import { numberOption } from './run.js';
+
+interface CalibrateOptions {
+  shards: string;
+  model: string;
+  limit: string;
+  seed: string;
+  threads: string;
+  writeCard?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('calibrate')
+    .description("fit the significance calibration (agn_z ~ N(0, 1) on normal galaxies) on held-out simulated shards")
+    .requiredOption('--shards <dir>', 'held-out shards (vis-agn simulate shards, a seed used neither in training nor in evaluation)')
+    .option('--model <card>', 'model card', defaultCardPath())
+    .option('--limit <n>', 'normal galaxies to use', '5000')
+    .option('--seed <n>', 'sampler seed', '1')
+    .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
+    .option('--write-card', 'store the calibration in the model card')
+    .action(async (options: CalibrateOptions) => {
+      const shards = readShards(options.shards);
+      const generator = await CoreGenerator.load(options.model, { device: 'cpu', threads: numberOption('--threads', options.threads, { min: 1, integer: true }) });
+      const { sampler } = generator.loaded.card;
+      const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: sampler.method === 'flow-heun' ? 'heun' : 'euler' }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }) } as const;
+      let z: number[];
+      try {
+        z = await rawGalaxyZ(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), (done, total) => process.stderr.write(`\rcalibrate: ${done}/${total}`));
+      } finally {
+        await generator.release();
+      }
+      process.stderr.write('\n');
+      const fit = fitSignificance(z);
+      process.stdout.write(`${fit.galaxies} galaxies: offset ${fit.offset.toFixed(4)}, scale ${fit.scale.toFixed(4)}; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have agn_z > 3 (N(0, 1): 0.13%)\n`);
+      if (options.writeCard === true) {
+        const card = JSON.parse(readFileSync(options.model, 'utf8')) as ModelCard;
+        const significance = { offset: Number(fit.offset.toFixed(5)), scale: Number(fit.scale.toFixed(5)), galaxies: fit.galaxies, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
+        await writeAtomically(options.model, (file) => file.write(Buffer.from(`${JSON.stringify({ ...card, significance }, null, 1)}\n`)));
+        process.stdout.write(`wrote the calibration into ${options.model}\n`);
+      }
+    });
+}

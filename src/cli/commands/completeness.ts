@@ -1,0 +1,127 @@
+/**
+ * `vis-agn completeness --catalog C (--reference R | --truth T)`: how complete (and, against
+ * simulation truth, how pure) a run's candidate selection is. Prints a Markdown report; --out writes
+ * it as JSON too, appearing only when complete.
+ */
+
+import path from 'node:path';
+
+import type { Command } from 'commander';
+
+import { writeAtomically } from '../../atomic-file.js';
+import { rowAt } from '../../catalog/batch.js';
+import { openCatalog } from '../../catalog/read.js';
+import type { CatalogRow } from '../../catalog/schema.js';
+import { DEFAULT_MATCH_RADIUS_ARCSEC } from '../../completeness/match.js';
+import { completenessAgainstReference, formatReferenceReport } from '../../completeness/reference-completeness.js';
+import { readReferenceTable } from '../../completeness/reference.js';
+import type { Confidence } from '../../completeness/stats.js';
+import { DEFAULT_FPRS, DEFAULT_FPS_EDGES, evaluateAgainstTruth, formatTruthReport, readTruthTable } from '../../completeness/truth.js';
+import { InvalidInputError, UsageError } from '../../errors.js';
+
+interface CompletenessOptions {
+  catalog: string;
+  reference?: string;
+  truth?: string;
+  hdu?: string;
+  matchRadius: string;
+  raCol?: string;
+  decCol?: string;
+  magCol?: string;
+  idCol?: string;
+  fpr: string;
+  fpsBins: string;
+  magBins?: string;
+  confidence: string;
+  out?: string;
+}
+
+function numbers(text: string, option: string): number[] {
+  const values = text.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part)));
+  if (values.some((value) => !Number.isFinite(value))) throw new UsageError(`${option} takes comma-separated numbers, got '${text}'`);
+  return values;
+}
+
+/** A FITS HDU given on the command line: digits are an index, anything else an EXTNAME. */
+function hduOf(options: CompletenessOptions): { hdu?: number | string } {
+  return options.hdu === undefined ? {} : { hdu: /^\d+$/.test(options.hdu) ? Number(options.hdu) : options.hdu };
+}
+
+function confidenceOf(text: string): Confidence {
+  if (text === '68') return 0.68;
+  if (text === '95') return 0.95;
+  throw new UsageError(`--confidence must be 68 or 95, got '${text}'`);
+}
+
+/** The catalogue's rows in the slim form `pick` gives, read a record batch at a time. */
+async function catalogRows<T>(file: string, pick: (row: CatalogRow) => T): Promise<T[]> {
+  const catalog = await openCatalog(file);
+  const rows: T[] = [];
+  for await (const batch of catalog.batches) for (let i = 0; i < batch.length; i++) rows.push(pick(rowAt(batch, i)));
+  return rows;
+}
+
+async function referenceReport(options: CompletenessOptions, confidence: Confidence): Promise<{ report: object; text: string }> {
+  const radiusArcsec = numbers(options.matchRadius, '--match-radius');
+  if (radiusArcsec.length !== 1) throw new UsageError(`--match-radius takes one number, got '${options.matchRadius}'`);
+  const reference = await readReferenceTable(options.reference!, {
+    ...hduOf(options),
+    raColumn: options.raCol,
+    decColumn: options.decCol,
+    magColumn: options.magCol,
+    idColumn: options.idCol,
+  });
+  const rows = await catalogRows(options.catalog, ({ object_id, ra, dec, is_candidate }) => ({ object_id, ra, dec, is_candidate }));
+  const report = completenessAgainstReference(rows, reference, {
+    radiusArcsec: radiusArcsec[0]!,
+    confidence,
+    ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }),
+  });
+  return { report, text: formatReferenceReport(report) };
+}
+
+async function truthReport(options: CompletenessOptions, confidence: Confidence): Promise<{ report: object; text: string }> {
+  const truth = await readTruthTable(options.truth!, hduOf(options));
+  const scored = await catalogRows(options.catalog, (row) => ({ objectId: row.object_id, score: row.agn_z, selected: row.is_candidate, fpsEstimate: row.f_ps, flags: row.flags }));
+  const report = evaluateAgainstTruth(scored, truth, {
+    fprs: numbers(options.fpr, '--fpr'),
+    fpsBins: options.fpsBins === 'exact' ? 'exact' : numbers(options.fpsBins, '--fps-bins'),
+    confidence,
+    ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }),
+  });
+  // Disjoint ids mean the wrong truth file (or catalogue), not a catalogue that found nothing.
+  if (report.objects.joined === 0 && scored.length > 0 && truth.length > 0) {
+    throw new InvalidInputError(`no catalogue object_id appears in the truth table ${options.truth}`, { file: options.catalog });
+  }
+  return { report, text: formatTruthReport(report) };
+}
+
+export function register(program: Command): void {
+  program
+    .command('completeness')
+    .description('completeness (and purity, against simulation truth) of a catalogue\'s candidate selection')
+    .requiredOption('--catalog <file>', 'Arrow IPC catalogue written by a run')
+    .option('--reference <file>', 'known AGN/QSOs to match on the sky: FITS table, Parquet, CSV with a header row, or Arrow')
+    .option('--truth <file>', 'truth table of the simulation the catalogue was run on (joined by object_id)')
+    .option('--hdu <hdu>', 'FITS table HDU of the reference or truth, by index or EXTNAME (default: the first table)')
+    .option('--match-radius <arcsec>', 'largest separation of a reference and its catalogue match', String(DEFAULT_MATCH_RADIUS_ARCSEC))
+    .option('--ra-col <name>', 'reference RA column in degrees (default: ra, right_ascension, RAJ2000, ALPHA_J2000, ...)')
+    .option('--dec-col <name>', 'reference Dec column in degrees (default: dec, declination, DEJ2000, DELTA_J2000, ...)')
+    .option('--mag-col <name>', 'reference magnitude column (default: mag, mag_vis, mag_total, MAG_AUTO if present)')
+    .option('--id-col <name>', 'reference identifier column, carried into the JSON (default: object_id or id if present)')
+    .option('--fpr <rates>', 'with --truth: false-positive rates on normal galaxies at which to report completeness, comma-separated', DEFAULT_FPRS.join(','))
+    .option('--fps-bins <edges>', "with --truth: true f_PS bin edges, comma-separated, or 'exact' for one bin per value (grid simulations)", DEFAULT_FPS_EDGES.join(','))
+    .option('--mag-bins <edges>', 'magnitude bin edges, comma-separated (default: 19,20,...,25)')
+    .option('--confidence <percent>', 'coverage of the Wilson intervals: 68 (z = 1, "1 sigma") or 95', '68')
+    .option('--out <file>', 'also write the report as JSON')
+    .action(async (options: CompletenessOptions) => {
+      if ((options.reference === undefined) === (options.truth === undefined)) throw new UsageError('give exactly one of --reference and --truth');
+      if (options.out !== undefined && [options.catalog, options.reference, options.truth].some((input) => input !== undefined && path.resolve(input) === path.resolve(options.out!))) {
+        throw new UsageError(`the output ${options.out} would replace an input`);
+      }
+      const confidence = confidenceOf(options.confidence);
+      const { report, text } = options.reference !== undefined ? await referenceReport(options, confidence) : await truthReport(options, confidence);
+      process.stdout.write(`${text}\n`);
+      if (options.out !== undefined) await writeAtomically(options.out, (file) => file.write(Buffer.from(`${JSON.stringify(report, null, 1)}\n`)));
+    });
+}

@@ -1,0 +1,74 @@
+/**
+ * One source recomputed exactly as a run computed it (same seed, same object id, same batching rule),
+ * with everything a person vetting it wants: every score with its uncertainty, the flags in words, the
+ * class with the threshold that decided it, and the inspection panel.
+ */
+
+import path from 'node:path';
+
+import { prepareCutout, scorePrepared, significanceCalibration, type DetectionConfig, type ScoredCutout } from '../batch/run.js';
+import { decodeFlags, FLAGS } from '../catalog/flags.js';
+import type { CatalogRow } from '../catalog/schema.js';
+import { readCutout } from '../cutout/from-files.js';
+import type { CoreGenerator } from '../model/generator.js';
+import { CORE_SEARCH } from '../score/prepare.js';
+import { renderInspectionPanel } from './panel.js';
+import type { RasterImage } from './png.js';
+
+export interface Inspection {
+  readonly row: CatalogRow;
+  readonly lines: readonly string[];
+  readonly panel: RasterImage;
+}
+
+function withError(value: number | null, error: number | null, digits = 3): string {
+  if (value === null) return 'n/a';
+  return error === null ? value.toPrecision(digits) : `${value.toPrecision(digits)} ± ${error.toPrecision(2)}`;
+}
+
+/** The decision in words, naming the threshold that made it. */
+export function decisionText(row: CatalogRow, config: DetectionConfig): string {
+  const t = config.thresholds;
+  if (row.agn_z === null) return 'class none: no significance (the core could not be scored)';
+  if (row.candidate_class === 'none') return `class none: agn_z ${row.agn_z.toFixed(2)} <= threshold ${t.z}`;
+  const fps = row.f_ps === null ? 'n/a' : row.f_ps.toFixed(2);
+  switch (row.candidate_class) {
+    case 'point_like':
+      return `class point_like (not a candidate): agn_z ${row.agn_z.toFixed(2)} > ${t.z} and f_ps ${fps} >= ${t.pointLikeFps}`;
+    case 'qso':
+      return `class qso (candidate): agn_z ${row.agn_z.toFixed(2)} > ${t.z} and ${t.qsoFps} <= f_ps ${fps} < ${t.pointLikeFps}`;
+    default:
+      return `class agn (candidate): agn_z ${row.agn_z.toFixed(2)} > ${t.z} and f_ps ${fps} < ${t.qsoFps}`;
+  }
+}
+
+export function scoreLines(row: CatalogRow, config: DetectionConfig): string[] {
+  const flags = decodeFlags(row.flags);
+  const described = flags.map((name) => `${name} (${FLAGS.find((f) => f.name === name)?.description ?? 'unknown bit'})`);
+  return [
+    `object_id ${row.object_id}   ${path.basename(row.source_file)} [${row.hdu}]   ra ${row.ra?.toFixed(6) ?? 'n/a'}  dec ${row.dec?.toFixed(6) ?? 'n/a'}   mag_vis ${row.mag_vis?.toFixed(2) ?? 'n/a'}`,
+    `agn_z ${row.agn_z?.toFixed(2) ?? 'n/a'}  (p ${row.agn_pvalue?.toExponential(2) ?? 'n/a'})   f_ps ${withError(row.f_ps, row.f_ps_err)}   ps_flux ${withError(row.ps_flux_ujy, row.ps_flux_ujy_err)} uJy`,
+    `chi2_core ${row.chi2_core?.toFixed(1) ?? 'n/a'} / ${row.chi2_dof ?? 'n/a'} dof   recon_error ${row.recon_error?.toPrecision(3) ?? 'n/a'}   noise_sigma ${row.noise_sigma?.toPrecision(3) ?? 'n/a'}   samples ${row.n_samples ?? 'n/a'}`,
+    decisionText(row, config),
+    `flags: ${described.length === 0 ? 'none' : described.join('; ')}`,
+  ];
+}
+
+export async function inspectCutout(file: string, generator: CoreGenerator, config: DetectionConfig): Promise<Inspection> {
+  const cutout = readCutout(file, { hduNames: config.hduNames, side: generator.crop + CORE_SEARCH - 1 });
+  const prepared = prepareCutout(cutout, generator.crop, generator, config.rmsToSigma);
+  const [{ row, scores }] = (await scorePrepared(generator, [prepared], config, significanceCalibration(generator))) as [ScoredCutout];
+  const lines = scoreLines(row, config);
+  const panel = renderInspectionPanel({
+    title: `${cutout.objectId}  ${path.basename(file)}`,
+    crop: prepared.prepared.crop,
+    side: generator.crop,
+    mask: generator.mask,
+    samples: scores?.samples ?? new Float32Array(0),
+    sampleCount: scores === undefined ? 0 : config.samples,
+    psfWeights: prepared.prepared.psfWeights,
+    psFlux: scores?.psFlux ?? 0,
+    lines,
+  });
+  return { row, lines, panel };
+}

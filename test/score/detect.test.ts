@@ -1,0 +1,36 @@
+import { describe, expect, test } from '@jest/globals';
+
+import { calibrate, classify, DEFAULT_THRESHOLDS } from '../../src/score/detect.js';
+import type { PreparedSource } from '../../src/score/prepare.js';
+
+describe('classify', () => {
+  const t = DEFAULT_THRESHOLDS;
+  test.each([
+    [null, 0.3, 'none', false],
+    [2.9, 0.3, 'none', false],
+    [3.1, 0.3, 'agn', true],
+    [3.1, null, 'agn', true],
+    [8, 0.6, 'qso', true],
+    [8, 0.95, 'point_like', false],
+  ] as const)('agn_z %p, f_ps %p -> %s', (z, fps, cls, candidate) => {
+    expect(classify(z, fps, t)).toEqual({ candidateClass: cls, isCandidate: candidate });
+  });
+
+  test('thresholds are the ones given', () => {
+    expect(classify(2.5, 0.3, { ...t, z: 2 }).isCandidate).toBe(true);
+    expect(classify(5, 0.3, { ...t, qsoFps: 0.25 }).candidateClass).toBe('qso');
+  });
+});
+
+describe('calibrate', () => {
+  test('maps z through the calibration and divides the PSF flux by the total flux', () => {
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4 };
+    const prepared = { totalFlux: 10 } as PreparedSource;
+    const scores = calibrate(raw, prepared, { offset: 1, scale: 1.5 }, new Float32Array(50));
+    expect(scores.agnZ).toBeCloseTo(2, 12);
+    expect(scores.agnPValue).toBeCloseTo(0.02275, 4);
+    expect(scores.fPs).toBeCloseTo(0.2, 12);
+    expect(scores.fPsErr).toBeCloseTo(0.05, 12);
+    expect(calibrate(raw, { totalFlux: -1 } as PreparedSource, { offset: 0, scale: 1 }, new Float32Array(50)).fPs).toBeNull();
+  });
+});
