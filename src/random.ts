@@ -81,6 +81,8 @@ export const STREAM = {
   field: 6,
   /** Starting noise of the core sampler (src/model/noise.ts). */
   sampler: 101,
+  /** Position and shot noise of an injected point source (src/score/inject.ts). */
+  injection: 102,
 } as const;
 
 /** xoshiro128** (Blackman & Vigna), seeded from a key through distinct finalisers. */

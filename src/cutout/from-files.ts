@@ -13,8 +13,7 @@ import { InputNotFoundError, InvalidInputError, VisAgnError } from '../errors.js
 import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
 import type { FitsHeader } from '../fits/header.js';
 import { wcsFromHeader } from '../fits/wcs.js';
-import type { PsfStamp } from '../score/core-flux.js';
-import { psfFromStamp } from '../sim/psf.js';
+import { psfFromStamp, type Psf } from '../sim/psf.js';
 import { parseEuclidObjectId } from './object-id.js';
 
 export interface HduNames {
@@ -57,7 +56,7 @@ export interface CutoutSource {
   readonly side: number;
   readonly pixels: Float32Array;
   readonly rms: Float32Array | undefined;
-  readonly psf: PsfStamp | undefined;
+  readonly psf: Psf | undefined;
   readonly flags: readonly FlagName[];
 }
 
@@ -177,7 +176,7 @@ function hasZeroFill(pixels: Float32Array, side: number): boolean {
   return false;
 }
 
-function readPsf(fits: FitsFile, names: HduNames): PsfStamp | undefined {
+function readPsf(fits: FitsFile, names: HduNames): Psf | undefined {
   const hdu = findNamed(fits, names.psf);
   if (hdu === undefined) return undefined;
   const image = fits.readImage(hdu);

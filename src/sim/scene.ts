@@ -206,7 +206,7 @@ const FAINT_SIGMA = 1;
  * skips the PSF wings beyond 4 px: they hold 5% of the flux, so what is lost is under 0.05 sigma per
  * pixel, and the convolution of a scene gets several times cheaper.
  */
-export function renderSignal(sources: readonly Source[], psf: Psf, window: Window, sigma: number): Float64Array {
+export function renderSignal(sources: readonly Pick<Source, 'x' | 'y' | 'fluxPoint' | 'components'>[], psf: Psf, window: Window, sigma: number): Float64Array {
   const half = (psf.size - 1) / 2;
   const canvas = new Canvas(window.x0 - half, window.y0 - half, window.width + psf.size - 1, window.height + psf.size - 1);
   const xa = canvas.x0;
@@ -249,8 +249,8 @@ export interface RenderedCutout {
  */
 export function renderTargetPoint(object: ObjectDraw, recipe: SimRecipe, window: Window): Float32Array {
   if (object.target.fluxPoint <= 0) return new Float32Array(window.width * window.height);
-  const point = { ...object.target, components: [] };
-  return Float32Array.from(renderSignal([point], object.psf, window, object.level * recipe.noise.madToRms));
+  const { x, y, fluxPoint } = object.target;
+  return Float32Array.from(renderSignal([{ x, y, fluxPoint, components: [] }], object.psf, window, object.level * recipe.noise.madToRms));
 }
 
 /** Renders object `id` over `window` of its frame: image (with noise) and RMS map. */

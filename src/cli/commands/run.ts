@@ -15,9 +15,8 @@ import type { DeviceRequest } from '../../model/runtime.js';
 import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
 import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
 
-interface RunCommandOptions {
-  out: string;
-  model: string;
+export interface DetectionCommandOptions {
+  model?: string;
   samples?: string;
   steps?: string;
   seed: string;
@@ -32,6 +31,10 @@ interface RunCommandOptions {
   threads: string;
   batch: string;
   quiet?: boolean;
+}
+
+interface RunCommandOptions extends DetectionCommandOptions {
+  out: string;
 }
 
 /** A finite number (integer when asked) within [min, max], or a UsageError naming the option. */
@@ -63,12 +66,9 @@ export function formatSummary(summary: RunSummary): string {
   ].join('\n');
 }
 
-export function register(program: Command): void {
-  program
-    .command('run')
-    .description('detect AGN/QSO candidates in cutout FITS files and write an Arrow catalogue')
-    .argument('<inputs...>', 'cutout FITS files, or folders of them')
-    .requiredOption('--out <dir>', 'output folder (catalog.arrow, summary.json), e.g. catalogs/<name>')
+/** The options every command that runs detection shares (run, inject, inspect). */
+export function detectionOptions(command: Command): Command {
+  return command
     .option('--model <card>', 'model card', defaultCardPath())
     .option('--samples <n>', "regenerated cores per source (default: the card's, 16)")
     .option('--steps <n>', "flow solver steps (default: the card's)")
@@ -83,40 +83,59 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--batch <n>', 'sources per model batch', '128')
-    .option('--quiet', 'no progress lines')
-    .action(async (inputs: string[], options: RunCommandOptions) => {
-      const card = readCard(options.model).card;
-      const config: DetectionConfig = {
-        samples: options.samples === undefined ? card.sampler.samples : numberOption('--samples', options.samples, { min: 2, integer: true }),
-        steps: options.steps === undefined ? card.sampler.steps : numberOption('--steps', options.steps, { min: 1, integer: true }),
-        method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
-        seed: numberOption('--seed', options.seed, { min: 0, max: 2 ** 32 - 1, integer: true }),
-        thresholds: {
-          z: numberOption('--z-threshold', options.zThreshold),
-          qsoFps: numberOption('--qso-fps', options.qsoFps),
-          pointLikeFps: numberOption('--point-like-fps', options.pointLikeFps),
-        },
-        hduNames: { flux: names(options.fluxHdu, DEFAULT_HDU_NAMES.flux), rms: names(options.rmsHdu, DEFAULT_HDU_NAMES.rms), psf: names(options.psfHdu, DEFAULT_HDU_NAMES.psf) },
-        rmsToSigma: numberOption('--rms-to-sigma', options.rmsToSigma, { min: 0 }),
-      };
-      let lastReport = 0;
-      const summary = await runDetection({
-        inputs,
-        out: options.out,
-        cardPath: options.model,
-        device: deviceOption(options.device),
-        threads: numberOption('--threads', options.threads, { min: 1, integer: true }),
-        batch: numberOption('--batch', options.batch, { min: 1, integer: true }),
-        config,
-        onProgress: (done, total) => {
-          const now = performance.now();
-          if (options.quiet !== true && (done === total || now - lastReport > 2000)) {
-            lastReport = now;
-            process.stderr.write(`run: ${done}/${total} sources\n`);
-          }
-        },
-        onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
-      });
-      process.stdout.write(`${formatSummary(summary)}\n`);
+    .option('--quiet', 'no progress lines');
+}
+
+export function detectionConfigFrom(options: DetectionCommandOptions): { config: DetectionConfig; device: DeviceRequest; threads: number; batch: number } {
+  const card = readCard(options.model ?? defaultCardPath()).card;
+  const config: DetectionConfig = {
+    samples: options.samples === undefined ? card.sampler.samples : numberOption('--samples', options.samples, { min: 2, integer: true }),
+    steps: options.steps === undefined ? card.sampler.steps : numberOption('--steps', options.steps, { min: 1, integer: true }),
+    method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
+    seed: numberOption('--seed', options.seed, { min: 0, max: 2 ** 32 - 1, integer: true }),
+    thresholds: {
+      z: numberOption('--z-threshold', options.zThreshold),
+      qsoFps: numberOption('--qso-fps', options.qsoFps),
+      pointLikeFps: numberOption('--point-like-fps', options.pointLikeFps),
+    },
+    hduNames: { flux: names(options.fluxHdu, DEFAULT_HDU_NAMES.flux), rms: names(options.rmsHdu, DEFAULT_HDU_NAMES.rms), psf: names(options.psfHdu, DEFAULT_HDU_NAMES.psf) },
+    rmsToSigma: numberOption('--rms-to-sigma', options.rmsToSigma, { min: 0 }),
+  };
+  return {
+    config,
+    device: deviceOption(options.device),
+    threads: numberOption('--threads', options.threads, { min: 1, integer: true }),
+    batch: numberOption('--batch', options.batch, { min: 1, integer: true }),
+  };
+}
+
+export function register(program: Command): void {
+  detectionOptions(
+    program
+      .command('run')
+      .description('detect AGN/QSO candidates in cutout FITS files and write an Arrow catalogue')
+      .argument('<inputs...>', 'cutout FITS files, or folders of them')
+      .requiredOption('--out <dir>', 'output folder (catalog.arrow, summary.json), e.g. catalogs/<name>'),
+  ).action(async (inputs: string[], options: RunCommandOptions) => {
+    const { config, device, threads, batch } = detectionConfigFrom(options);
+    let lastReport = 0;
+    const summary = await runDetection({
+      inputs,
+      out: options.out,
+      cardPath: options.model ?? defaultCardPath(),
+      device,
+      threads,
+      batch,
+      config,
+      onProgress: (done, total) => {
+        const now = performance.now();
+        if (options.quiet !== true && (done === total || now - lastReport > 2000)) {
+          lastReport = now;
+          process.stderr.write(`run: ${done}/${total} sources\n`);
+        }
+      },
+      onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
     });
+    process.stdout.write(`${formatSummary(summary)}\n`);
+  });
 }

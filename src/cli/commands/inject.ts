@@ -1,0 +1,106 @@
+/**
+ * `vis-agn inject INPUT... --out DIR [--fps 0.05,0.1,0.2,0.3,0.5]`: injection–recovery on real or
+ * simulated cutouts; writes DIR/injection.json, DIR/injection.md and DIR/injection.png.
+ */
+
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { Command } from 'commander';
+
+import { writeAtomically } from '../../atomic-file.js';
+import { runInjection, type InjectionReport } from '../../batch/inject.js';
+import { formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
+import { UsageError } from '../../errors.js';
+import { renderLinePlot } from '../../inspect/plot.js';
+import { encodePng } from '../../inspect/png.js';
+import { defaultCardPath } from '../../model/card.js';
+import { detectionConfigFrom, detectionOptions, numberOption, type DetectionCommandOptions } from './run.js';
+
+interface InjectCommandOptions extends DetectionCommandOptions {
+  out: string;
+  fps: string;
+  magBins: string;
+}
+
+function numberList(name: string, text: string): number[] {
+  const values = text.split(',').map((s) => numberOption(name, s.trim()));
+  if (values.length === 0) throw new UsageError(`${name} needs at least one value`);
+  return values;
+}
+
+export function formatInjectionReport(report: InjectionReport): string {
+  const overall = report.cells.filter((c) => c.mag === null);
+  const lines = [
+    `${report.sources} cutouts${report.unreadable > 0 ? ` (${report.unreadable} unreadable)` : ''}; selected as they are: ${formatProportion(report.selectedAsIs)}`,
+    '',
+    markdownRow(['injected f_PS', 'completeness (68% interval)', 'median estimated f_ps']),
+    markdownRule(3),
+    ...overall.map((c) => markdownRow([c.fps.toFixed(3), formatProportion(c.completeness), c.medianFpsEstimate?.toFixed(3) ?? 'n/a'])),
+  ];
+  const mags = [...new Map(report.cells.filter((c) => c.mag !== null).map((c) => [c.mag!.join(), c.mag!])).values()];
+  if (mags.length > 0) {
+    lines.push('', markdownRow(['I_E', ...overall.map((c) => `f_PS ${c.fps}`)]), markdownRule(overall.length + 1));
+    for (const mag of mags) {
+      const row = overall.map((o) => report.cells.find((c) => c.fps === o.fps && c.mag?.join() === mag.join())!);
+      lines.push(markdownRow([`${mag[0]}–${mag[1]}`, ...row.map((c) => formatProportion(c.completeness))]));
+    }
+  }
+  return lines.join('\n');
+}
+
+export function injectionPlot(report: InjectionReport): Buffer {
+  const overall = report.cells.filter((c) => c.mag === null);
+  const mags = [...new Map(report.cells.filter((c) => c.mag !== null && c.completeness.trials > 0).map((c) => [c.mag!.join(), c.mag!])).values()];
+  const points = (mag: readonly [number, number] | null) =>
+    overall.map((o) => {
+      const c = report.cells.find((x) => x.fps === o.fps && (mag === null ? x.mag === null : x.mag?.join() === mag.join()))!;
+      return { x: c.fps, y: c.completeness.value ?? Number.NaN, yLo: c.completeness.lower, yHi: c.completeness.upper };
+    });
+  return encodePng(
+    renderLinePlot({
+      title: 'injection-recovery completeness',
+      xLabel: 'injected f_PS',
+      yLabel: 'completeness',
+      yRange: [0, 1.05],
+      series: [{ label: 'all', points: points(null) }, ...mags.map((m) => ({ label: `I_E ${m[0]}-${m[1]}`, points: points(m), dashed: true }))],
+    }),
+  );
+}
+
+export function register(program: Command): void {
+  detectionOptions(
+    program
+      .command('inject')
+      .description('injection-recovery: add PSF point sources of chosen f_PS to cutouts and measure how many are recovered')
+      .argument('<inputs...>', 'cutout FITS files, or folders of them')
+      .requiredOption('--out <dir>', 'output folder for injection.json, injection.md and injection.png')
+      .option('--fps <list>', 'f_PS values to inject, comma-separated, each in (0, 1)', '0.02,0.05,0.1,0.2,0.3,0.5')
+      .option('--mag-bins <edges>', 'magnitude bin edges of the original sources', '19,20,21,22,23,24,25'),
+  ).action(async (inputs: string[], options: InjectCommandOptions) => {
+    const fps = numberList('--fps', options.fps);
+    if (fps.some((f) => !(f > 0 && f < 1))) throw new UsageError(`--fps values must lie in (0, 1), got ${options.fps}`);
+    const magEdges = numberList('--mag-bins', options.magBins);
+    const { config, device, threads, batch } = detectionConfigFrom(options);
+    const report = await runInjection({
+      inputs,
+      fps,
+      magEdges,
+      cardPath: options.model ?? defaultCardPath(),
+      device,
+      threads,
+      batch,
+      config,
+      onProgress: (done, total) => options.quiet !== true && process.stderr.write(`inject: ${done}/${total} cutouts\n`),
+      onInputError: (_file, error) => process.stderr.write(`inject: skipped: ${error.message}\n`),
+    });
+    await mkdir(options.out, { recursive: true });
+    const { results, ...summary } = report;
+    const json = JSON.stringify({ ...summary, results: results.map((r) => ({ ...r, objectId: String(r.objectId) })) }, null, 1);
+    await writeAtomically(path.join(options.out, 'injection.json'), (file) => file.write(Buffer.from(`${json}\n`)));
+    const table = formatInjectionReport(report);
+    await writeAtomically(path.join(options.out, 'injection.md'), (file) => file.write(Buffer.from(`${table}\n`)));
+    await writeAtomically(path.join(options.out, 'injection.png'), (file) => file.write(injectionPlot(report)));
+    process.stdout.write(`${table}\n`);
+  });
+}
