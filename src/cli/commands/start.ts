@@ -1,22 +1,123 @@
-/** `vis-agn start` (what `npm start` runs): until the pipeline exists, it says what is available. */
+/**
+ * `vis-agn start` (what `npm start` runs): the whole job on the embedded default model, small enough
+ * for a laptop. Simulates cutouts with known truth, runs detection, scores the catalogue against the
+ * truth, and leaves the catalogue, a completeness plot and one inspection panel in catalogs/demo/.
+ */
+
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 
 import type { Command } from 'commander';
+
+import { writeAtomically } from '../../atomic-file.js';
+import { runDetection, type DetectionConfig } from '../../batch/run.js';
+import { readCatalog } from '../../catalog/read.js';
+import type { CatalogRow } from '../../catalog/schema.js';
+import { formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
+import { evaluateAgainstTruth, readTruthTable, type TruthReport } from '../../completeness/truth.js';
+import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
+import { inspectCutout } from '../../inspect/inspect.js';
+import { renderLinePlot } from '../../inspect/plot.js';
+import { encodePng } from '../../inspect/png.js';
+import { CoreGenerator } from '../../model/generator.js';
+import { defaultCardPath, readCard } from '../../model/card.js';
+import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
+import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
+import { simulateCutouts } from '../../sim/cutouts.js';
+import { buildRecipe } from '../../sim/recipe.js';
+import { numberOption } from './run.js';
+
+/** Four normal galaxies in every ten sources, then AGN and QSOs of known f_PS and a star. */
+const DEMO_FPS = [0, 0, 0, 0, 0.05, 0.1, 0.2, 0.3, 0.5, 1];
+
+interface StartOptions {
+  out: string;
+  n: string;
+  seed: string;
+}
+
+export function demoSummary(report: TruthReport): string {
+  const fps = report.fpsBins.bins;
+  return [
+    `normal galaxies: ${report.galaxies.n}, selected (false positives): ${formatProportion(report.galaxies.selected)}`,
+    `stars: ${report.stars.n}, selected: ${formatProportion(report.stars.selected)} (point-like sources are not AGN candidates)`,
+    '',
+    markdownRow(['true f_PS', 'sources', 'completeness of the selection', 'f_ps bias', 'f_ps RMSE']),
+    markdownRule(5),
+    ...fps.map((b) => markdownRow([b.lo.toFixed(2), String(b.n), formatProportion(b.completeness), b.fpsEstimate.bias?.toFixed(3) ?? '–', b.fpsEstimate.rmse?.toFixed(3) ?? '–'])),
+  ].join('\n');
+}
+
+function classCounts(rows: readonly CatalogRow[]): string {
+  const count = (cls: CatalogRow['candidate_class']) => rows.filter((r) => r.candidate_class === cls).length;
+  return `classes: agn ${count('agn')}, qso ${count('qso')}, point_like ${count('point_like')}, none ${count('none')}; candidates ${rows.filter((r) => r.is_candidate).length} of ${rows.length}`;
+}
 
 export function register(program: Command): void {
   program
     .command('start')
-    .description('show what vis-agn can do so far')
-    .action(() => {
-      const commands = program.commands.filter((c) => c.name() !== 'start');
-      const width = Math.max(...commands.map((c) => c.name().length));
-      const lines = commands.map((c) => `  ${c.name().padEnd(width)}  ${c.description()}`);
-      process.stdout.write(
-        [
-          'vis-agn: the detection pipeline is not assembled yet. Available now:',
-          ...lines,
-          `Run \`vis-agn <command> --help\` for details.`,
-          '',
-        ].join('\n'),
+    .description('demo: simulate cutouts, detect AGN, measure completeness; results in catalogs/demo/')
+    .option('--out <dir>', 'output folder', path.join('catalogs', 'demo'))
+    .option('--n <n>', 'cutouts to simulate', '1000')
+    .option('--seed <n>', 'simulation seed (never a training or calibration seed)', '7')
+    .action(async (options: StartOptions) => {
+      const started = performance.now();
+      const n = numberOption('--n', options.n, { min: 10, integer: true });
+      const seed = numberOption('--seed', options.seed, { min: 0, integer: true });
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      const sims = path.join(options.out, 'sims');
+      await rm(sims, { recursive: true, force: true });
+      await mkdir(options.out, { recursive: true });
+      say(`simulating ${n} Euclid VIS-like cutouts (40% normal galaxies, AGN and QSOs with f_PS 0.05-0.5, stars)...`);
+      const simulated = await simulateCutouts({ count: n, seed, out: sims, recipe: buildRecipe({ mix: 'grid', gridFps: DEMO_FPS }) });
+      const cardPath = defaultCardPath();
+      const card = readCard(cardPath).card;
+      const config: DetectionConfig = {
+        samples: card.sampler.samples,
+        steps: card.sampler.steps,
+        method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
+        seed: 1,
+        thresholds: DEFAULT_THRESHOLDS,
+        hduNames: DEFAULT_HDU_NAMES,
+        rmsToSigma: MER_RMS_TO_SIGMA,
+      };
+      say(`detecting with ${card.name} (${config.samples} regenerations per source)...`);
+      const threads = 2;
+      const summary = await runDetection({ inputs: [path.join(sims, 'cutouts')], out: options.out, cardPath, device: 'cpu', threads, batch: 128, config });
+      const catalog = await readCatalog(summary.catalog);
+      const truth = await readTruthTable(simulated.truth);
+      const report = evaluateAgainstTruth(
+        catalog.rows.map((r) => ({ objectId: r.object_id, score: r.agn_z, selected: r.is_candidate, fpsEstimate: r.f_ps, flags: r.flags })),
+        truth,
+        { fpsBins: 'exact' },
       );
+      const plot = renderLinePlot({
+        title: `completeness of the selection (agn_z > ${config.thresholds.z}), ${n} simulated cutouts`,
+        xLabel: 'true f_PS',
+        yLabel: 'completeness',
+        yRange: [0, 1.05],
+        series: [{ label: card.name, points: report.fpsBins.bins.map((b) => ({ x: b.lo, y: b.completeness.value ?? Number.NaN, yLo: b.completeness.lower, yHi: b.completeness.upper })) }],
+        hLines: [{ y: report.galaxies.selected.value ?? 0, label: 'false-positive rate' }],
+      });
+      const plotPath = path.join(options.out, 'completeness.png');
+      await writeAtomically(plotPath, (file) => file.write(encodePng(plot)));
+      const pick = [...catalog.rows].filter((r) => r.candidate_class === 'agn').sort((a, b) => (b.agn_z ?? 0) - (a.agn_z ?? 0))[0] ?? catalog.rows[0]!;
+      const generator = await CoreGenerator.load(cardPath, { device: 'cpu', threads });
+      const panelPath = path.join(options.out, `inspect-${pick.object_id}.png`);
+      try {
+        const inspection = await inspectCutout(pick.source_file, generator, config);
+        await writeAtomically(panelPath, (file) => file.write(encodePng(inspection.panel)));
+      } finally {
+        await generator.release();
+      }
+      await writeAtomically(path.join(options.out, 'report.md'), (file) => file.write(Buffer.from(`${demoSummary(report)}\n`)));
+      say('');
+      say(classCounts(catalog.rows));
+      say(demoSummary(report));
+      say('');
+      say(`catalogue:        ${summary.catalog} (vis-agn export ${summary.catalog} --format csv|parquet|fits|ds9)`);
+      say(`completeness:     ${plotPath}`);
+      say(`inspection panel: ${panelPath}`);
+      say(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     });
 }
