@@ -13,6 +13,7 @@ import { CatalogWriter } from '../catalog/arrow.js';
 import { encodeFlags, type FlagName } from '../catalog/flags.js';
 import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
+import { tileSources, type TileInput } from '../cutout/from-tile.js';
 import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
@@ -36,7 +37,10 @@ export interface DetectionConfig {
 }
 
 export interface RunOptions {
+  /** Cutout files or folders; or, with `tile`, nothing. */
   readonly inputs: readonly string[];
+  /** A MER tile and its catalogue instead of cutout files. */
+  readonly tile?: TileInput;
   /** Output folder: catalog.arrow and summary.json. */
   readonly out: string;
   readonly cardPath: string;
@@ -44,7 +48,8 @@ export interface RunOptions {
   readonly threads: number;
   readonly batch: number;
   readonly config: DetectionConfig;
-  readonly onProgress?: (done: number, total: number) => void;
+  /** `total` is unknown in tile mode until the catalogue is read. */
+  readonly onProgress?: (done: number, total: number | undefined) => void;
   /** A file that could not be read (its row is flagged corrupt_input). */
   readonly onInputError?: (file: string, error: VisAgnError) => void;
 }
@@ -165,9 +170,39 @@ export function runMetadata(generator: CoreGenerator, config: DetectionConfig, i
   };
 }
 
+/** What a run reads, in order: sources, or the rows of inputs that could not be read. */
+async function* runSources(options: RunOptions, side: number): AsyncGenerator<CutoutSource | CatalogRow> {
+  if (options.tile !== undefined) {
+    yield* tileSources(options.tile, side, options.config.hduNames);
+    return;
+  }
+  for (const file of listInputFiles(options.inputs)) {
+    try {
+      yield readCutout(file, { hduNames: options.config.hduNames, side });
+    } catch (error) {
+      if (!(error instanceof VisAgnError)) throw error;
+      options.onInputError?.(file, error);
+      yield unreadableRow(file);
+    }
+  }
+}
+
+/** `source` in groups of `size`, the last one shorter. */
+async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let group: T[] = [];
+  for await (const item of source) {
+    group.push(item);
+    if (group.length === size) {
+      yield group;
+      group = [];
+    }
+  }
+  if (group.length > 0) yield group;
+}
+
 export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
-  const files = listInputFiles(options.inputs);
+  const total = options.tile === undefined ? listInputFiles(options.inputs).length : undefined;
   await mkdir(options.out, { recursive: true });
   const catalog = path.join(options.out, 'catalog.arrow');
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
@@ -178,21 +213,13 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const { config } = options;
   const calibration = significanceCalibration(generator);
   const side = generator.crop + CORE_SEARCH - 1;
+  const inputs = options.tile === undefined ? options.inputs : [options.tile.tile, options.tile.catalog, ...(options.tile.rms === undefined ? [] : [options.tile.rms]), ...(options.tile.psf === undefined ? [] : [options.tile.psf])];
   let writer: CatalogWriter | undefined;
   try {
-    writer = await CatalogWriter.create(catalog, runMetadata(generator, config, options.inputs, options.cardPath));
-    for (let start = 0; start < files.length; start += options.batch) {
-      const entries: (PreparedCutout | CatalogRow)[] = [];
-      for (const file of files.slice(start, start + options.batch)) {
-        try {
-          entries.push(prepareCutout(readCutout(file, { hduNames: config.hduNames, side }), generator.crop, generator, config.rmsToSigma));
-        } catch (error) {
-          if (!(error instanceof VisAgnError)) throw error;
-          options.onInputError?.(file, error);
-          entries.push(unreadableRow(file));
-          unreadable++;
-        }
-      }
+    writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath));
+    for await (const group of groups(runSources(options, side), options.batch)) {
+      const entries = group.map((e) => ('pixels' in e ? prepareCutout(e, generator.crop, generator, config.rmsToSigma) : e));
+      unreadable += group.length - entries.filter((e) => 'prepared' in e).length;
       const readable = entries.filter((e): e is PreparedCutout => 'prepared' in e);
       const scored = await scorePrepared(generator, readable, config, calibration);
       let next = 0;
@@ -204,7 +231,7 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
         if (row.is_candidate) candidates++;
         if (row.flags !== 0) flagged++;
       }
-      options.onProgress?.(Math.min(files.length, start + options.batch), files.length);
+      options.onProgress?.(writer.rows, total);
     }
     const sources = await writer.close();
     const summary: RunSummary = { catalog, sources, byClass, candidates, flagged, unreadable, seconds: (performance.now() - started) / 1000, provider: generator.provider };

@@ -31,12 +31,12 @@ const OBJECT_ID_KEYWORDS = ['OBJECTID', 'OBJECT_ID', 'OBJ_ID'];
 /** MER VIS images: one pixel unit is 10^((23.9 - 24.6) / 2.5) uJy. */
 export const DEFAULT_MAGZERO = 24.6;
 
-/** RMS values this large mark pixels without coverage in MER maps (1e16 in the Q1 cutouts). */
+/** Values this large mark pixels without coverage in MER RMS maps (1e16 in the Q1 cutouts); no image pixel is. */
 const NO_COVERAGE_RMS = 1e10;
 
 const FITS_SUFFIXES = ['.fits', '.fit', '.fts', '.fits.gz', '.fit.gz', '.fits.fz'];
 
-export type ObjectIdSource = 'header' | 'file name' | 'file hash';
+export type ObjectIdSource = 'catalogue' | 'header' | 'file name' | 'file hash';
 
 export interface CutoutSource {
   readonly sourceFile: string;
@@ -104,8 +104,9 @@ function findNamed(fits: FitsFile, names: readonly string[]): FitsHdu | undefine
   return undefined;
 }
 
-function fluxHdu(fits: FitsFile, names: HduNames): FitsHdu {
-  const named = findNamed(fits, names.flux);
+/** The first HDU named in `names`, else the file's only image HDU. */
+export function findImageHdu(fits: FitsFile, names: readonly string[]): FitsHdu {
+  const named = findNamed(fits, names);
   if (named !== undefined) return named;
   const images = imageHdus(fits);
   if (images.length === 1) return images[0]!;
@@ -113,7 +114,7 @@ function fluxHdu(fits: FitsFile, names: HduNames): FitsHdu {
   throw new InvalidInputError(
     images.length === 0
       ? 'no image HDU'
-      : `no HDU named ${names.flux.join(' or ')} and ${images.length} image HDUs to choose from (${listing}); name the image with --flux-hdu`,
+      : `no HDU named ${names.join(' or ')} and ${images.length} image HDUs to choose from (${listing}); name the one to use`,
     { file: fits.path },
   );
 }
@@ -146,8 +147,11 @@ export function objectIdFor(file: string, headers: readonly FitsHeader[]): { obj
   return { objectId: digest.readBigUInt64BE(0) >> 1n, source: 'file hash' };
 }
 
-/** Reads a side x side window; parts outside the image stay 0 and are flagged. */
-function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number): { pixels: Float32Array; clipped: boolean } {
+/**
+ * Reads a side x side window; parts outside the image stay 0 (`clipped`). RMS values that mark
+ * missing coverage read as NaN.
+ */
+export function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number): { pixels: Float32Array; clipped: boolean } {
   const pixels = new Float32Array(side * side);
   const section = { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(width, x0 + side), y1: Math.min(height, y0 + side) };
   const clipped = section.x0 !== x0 || section.y0 !== y0 || section.x1 !== x0 + side || section.y1 !== y0 + side;
@@ -155,7 +159,10 @@ function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: 
     const data = fits.readImage(hdu, section).data;
     const w = section.x1 - section.x0;
     for (let y = section.y0; y < section.y1; y++) {
-      for (let x = section.x0; x < section.x1; x++) pixels[(y - y0) * side + (x - x0)] = Number(data[(y - section.y0) * w + (x - section.x0)]!);
+      for (let x = section.x0; x < section.x1; x++) {
+        const value = Number(data[(y - section.y0) * w + (x - section.x0)]!);
+        pixels[(y - y0) * side + (x - x0)] = value >= NO_COVERAGE_RMS ? Number.NaN : value;
+      }
     }
   }
   return { pixels, clipped };
@@ -185,15 +192,11 @@ function readPsf(fits: FitsFile, names: HduNames): Psf | undefined {
   return psfFromStamp(`${path.basename(fits.path)}[${hdu.name}]`, w, Array.from(image.data as ArrayLike<number>, Number));
 }
 
-function cleanRms(rms: Float32Array): Float32Array {
-  return rms.map((v) => (v >= NO_COVERAGE_RMS ? Number.NaN : v));
-}
-
 export function readCutout(file: string, options: CutoutReadOptions): CutoutSource {
   const names = options.hduNames ?? DEFAULT_HDU_NAMES;
   const fits = openFits(file);
   try {
-    const hdu = fluxHdu(fits, names);
+    const hdu = findImageHdu(fits, names.flux);
     const header = fits.imageHeader(hdu);
     const location = { file, hdu: hdu.name || hdu.index };
     const width = header.getInt('NAXIS1');
@@ -208,7 +211,7 @@ export function readCutout(file: string, options: CutoutReadOptions): CutoutSour
     if (window.clipped) flags.push('core_near_edge');
     if (hasZeroFill(window.pixels, side)) flags.push('off_tile_edge');
     const rmsHdu = findNamed(fits, names.rms);
-    const rms = rmsHdu === undefined ? undefined : cleanRms(readWindow(fits, rmsHdu, x0, y0, side, width, height).pixels);
+    const rms = rmsHdu === undefined ? undefined : readWindow(fits, rmsHdu, x0, y0, side, width, height).pixels;
     const psf = readPsf(fits, names);
     if (psf === undefined) flags.push('no_psf_hdu');
     let ra: number | null = null;

@@ -129,10 +129,4 @@ describeWithShared('the vis-agn command line', () => {
     expect(usage.code).toBe(EXIT_CODES.usage);
     expect(usage.stderr).toMatch(/missing required argument/);
   });
-
-  it('start lists the available commands', async () => {
-    const { code, stdout } = await runCli(['start']);
-    expect(code).toBe(EXIT_CODES.ok);
-    expect(stdout).toMatch(/fitsinfo +list the HDUs/);
-  });
 });

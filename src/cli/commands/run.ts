@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 
 import { runDetection, type DetectionConfig, type RunSummary } from '../../batch/run.js';
 import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
+import type { TileInput } from '../../cutout/from-tile.js';
 import { UsageError } from '../../errors.js';
 import { defaultCardPath, readCard } from '../../model/card.js';
 import type { DeviceRequest } from '../../model/runtime.js';
@@ -35,6 +36,35 @@ export interface DetectionCommandOptions {
 
 interface RunCommandOptions extends DetectionCommandOptions {
   out: string;
+  tile?: string;
+  catalog?: string;
+  rms?: string;
+  psf?: string;
+  raCol?: string;
+  decCol?: string;
+  idCol?: string;
+}
+
+/** Tile mode's inputs, or undefined for cutout files; a UsageError when the two are mixed or incomplete. */
+export function tileInputOf(inputs: readonly string[], options: RunCommandOptions): TileInput | undefined {
+  const tileOnly = { '--catalog': options.catalog, '--rms': options.rms, '--psf': options.psf };
+  if (options.tile === undefined) {
+    const stray = Object.entries(tileOnly).find(([, value]) => value !== undefined);
+    if (stray !== undefined) throw new UsageError(`${stray[0]} is for tile mode; give --tile too`);
+    if (inputs.length === 0) throw new UsageError('give cutout files or folders, or --tile TILE.fits --catalog CAT.fits');
+    return undefined;
+  }
+  if (inputs.length > 0) throw new UsageError('give either cutout files or --tile, not both');
+  if (options.catalog === undefined) throw new UsageError('--tile needs --catalog (the objects to cut out)');
+  return {
+    tile: options.tile,
+    catalog: options.catalog,
+    ...(options.rms === undefined ? {} : { rms: options.rms }),
+    ...(options.psf === undefined ? {} : { psf: options.psf }),
+    ...(options.raCol === undefined ? {} : { raColumn: options.raCol }),
+    ...(options.decCol === undefined ? {} : { decColumn: options.decCol }),
+    ...(options.idCol === undefined ? {} : { idColumn: options.idCol }),
+  };
 }
 
 /** A finite number (integer when asked) within [min, max], or a UsageError naming the option. */
@@ -113,14 +143,23 @@ export function register(program: Command): void {
   detectionOptions(
     program
       .command('run')
-      .description('detect AGN/QSO candidates in cutout FITS files and write an Arrow catalogue')
-      .argument('<inputs...>', 'cutout FITS files, or folders of them')
-      .requiredOption('--out <dir>', 'output folder (catalog.arrow, summary.json), e.g. catalogs/<name>'),
+      .description('detect AGN/QSO candidates in cutout FITS files, or in a MER tile at catalogue positions, and write an Arrow catalogue')
+      .argument('[inputs...]', 'cutout FITS files, or folders of them')
+      .requiredOption('--out <dir>', 'output folder (catalog.arrow, summary.json), e.g. catalogs/<name>')
+      .option('--tile <file>', 'a MER mosaic tile (instead of cutout files): cutouts are read from it at the catalogue positions')
+      .option('--catalog <file>', 'tile mode: the objects (FITS, Parquet, CSV or Arrow with RA/Dec and object_id)')
+      .option('--rms <file>', 'tile mode: the RMS mosaic of the tile')
+      .option('--psf <file>', 'tile mode: a PSF stamp (FITS image, odd and square); default the mean Q1 VIS PSF')
+      .option('--ra-col <name>', 'tile mode: RA column of the catalogue (default: found by name)')
+      .option('--dec-col <name>', 'tile mode: Dec column of the catalogue (default: found by name)')
+      .option('--id-col <name>', 'tile mode: object id column of the catalogue (default object_id)'),
   ).action(async (inputs: string[], options: RunCommandOptions) => {
+    const tile = tileInputOf(inputs, options);
     const { config, device, threads, batch } = detectionConfigFrom(options);
     let lastReport = 0;
     const summary = await runDetection({
       inputs,
+      ...(tile === undefined ? {} : { tile }),
       out: options.out,
       cardPath: options.model ?? defaultCardPath(),
       device,
@@ -131,7 +170,7 @@ export function register(program: Command): void {
         const now = performance.now();
         if (options.quiet !== true && (done === total || now - lastReport > 2000)) {
           lastReport = now;
-          process.stderr.write(`run: ${done}/${total} sources\n`);
+          process.stderr.write(`run: ${done}${total === undefined ? '' : `/${total}`} sources\n`);
         }
       },
       onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
