@@ -35,9 +35,11 @@ def parse_args(argv=None):
     p.add_argument("--mask", type=int, default=5)
     p.add_argument("--mask-shape", choices=["square", "circle"], default="square")
     p.add_argument("--hide", type=int, default=None, help="odd box the encoder does not see (default: the mask)")
-    p.add_argument("--target", choices=["host", "observed"], default="host",
-                   help="core to regenerate: the host alone (image minus the simulated point source, the default) "
-                        "or the observed core, point source included (the paper's label-free training)")
+    p.add_argument("--target", choices=["galaxies", "host", "observed"], default="galaxies",
+                   help="what the generator learns: 'galaxies' (the default) the cores of normal galaxies only, "
+                        "stamps with a simulated point source left out: the null hypothesis the scores test; "
+                        "'host' the host's core under any point source (image minus the point source); "
+                        "'observed' every observed core, point sources included (the paper's label-free training)")
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--denoiser-layers", type=int, default=3)
@@ -90,6 +92,13 @@ class Stamps:
             self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
             self.images, _, point_crops = centre_on_core(raw, geometry.crop, also=point)
             self.hosts = self.images - point_crops
+        elif target == "galaxies":
+            self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
+            # The point image is exactly zero for a normal galaxy and nowhere else.
+            keep = ~np.any(point != 0, axis=(1, 2))
+            raw, sigma = raw[keep], sigma[keep]
+            self.images, _ = centre_on_core(raw, geometry.crop)
+            self.hosts = None
         else:
             self.manifest, raw, sigma = load_shards(folder)
             self.images, _ = centre_on_core(raw, geometry.crop)
@@ -203,7 +212,7 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
         "sampler": {"method": "flow-heun", "samples": 16, "steps": 4, "time": "t from 0 (noise) to 1 (data)"},
         "training": {
             "data": {"recipe": train_set.manifest.get("recipe"), "seed": train_set.manifest.get("seed"),
-                     "count": len(train_set)},
+                     "stamps": train_set.manifest.get("count"), "used": len(train_set)},
             "target": args.target, "seed": args.seed, "steps": steps, "wall_time_s": round(wall_s, 1), "batch": args.batch,
             "draws_per_context": args.draws, "lr": args.lr, "ema": args.ema,
             "architecture": {"width": args.width, "hidden": args.hidden, "denoiser_layers": args.denoiser_layers},
