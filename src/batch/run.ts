@@ -12,15 +12,16 @@ import { writeAtomically } from '../atomic-file.js';
 import { CatalogWriter } from '../catalog/arrow.js';
 import { encodeFlags, type FlagName } from '../catalog/flags.js';
 import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
-import { listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
+import { DEFAULT_HDU_NAMES, listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
 import { tileSources, type TileInput } from '../cutout/from-tile.js';
 import { VisAgnError } from '../errors.js';
+import type { ModelCard } from '../model/card.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 import { runtimeVersion } from '../model/runtime.js';
 import type { FlowMethod } from '../model/sampler.js';
-import { classify, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../score/detect.js';
-import { CORE_SEARCH, prepareSource, type PreparedSource } from '../score/prepare.js';
+import { classify, DEFAULT_THRESHOLDS, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../score/detect.js';
+import { CORE_SEARCH, MER_RMS_TO_SIGMA, prepareSource, type PreparedSource } from '../score/prepare.js';
 import { defaultVisPsf } from '../sim/psf.js';
 import { generatorVersion } from '../sim/recipe.js';
 
@@ -34,6 +35,19 @@ export interface DetectionConfig {
   /** RMS-map level to per-pixel sigma (MER mosaics: MER_RMS_TO_SIGMA). */
   readonly rmsToSigma: number;
   readonly temperature?: number;
+}
+
+/** A model card's sampler with the default thresholds, HDU names and MER noise conversion. */
+export function defaultDetectionConfig(card: ModelCard, seed = 1): DetectionConfig {
+  return {
+    samples: card.sampler.samples,
+    steps: card.sampler.steps,
+    method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
+    seed,
+    thresholds: DEFAULT_THRESHOLDS,
+    hduNames: DEFAULT_HDU_NAMES,
+    rmsToSigma: MER_RMS_TO_SIGMA,
+  };
 }
 
 export interface RunOptions {

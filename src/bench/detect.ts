@@ -10,7 +10,7 @@
  * grid's sources, for vis-agn's agn_z, SPREAD_MODEL (score -SPREAD_MODEL: point sources sit at 0,
  * extended light above) and CLASS_STAR. Options: --quick (small sets, for CI), --survey N, --grid N,
  * --sextractor N (cutouts of each set measured by Source Extractor; 0 skips it), --dir D (keep the
- * simulated cutouts there and reuse them), --out F (default bench/results/detect.json; .md beside it).
+ * simulated cutouts there and reuse them), --model CARD (default the committed model), --out F (default bench/results/detect.json; .md beside it).
  */
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,14 +19,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { runSourceExtractor, sourceExtractorAvailable, summariseTiming } from '../baseline/sextractor.js';
-import { runDetection, type DetectionConfig } from '../batch/run.js';
+import { defaultDetectionConfig, runDetection } from '../batch/run.js';
 import { readCatalog } from '../catalog/read.js';
 import { percent, rocAuc, thresholdAtFpr } from '../completeness/stats.js';
 import { readTruthTable, type TruthObject } from '../completeness/truth.js';
-import { DEFAULT_HDU_NAMES } from '../cutout/from-files.js';
 import { defaultCardPath, readCard } from '../model/card.js';
-import { DEFAULT_THRESHOLDS } from '../score/detect.js';
-import { MER_RMS_TO_SIGMA } from '../score/prepare.js';
 import { simulateCutouts } from '../sim/cutouts.js';
 import { buildRecipe } from '../sim/recipe.js';
 
@@ -103,6 +100,7 @@ async function main(): Promise<void> {
       grid: { type: 'string' },
       sextractor: { type: 'string' },
       dir: { type: 'string' },
+      model: { type: 'string' },
       out: { type: 'string', default: path.join('bench', 'results', 'detect.json') },
     },
   });
@@ -110,22 +108,14 @@ async function main(): Promise<void> {
   const gridCount = positive(values.grid, values.quick ? 180 : 4500);
   const sexCount = positive(values.sextractor, values.quick ? 40 : 1500, true);
   const dir = values.dir ?? mkdtempSync(path.join(os.tmpdir(), 'vis-agn-bench-detect-'));
-  const cardPath = defaultCardPath();
+  const cardPath = values.model ?? defaultCardPath();
   const card = readCard(cardPath).card;
   const loadBefore = os.loadavg();
 
   const survey = await simulatedSet(path.join(dir, 'survey-seed23'), surveyCount, 23, false);
   const grid = await simulatedSet(path.join(dir, 'grid-seed24'), gridCount, 24, true);
 
-  const config: DetectionConfig = {
-    samples: card.sampler.samples,
-    steps: card.sampler.steps,
-    method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
-    seed: 1,
-    thresholds: DEFAULT_THRESHOLDS,
-    hduNames: DEFAULT_HDU_NAMES,
-    rmsToSigma: MER_RMS_TO_SIGMA,
-  };
+  const config = defaultDetectionConfig(card);
   const ours: Scores = new Map();
   const fpsEstimates = new Map<bigint, number | null>();
   const selected = new Map<bigint, boolean>();
@@ -182,7 +172,7 @@ async function main(): Promise<void> {
     sets: { survey: { seed: 23, count: surveyCount, galaxies: galaxies.length }, grid: { seed: 24, count: gridCount, fps: GRID_FPS } },
     galaxies: { scored: galaxyZ.length, zMean: mean, zSd: sd, aboveThree: above3 / galaxyZ.length, selected: galaxiesSelected / galaxies.length },
     fpsRmse: { all: rmse(withFps), agnQso: rmse(withFps.filter((t) => t.fps > 0)), gridAgnQso: rmse(agnGrid.filter((t) => fpsEstimates.get(t.objectId) != null)) },
-    defaultSelection: { threshold: DEFAULT_THRESHOLDS.z, byFps: defaultSelection },
+    defaultSelection: { threshold: config.thresholds.z, byFps: defaultSelection },
     runSourcesPerSecond: (surveyCount + gridCount) / runSeconds,
     methods,
     sextractor: sextractor ?? null,
@@ -195,9 +185,9 @@ async function main(): Promise<void> {
     `Detection on held-out simulated cutouts, ${result.cpu}, Node ${result.node}, model ${card.name}, load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}.`,
     `Survey set: ${surveyCount} cutouts (seed 23, ${galaxies.length} normal galaxies); grid set: ${gridCount} cutouts (seed 24, ${gridCount / GRID_FPS.length} per f_PS value).`,
     '',
-    `Normal galaxies: agn_z mean ${mean.toFixed(3)}, sd ${sd.toFixed(3)}; P(agn_z > 3) = ${percent(above3 / galaxyZ.length, 2)} (${above3}/${galaxyZ.length}; N(0,1): 0.13%); selected by the default cut (agn_z > ${DEFAULT_THRESHOLDS.z}): ${percent(galaxiesSelected / galaxies.length, 2)}.`,
+    `Normal galaxies: agn_z mean ${mean.toFixed(3)}, sd ${sd.toFixed(3)}; P(agn_z > 3) = ${percent(above3 / galaxyZ.length, 2)} (${above3}/${galaxyZ.length}; N(0,1): 0.13%); selected by the default cut (agn_z > ${config.thresholds.z}): ${percent(galaxiesSelected / galaxies.length, 2)}.`,
     `f_ps RMSE: ${result.fpsRmse.all.toFixed(4)} over galaxies, AGN and QSOs of both sets; ${result.fpsRmse.agnQso.toFixed(4)} over AGN and QSOs only.`,
-    `Default selection (agn_z > ${DEFAULT_THRESHOLDS.z}) completeness by f_PS: ${defaultSelection.map((d) => `${d.fps}: ${percent(d.completeness)}`).join(', ')}.`,
+    `Default selection (agn_z > ${config.thresholds.z}) completeness by f_PS: ${defaultSelection.map((d) => `${d.fps}: ${percent(d.completeness)}`).join(', ')}.`,
     `vis-agn: ${result.runSourcesPerSecond.toFixed(0)} sources/s end to end (FITS in, Arrow catalogue out).${sextractor ? ` Source Extractor: ${(1000 * sextractor.timing.wallSecondsPerSource).toFixed(1)} ms per source (${sextractor.measured} cutouts, ${os.availableParallelism()} at once).` : ' Source Extractor: not run.'}`,
     '',
     `Completeness at a fixed false-positive rate among normal galaxies (threshold set on the survey set's galaxies), ROC AUC against them:`,

@@ -10,19 +10,16 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { runDetection, type DetectionConfig } from '../../batch/run.js';
+import { defaultDetectionConfig, runDetection } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import type { CatalogRow } from '../../catalog/schema.js';
 import { formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
 import { evaluateAgainstTruth, readTruthTable, type TruthReport } from '../../completeness/truth.js';
-import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
 import { inspectCutout } from '../../inspect/inspect.js';
 import { renderLinePlot } from '../../inspect/plot.js';
 import { encodePng } from '../../inspect/png.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { defaultCardPath, readCard } from '../../model/card.js';
-import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
-import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
 import { simulateCutouts } from '../../sim/cutouts.js';
 import { buildRecipe } from '../../sim/recipe.js';
 import { numberOption } from './run.js';
@@ -72,15 +69,7 @@ export function register(program: Command): void {
       const simulated = await simulateCutouts({ count: n, seed, out: sims, recipe: buildRecipe({ mix: 'grid', gridFps: DEMO_FPS }) });
       const cardPath = defaultCardPath();
       const card = readCard(cardPath).card;
-      const config: DetectionConfig = {
-        samples: card.sampler.samples,
-        steps: card.sampler.steps,
-        method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
-        seed: 1,
-        thresholds: DEFAULT_THRESHOLDS,
-        hduNames: DEFAULT_HDU_NAMES,
-        rmsToSigma: MER_RMS_TO_SIGMA,
-      };
+      const config = defaultDetectionConfig(card);
       say(`detecting with ${card.name} (${config.samples} regenerations per source)...`);
       const threads = 2;
       const summary = await runDetection({ inputs: [path.join(sims, 'cutouts')], out: options.out, cardPath, device: 'cpu', threads, batch: 128, config });
