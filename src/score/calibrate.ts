@@ -1,7 +1,7 @@
 /**
- * The significance calibration: on held-out simulated normal galaxies the raw z (PSF flux of the core
- * residual over the samples' spread) is close to, but not exactly, N(0, 1): the generator's spread is
- * only as good as its training. The affine map fitted here, z' = (z - median) / half the central
+ * The significance calibration: on held-out simulated normal galaxies the z of the core excess (the PSF
+ * flux of the residual over the samples' spread, Gaussianised through the Student-t map) is close to,
+ * but not exactly, N(0, 1): the generator's spread is only as good as its training. The affine map fitted here, z' = (z - median) / half the central
  * 68% width, makes the bulk N(0, 1) without letting the tails (where candidates are) pull the fit.
  */
 
@@ -39,9 +39,9 @@ export function fitSignificance(rawZ: readonly number[]): SignificanceFit {
   return { offset, scale, galaxies: rawZ.length, aboveThree };
 }
 
-/** Raw z of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
+/** Uncalibrated (Gaussianised) z of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
 export async function rawGalaxyZ(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, onProgress?: (done: number, total: number) => void): Promise<number[]> {
   const galaxies = shards.truth.flatMap((t, i) => (t.cls === 'galaxy' ? [i] : [])).slice(0, limit);
   const scored = await scoreShards(generator, shards, { sampling, calibration: UNCALIBRATED, rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
-  return scored.flatMap((s) => (s.scores === undefined || !Number.isFinite(s.scores.z) ? [] : [s.scores.z]));
+  return scored.flatMap((s) => (s.scores === undefined || !Number.isFinite(s.scores.agnZ) ? [] : [s.scores.agnZ]));
 }

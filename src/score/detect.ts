@@ -11,8 +11,9 @@ import { samplerNoise } from '../model/noise.js';
 import type { FlowSolverOptions } from '../model/sampler.js';
 import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
 import type { PreparedSource } from './prepare.js';
+import { gaussianisedZ } from './significance.js';
 
-/** The affine map that makes the raw z of normal galaxies N(0, 1) (fitted by `vis-agn calibrate`). */
+/** The affine map that makes the Gaussianised z of normal galaxies N(0, 1) (fitted by `vis-agn calibrate`). */
 export interface SignificanceCalibration {
   readonly offset: number;
   readonly scale: number;
@@ -64,8 +65,13 @@ export interface SourceScores extends CoreScores {
   readonly samples: Float32Array;
 }
 
+/**
+ * The raw excess through the Student-t map (significance.ts), then the affine calibration fitted on
+ * normal galaxies (offset and scale apply to the Gaussianised z).
+ */
 export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: SignificanceCalibration, samples: Float32Array): SourceScores {
-  const agnZ = (raw.z - calibration.offset) / calibration.scale;
+  const sampleCount = samples.length / prepared.observedCore.length;
+  const agnZ = (gaussianisedZ(raw.z, sampleCount) - calibration.offset) / calibration.scale;
   const total = prepared.totalFlux;
   const measurable = Number.isFinite(total) && total > 0;
   return {

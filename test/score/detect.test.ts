@@ -1,6 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 
+import { upperTailPValue } from '../../src/score/core-scores.js';
 import { calibrate, classify, DEFAULT_THRESHOLDS } from '../../src/score/detect.js';
+import { gaussianisedZ } from '../../src/score/significance.js';
 import type { PreparedSource } from '../../src/score/prepare.js';
 
 describe('classify', () => {
@@ -25,12 +27,14 @@ describe('classify', () => {
 describe('calibrate', () => {
   test('maps z through the calibration and divides the PSF flux by the total flux', () => {
     const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4 };
-    const prepared = { totalFlux: 10 } as PreparedSource;
-    const scores = calibrate(raw, prepared, { offset: 1, scale: 1.5 }, new Float32Array(50));
-    expect(scores.agnZ).toBeCloseTo(2, 12);
-    expect(scores.agnPValue).toBeCloseTo(0.02275, 4);
+    const prepared = { totalFlux: 10, observedCore: new Float32Array(25) } as PreparedSource;
+    const scores = calibrate(raw, prepared, { offset: 1, scale: 1.5 }, new Float32Array(16 * 25));
+    const gaussian = gaussianisedZ(4, 16);
+    expect(gaussian).toBeLessThan(4);
+    expect(scores.agnZ).toBeCloseTo((gaussian - 1) / 1.5, 12);
+    expect(scores.agnPValue).toBeCloseTo(upperTailPValue(scores.agnZ), 12);
     expect(scores.fPs).toBeCloseTo(0.2, 12);
     expect(scores.fPsErr).toBeCloseTo(0.05, 12);
-    expect(calibrate(raw, { totalFlux: -1 } as PreparedSource, { offset: 0, scale: 1 }, new Float32Array(50)).fPs).toBeNull();
+    expect(calibrate(raw, { totalFlux: -1, observedCore: new Float32Array(25) } as PreparedSource, { offset: 0, scale: 1 }, new Float32Array(50)).fPs).toBeNull();
   });
 });
