@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
+import type { SignificanceCalibration } from '../score/detect.js';
 import type { MaskShape } from './geometry.js';
 import type { TensorSpec } from './runtime.js';
 
@@ -42,10 +43,10 @@ export interface ModelCard {
   /** How the sampler temperature was fitted, when it was (vis-agn model-quality --fit-temperature). */
   readonly calibration?: Readonly<Record<string, unknown>>;
   /**
-   * The affine map (z - offset) / scale that makes the raw core-excess significance of held-out normal
+   * The monotone map (quantile knots, affine beyond them) that makes the core-excess significance of held-out normal
    * galaxies N(0, 1), and where it was fitted (vis-agn calibrate).
    */
-  readonly significance?: { readonly offset: number; readonly scale: number; readonly [key: string]: unknown };
+  readonly significance?: SignificanceCalibration & { readonly [key: string]: unknown };
 }
 
 export interface LoadedCard {

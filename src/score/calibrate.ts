@@ -7,14 +7,13 @@
 
 import type { CoreGenerator } from '../model/generator.js';
 import type { Shards } from '../sim/read-shards.js';
-import { UNCALIBRATED, type SamplingOptions } from './detect.js';
+import { upperTailPValue } from './core-scores.js';
+import { applySignificanceCalibration, UNCALIBRATED, type SamplingOptions, type SignificanceCalibration } from './detect.js';
 import { scoreShards } from './shards.js';
 
-export interface SignificanceFit {
-  readonly offset: number;
-  readonly scale: number;
+export interface SignificanceFit extends SignificanceCalibration {
   readonly galaxies: number;
-  /** Fraction of the galaxies above z' = 3 after calibration, on the fitting set itself. */
+  /** Fraction of the galaxies above agn_z = 3 after calibration, on the fitting set itself. */
   readonly aboveThree: number;
 }
 
@@ -30,13 +29,33 @@ export function quantileOf(sorted: ArrayLike<number>, q: number): number {
 const LOWER_SIGMA = 0.15865525393145707;
 const UPPER_SIGMA = 0.8413447460685429;
 
+/** Knots every quarter sigma, where at least this many galaxies lie beyond the knot's quantile. */
+const KNOT_STEP = 0.25;
+const KNOT_TAIL_COUNT = 5;
+
+function gaussianCdf(z: number): number {
+  return 1 - upperTailPValue(z);
+}
+
 export function fitSignificance(rawZ: readonly number[]): SignificanceFit {
   if (rawZ.length < 100) throw new RangeError(`calibrating the significance needs at least 100 galaxies, got ${rawZ.length}`);
   const sorted = Float64Array.from(rawZ).sort();
   const offset = quantileOf(sorted, 0.5);
   const scale = (quantileOf(sorted, UPPER_SIGMA) - quantileOf(sorted, LOWER_SIGMA)) / 2;
-  const aboveThree = rawZ.filter((z) => (z - offset) / scale > 3).length / rawZ.length;
-  return { offset, scale, galaxies: rawZ.length, aboveThree };
+  const from: number[] = [];
+  const to: number[] = [];
+  for (let z = -6; z <= 6; z += KNOT_STEP) {
+    const p = gaussianCdf(z);
+    if (Math.min(p, 1 - p) * sorted.length < KNOT_TAIL_COUNT) continue;
+    const q = quantileOf(sorted, p);
+    // Ties in the sample would make the map flat or decreasing; a knot must move on.
+    if (from.length > 0 && !(q > from[from.length - 1]!)) continue;
+    from.push(q);
+    to.push(z);
+  }
+  const calibration = { offset, scale, knots: { from, to } };
+  const aboveThree = rawZ.filter((z) => applySignificanceCalibration(z, calibration) > 3).length / rawZ.length;
+  return { ...calibration, galaxies: rawZ.length, aboveThree };
 }
 
 /** Uncalibrated (Gaussianised) z of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */

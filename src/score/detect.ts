@@ -13,10 +13,28 @@ import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
 import type { PreparedSource } from './prepare.js';
 import { gaussianisedZ } from './significance.js';
 
-/** The affine map that makes the Gaussianised z of normal galaxies N(0, 1) (fitted by `vis-agn calibrate`). */
+/**
+ * The monotone map that makes the Gaussianised z of normal galaxies N(0, 1) (fitted by `vis-agn
+ * calibrate`): piecewise linear through `knots` (the galaxies' quantiles `from` at the Gaussian's `to`),
+ * continued beyond them, and wherever there are no knots, by the affine map (z - offset) / scale.
+ */
 export interface SignificanceCalibration {
   readonly offset: number;
   readonly scale: number;
+  readonly knots?: { readonly from: readonly number[]; readonly to: readonly number[] };
+}
+
+export function applySignificanceCalibration(z: number, calibration: SignificanceCalibration): number {
+  const { knots, scale } = calibration;
+  if (knots === undefined || knots.from.length < 2) return (z - calibration.offset) / scale;
+  const { from, to } = knots;
+  const last = from.length - 1;
+  if (z <= from[0]!) return to[0]! + (z - from[0]!) / scale;
+  if (z >= from[last]!) return to[last]! + (z - from[last]!) / scale;
+  let hi = 1;
+  while (from[hi]! < z) hi++;
+  const lo = hi - 1;
+  return to[lo]! + ((z - from[lo]!) * (to[hi]! - to[lo]!)) / (from[hi]! - from[lo]!);
 }
 
 export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
@@ -66,12 +84,12 @@ export interface SourceScores extends CoreScores {
 }
 
 /**
- * The raw excess through the Student-t map (significance.ts), then the affine calibration fitted on
- * normal galaxies (offset and scale apply to the Gaussianised z).
+ * The raw excess through the Student-t map (significance.ts), then the calibration fitted on normal
+ * galaxies (applied to the Gaussianised z).
  */
 export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: SignificanceCalibration, samples: Float32Array): SourceScores {
   const sampleCount = samples.length / prepared.observedCore.length;
-  const agnZ = (gaussianisedZ(raw.z, sampleCount) - calibration.offset) / calibration.scale;
+  const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration);
   const total = prepared.totalFlux;
   const measurable = Number.isFinite(total) && total > 0;
   return {

@@ -48,10 +48,11 @@ export function register(program: Command): void {
       }
       process.stderr.write('\n');
       const fit = fitSignificance(z);
-      process.stdout.write(`${fit.galaxies} galaxies: offset ${fit.offset.toFixed(4)}, scale ${fit.scale.toFixed(4)}; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have agn_z > 3 (N(0, 1): 0.13%)\n`);
+      process.stdout.write(`${fit.galaxies} galaxies: median ${fit.offset.toFixed(4)}, half 68% width ${fit.scale.toFixed(4)}, ${fit.knots!.from.length} quantile knots; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have agn_z > 3 (N(0, 1): 0.13%)\n`);
       if (options.writeCard === true) {
         const card = JSON.parse(readFileSync(options.model, 'utf8')) as ModelCard;
-        const significance = { offset: Number(fit.offset.toFixed(5)), scale: Number(fit.scale.toFixed(5)), galaxies: fit.galaxies, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
+        const round = (x: number) => Number(x.toFixed(5));
+        const significance = { offset: round(fit.offset), scale: round(fit.scale), knots: { from: fit.knots!.from.map(round), to: fit.knots!.to }, galaxies: fit.galaxies, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
         await writeAtomically(options.model, (file) => file.write(Buffer.from(`${JSON.stringify({ ...card, significance }, null, 1)}\n`)));
         process.stdout.write(`wrote the calibration into ${options.model}\n`);
       }
