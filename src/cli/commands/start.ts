@@ -81,7 +81,7 @@ export function register(program: Command): void {
         { fpsBins: 'exact' },
       );
       const plot = renderLinePlot({
-        title: `completeness of the selection (agn_z > ${config.thresholds.z}), ${n} simulated cutouts`,
+        title: `selection agn_z > ${config.thresholds.z}, ${n} simulated cutouts`,
         xLabel: 'true f_PS',
         yLabel: 'completeness',
         yRange: [0, 1.05],
