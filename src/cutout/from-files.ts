@@ -151,7 +151,7 @@ export function objectIdFor(file: string, headers: readonly FitsHeader[]): { obj
  * Reads a side x side window; parts outside the image stay 0 (`clipped`). RMS values that mark
  * missing coverage read as NaN.
  */
-export function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number): { pixels: Float32Array; clipped: boolean } {
+function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number): { pixels: Float32Array; clipped: boolean } {
   const pixels = new Float32Array(side * side);
   const section = { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(width, x0 + side), y1: Math.min(height, y0 + side) };
   const clipped = section.x0 !== x0 || section.y0 !== y0 || section.x1 !== x0 + side || section.y1 !== y0 + side;
@@ -183,6 +183,33 @@ function hasZeroFill(pixels: Float32Array, side: number): boolean {
   return false;
 }
 
+/** The pixels, and the RMS map if there is one, of the side x side window centred on (xCenter, yCenter). */
+export interface WindowPixels {
+  readonly windowX0: number;
+  readonly windowY0: number;
+  readonly side: number;
+  readonly pixels: Float32Array;
+  readonly rms: Float32Array | undefined;
+  /** The window reaches beyond the image. */
+  readonly clipped: boolean;
+}
+
+export function windowAround(
+  image: { readonly fits: FitsFile; readonly hdu: FitsHdu },
+  rmsMap: { readonly fits: FitsFile; readonly hdu: FitsHdu } | undefined,
+  xCenter: number,
+  yCenter: number,
+  side: number,
+  width: number,
+  height: number,
+): WindowPixels {
+  const x0 = xCenter - Math.floor(side / 2);
+  const y0 = yCenter - Math.floor(side / 2);
+  const { pixels, clipped } = readWindow(image.fits, image.hdu, x0, y0, side, width, height);
+  const rms = rmsMap === undefined ? undefined : readWindow(rmsMap.fits, rmsMap.hdu, x0, y0, side, width, height).pixels;
+  return { windowX0: x0, windowY0: y0, side, pixels, rms, clipped };
+}
+
 function readPsf(fits: FitsFile, names: HduNames): Psf | undefined {
   const hdu = findNamed(fits, names.psf);
   if (hdu === undefined) return undefined;
@@ -203,15 +230,11 @@ export function readCutout(file: string, options: CutoutReadOptions): CutoutSour
     const height = header.getInt('NAXIS2');
     const xCenter = Math.floor(width / 2);
     const yCenter = Math.floor(height / 2);
-    const side = options.side;
-    const x0 = xCenter - Math.floor(side / 2);
-    const y0 = yCenter - Math.floor(side / 2);
     const flags: FlagName[] = [];
-    const window = readWindow(fits, hdu, x0, y0, side, width, height);
-    if (window.clipped) flags.push('core_near_edge');
-    if (hasZeroFill(window.pixels, side)) flags.push('off_tile_edge');
     const rmsHdu = findNamed(fits, names.rms);
-    const rms = rmsHdu === undefined ? undefined : readWindow(fits, rmsHdu, x0, y0, side, width, height).pixels;
+    const { clipped, ...window } = windowAround({ fits, hdu }, rmsHdu === undefined ? undefined : { fits, hdu: rmsHdu }, xCenter, yCenter, options.side, width, height);
+    if (clipped) flags.push('core_near_edge');
+    if (hasZeroFill(window.pixels, window.side)) flags.push('off_tile_edge');
     const psf = readPsf(fits, names);
     if (psf === undefined) flags.push('no_psf_hdu');
     let ra: number | null = null;
@@ -233,11 +256,7 @@ export function readCutout(file: string, options: CutoutReadOptions): CutoutSour
       xCenter,
       yCenter,
       magzero,
-      windowX0: x0,
-      windowY0: y0,
-      side,
-      pixels: window.pixels,
-      rms,
+      ...window,
       psf,
       flags,
     };

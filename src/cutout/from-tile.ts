@@ -10,7 +10,7 @@ import { InvalidInputError } from '../errors.js';
 import { openFits, type FitsFile } from '../fits/file.js';
 import { wcsFromHeader } from '../fits/wcs.js';
 import { psfFromStamp, type Psf } from '../sim/psf.js';
-import { DEFAULT_MAGZERO, findImageHdu, readWindow, type CutoutSource, type HduNames } from './from-files.js';
+import { DEFAULT_MAGZERO, findImageHdu, windowAround, type CutoutSource, type HduNames } from './from-files.js';
 
 export interface TileInput {
   readonly tile: string;
@@ -67,13 +67,11 @@ export async function* tileSources(input: TileInput, side: number, names: HduNam
       }
       const xCenter = Math.round(pixels.x[row]!);
       const yCenter = Math.round(pixels.y[row]!);
-      const x0 = xCenter - Math.floor(side / 2);
-      const y0 = yCenter - Math.floor(side / 2);
       const flags: FlagName[] = [];
-      const window = readWindow(tile, hdu, x0, y0, side, width, height);
-      if (window.clipped) flags.push('off_tile_edge');
+      const rmsMap = rmsFile === undefined || rmsHdu === undefined ? undefined : { fits: rmsFile, hdu: rmsHdu };
+      const { clipped, ...window } = windowAround({ fits: tile, hdu }, rmsMap, xCenter, yCenter, side, width, height);
+      if (clipped) flags.push('off_tile_edge');
       if (psf === undefined) flags.push('no_psf_hdu');
-      const rms = rmsFile === undefined || rmsHdu === undefined ? undefined : readWindow(rmsFile, rmsHdu, x0, y0, side, width, height).pixels;
       yield {
         sourceFile: input.tile,
         hdu: hdu.name || String(hdu.index),
@@ -84,11 +82,7 @@ export async function* tileSources(input: TileInput, side: number, names: HduNam
         xCenter,
         yCenter,
         magzero,
-        windowX0: x0,
-        windowY0: y0,
-        side,
-        pixels: window.pixels,
-        rms,
+        ...window,
         psf,
         flags,
       };
