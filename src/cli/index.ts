@@ -15,13 +15,14 @@ import * as completeness from './commands/completeness.js';
 import * as exportCommand from './commands/export.js';
 import * as fitsinfo from './commands/fitsinfo.js';
 import * as inject from './commands/inject.js';
+import * as inspect from './commands/inspect.js';
 import * as modelQuality from './commands/model-quality.js';
 import * as run from './commands/run.js';
 import * as simulate from './commands/simulate.js';
 import * as start from './commands/start.js';
 import * as train from './commands/train.js';
 
-const COMMANDS: readonly { register(program: Command): void }[] = [start, run, inject, fitsinfo, train, modelQuality, calibrate, exportCommand, completeness, simulate];
+const COMMANDS: readonly { register(program: Command): void }[] = [start, run, inject, inspect, fitsinfo, train, modelQuality, calibrate, exportCommand, completeness, simulate];
 
 function packageVersion(): string {
   // Two levels up from both src/cli and dist/cli.
