@@ -190,19 +190,33 @@ async function* runSources(options: RunOptions, side: number): AsyncGenerator<Cu
     yield* tileSources(options.tile, side, options.config.hduNames);
     return;
   }
-  for (const file of listInputFiles(options.inputs)) {
+  yield* fileSources(listInputFiles(options.inputs), options.config.hduNames, side, options.onInputError);
+}
+
+/** Cutout files as sources, or as the flagged rows of those that cannot be read. */
+export async function* fileSources(files: readonly string[], hduNames: HduNames, side: number, onInputError?: (file: string, error: VisAgnError) => void): AsyncGenerator<CutoutSource | CatalogRow> {
+  for (const file of files) {
     try {
-      yield readCutout(file, { hduNames: options.config.hduNames, side });
+      yield readCutout(file, { hduNames, side });
     } catch (error) {
       if (!(error instanceof VisAgnError)) throw error;
-      options.onInputError?.(file, error);
+      onInputError?.(file, error);
       yield unreadableRow(file);
     }
   }
 }
 
+/** Catalogue rows of a group of sources, in order (rows of unreadable inputs keep their place). */
+export async function scoreGroup(generator: CoreGenerator, group: readonly (CutoutSource | CatalogRow)[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<CatalogRow[]> {
+  const entries = group.map((e) => ('pixels' in e ? prepareCutout(e, generator.crop, generator, config.rmsToSigma) : e));
+  const readable = entries.filter((e): e is PreparedCutout => 'prepared' in e);
+  const scored = await scorePrepared(generator, readable, config, calibration);
+  let next = 0;
+  return entries.map((e) => ('prepared' in e ? scored[next++]!.row : e));
+}
+
 /** `source` in groups of `size`, the last one shorter. */
-async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+export async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let group: T[] = [];
   for await (const item of source) {
     group.push(item);
@@ -232,14 +246,8 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   try {
     writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath));
     for await (const group of groups(runSources(options, side), options.batch)) {
-      const entries = group.map((e) => ('pixels' in e ? prepareCutout(e, generator.crop, generator, config.rmsToSigma) : e));
-      unreadable += group.length - entries.filter((e) => 'prepared' in e).length;
-      const readable = entries.filter((e): e is PreparedCutout => 'prepared' in e);
-      const scored = await scorePrepared(generator, readable, config, calibration);
-      let next = 0;
-      // Rows in input order: unreadable files keep their place.
-      const rows = entries.map((e) => ('prepared' in e ? scored[next++]!.row : e));
-      for (const row of rows) {
+      unreadable += group.filter((e) => !('pixels' in e)).length;
+      for (const row of await scoreGroup(generator, group, config, calibration)) {
         writer.append(row);
         byClass[row.candidate_class]++;
         if (row.is_candidate) candidates++;

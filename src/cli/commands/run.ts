@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 
 import { runDetection, type DetectionConfig, type RunSummary } from '../../batch/run.js';
+import { runShard } from '../../batch/shards.js';
 import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
 import type { TileInput } from '../../cutout/from-tile.js';
 import { UsageError } from '../../errors.js';
@@ -36,6 +37,9 @@ export interface DetectionCommandOptions {
 
 interface RunCommandOptions extends DetectionCommandOptions {
   out: string;
+  manifest?: string;
+  shard?: string;
+  chunk: string;
   tile?: string;
   catalog?: string;
   rms?: string;
@@ -139,6 +143,27 @@ export function detectionConfigFrom(options: DetectionCommandOptions): { config:
   };
 }
 
+async function runShardCommand(inputs: readonly string[], options: RunCommandOptions): Promise<void> {
+  if (options.manifest === undefined || options.shard === undefined) throw new UsageError('a sharded run needs both --manifest and --shard');
+  if (inputs.length > 0 || options.tile !== undefined) throw new UsageError('with --manifest, the inputs come from the manifest');
+  const { config, device, threads } = detectionConfigFrom(options);
+  const shard = numberOption('--shard', options.shard, { min: 0, integer: true });
+  const result = await runShard({
+    manifest: options.manifest,
+    shard,
+    out: options.out,
+    cardPath: options.model ?? defaultCardPath(),
+    device,
+    threads,
+    chunk: numberOption('--chunk', options.chunk, { min: 1, integer: true }),
+    config,
+    onProgress: (done, total) => options.quiet !== true && process.stderr.write(`run: shard ${shard}: ${done}/${total} sources\n`),
+    onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
+  });
+  const how = result.skipped ? 'already done, skipped' : `${result.rows} rows${result.resumedChunks > 0 ? `, resumed after ${result.resumedChunks} finished chunks` : ''}`;
+  process.stdout.write(`shard ${shard}: ${how}: ${result.part}\n`);
+}
+
 export function register(program: Command): void {
   detectionOptions(
     program
@@ -152,8 +177,15 @@ export function register(program: Command): void {
       .option('--psf <file>', 'tile mode: a PSF stamp (FITS image, odd and square); default the mean Q1 VIS PSF')
       .option('--ra-col <name>', 'tile mode: RA column of the catalogue (default: found by name)')
       .option('--dec-col <name>', 'tile mode: Dec column of the catalogue (default: found by name)')
-      .option('--id-col <name>', 'tile mode: object id column of the catalogue (default object_id)'),
+      .option('--id-col <name>', 'tile mode: object id column of the catalogue (default object_id)')
+      .option('--manifest <file>', 'sharded run: the manifest from vis-agn plan (with --shard); writes DIR/part-K.arrow')
+      .option('--shard <k>', 'sharded run: the 0-based shard to run; a done shard is skipped, an interrupted one resumed')
+      .option('--chunk <n>', 'sharded run: sources written per chunk, the most a kill can cost', '256'),
   ).action(async (inputs: string[], options: RunCommandOptions) => {
+    if (options.manifest !== undefined || options.shard !== undefined) {
+      await runShardCommand(inputs, options);
+      return;
+    }
     const tile = tileInputOf(inputs, options);
     const { config, device, threads, batch } = detectionConfigFrom(options);
     let lastReport = 0;
