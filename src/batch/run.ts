@@ -10,11 +10,13 @@ import path from 'node:path';
 
 import { writeAtomically } from '../atomic-file.js';
 import { CatalogWriter } from '../catalog/arrow.js';
-import { encodeFlags, type FlagName } from '../catalog/flags.js';
+import { encodeFlags, hasFlag, type FlagName } from '../catalog/flags.js';
 import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
 import { tileSources, type TileInput } from '../cutout/from-tile.js';
-import { VisAgnError } from '../errors.js';
+import { InvalidInputError, VisAgnError } from '../errors.js';
+import { orderedPool } from '../worker-pool.js';
+import { runDetectTask, type DetectTask } from './detect-task.js';
 import type { ModelCard } from '../model/card.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
@@ -59,7 +61,10 @@ export interface RunOptions {
   readonly out: string;
   readonly cardPath: string;
   readonly device: DeviceRequest;
+  /** onnxruntime threads per worker. */
   readonly threads: number;
+  /** Worker threads scoring cutout files in parallel (tile mode runs in this thread); default 1. */
+  readonly workers?: number;
   readonly batch: number;
   readonly config: DetectionConfig;
   /** `total` is unknown in tile mode until the catalogue is read. */
@@ -228,6 +233,26 @@ export async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncG
   if (group.length > 0) yield group;
 }
 
+/** The rows of the run, a group at a time, in input order: on worker threads when asked and possible. */
+async function* scoredRows(options: RunOptions, generator: CoreGenerator, side: number): AsyncGenerator<CatalogRow[]> {
+  const workers = options.workers ?? 1;
+  if (workers > 1 && options.tile === undefined) {
+    const files = listInputFiles(options.inputs);
+    const tasks = function* (): Generator<DetectTask> {
+      for (let start = 0; start < files.length; start += options.batch) {
+        yield { files: files.slice(start, start + options.batch), cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
+      }
+    };
+    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks(), workers, runDetectTask)) {
+      for (const { file, message } of result.unreadable) options.onInputError?.(file, new InvalidInputError(message));
+      yield result.rows;
+    }
+    return;
+  }
+  const calibration = significanceCalibration(generator);
+  for await (const group of groups(runSources(options, side), options.batch)) yield await scoreGroup(generator, group, options.config, calibration);
+}
+
 export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const total = options.tile === undefined ? listInputFiles(options.inputs).length : undefined;
@@ -239,15 +264,14 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   let flagged = 0;
   let unreadable = 0;
   const { config } = options;
-  const calibration = significanceCalibration(generator);
   const side = generator.crop + CORE_SEARCH - 1;
   const inputs = options.tile === undefined ? options.inputs : [options.tile.tile, options.tile.catalog, ...(options.tile.rms === undefined ? [] : [options.tile.rms]), ...(options.tile.psf === undefined ? [] : [options.tile.psf])];
   let writer: CatalogWriter | undefined;
   try {
     writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath));
-    for await (const group of groups(runSources(options, side), options.batch)) {
-      unreadable += group.filter((e) => !('pixels' in e)).length;
-      for (const row of await scoreGroup(generator, group, config, calibration)) {
+    for await (const rows of scoredRows(options, generator, side)) {
+      for (const row of rows) {
+        if (hasFlag(row.flags, 'corrupt_input')) unreadable++;
         writer.append(row);
         byClass[row.candidate_class]++;
         if (row.is_candidate) candidates++;

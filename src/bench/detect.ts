@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   const selected = new Map<bigint, boolean>();
   let runSeconds = 0;
   for (const [name, set] of [['survey', survey], ['grid', grid]] as const) {
-    const summary = await runDetection({ inputs: set.files, out: path.join(dir, `run-${name}`), cardPath, device: 'cpu', threads: os.availableParallelism(), batch: 256, config });
+    const summary = await runDetection({ inputs: set.files, out: path.join(dir, `run-${name}`), cardPath, device: 'cpu', threads: 1, workers: os.availableParallelism(), batch: 256, config });
     runSeconds += summary.seconds;
     for (const row of (await readCatalog(summary.catalog)).rows) {
       ours.set(row.object_id, row.agn_z);

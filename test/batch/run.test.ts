@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -10,6 +11,7 @@ import { writeFits } from '../../src/fits/writer.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
 import { runCli } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/shared.js';
 
 describe('vis-agn run', () => {
   let dir: string;
@@ -78,6 +80,19 @@ describe('vis-agn run', () => {
     expect((await runCli(['run', ...inputs, '--out', c, '--seed', '2', '--quiet', '--threads', '1'])).code).toBe(0);
     const rowsC = (await readCatalog(path.join(c, 'catalog.arrow'))).rows;
     expect(rowsC.map((r) => r.agn_z)).not.toEqual(rowsA.map((r) => r.agn_z));
+  }, 60_000);
+
+  test('scores are bit-identical with 1 and 2 worker threads (the built CLI, whose workers are compiled)', () => {
+    const cli = path.join(repoRoot, 'dist', 'cli', 'index.js');
+    const csv = (workers: number): string => {
+      const out = path.join(dir, `workers-${workers}`);
+      execFileSync(process.execPath, [cli, 'run', path.join(dir, 'sim', 'cutouts'), '--out', out, '--workers', String(workers), '--batch', '3', '--quiet'], { stdio: 'ignore' });
+      execFileSync(process.execPath, [cli, 'export', path.join(out, 'catalog.arrow'), '--format', 'csv', '--out', path.join(out, 'c.csv')], { stdio: 'ignore' });
+      return readFileSync(path.join(out, 'c.csv'), 'utf8');
+    };
+    const one = csv(1);
+    expect(one.split('\n').length).toBeGreaterThan(10);
+    expect(csv(2)).toBe(one);
   }, 60_000);
 
   test('bad options and missing inputs fail with their exit codes, writing nothing', async () => {

@@ -30,7 +30,8 @@ export interface DetectionCommandOptions {
   psfHdu?: string;
   rmsToSigma: string;
   device: string;
-  threads: string;
+  threads?: string;
+  workers: string;
   batch: string;
   quiet?: boolean;
 }
@@ -115,13 +116,15 @@ export function detectionOptions(command: Command): Command {
     .option('--psf-hdu <names>', `PSF stamp HDU names (default ${DEFAULT_HDU_NAMES.psf.join(',')}; without one, the mean Q1 VIS PSF)`)
     .option('--rms-to-sigma <f>', 'per-pixel noise over the RMS map level (MER mosaics: correlated noise)', MER_RMS_TO_SIGMA.toFixed(4))
     .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
-    .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
+    .option('--workers <n>', 'worker threads scoring cutout files (tile mode: one)', String(availableParallelism()))
+    .option('--threads <n>', 'onnxruntime threads per worker (default: the cores shared among the workers)')
     .option('--batch <n>', 'sources per model batch', '128')
     .option('--quiet', 'no progress lines');
 }
 
-export function detectionConfigFrom(options: DetectionCommandOptions): { config: DetectionConfig; device: DeviceRequest; threads: number; batch: number } {
+export function detectionConfigFrom(options: DetectionCommandOptions): { config: DetectionConfig; device: DeviceRequest; threads: number; workers: number; batch: number } {
   const card = readCard(options.model ?? defaultCardPath()).card;
+  const workers = numberOption('--workers', options.workers, { min: 1, integer: true });
   const config: DetectionConfig = {
     samples: options.samples === undefined ? card.sampler.samples : numberOption('--samples', options.samples, { min: 2, integer: true }),
     steps: options.steps === undefined ? card.sampler.steps : numberOption('--steps', options.steps, { min: 1, integer: true }),
@@ -138,7 +141,8 @@ export function detectionConfigFrom(options: DetectionCommandOptions): { config:
   return {
     config,
     device: deviceOption(options.device),
-    threads: numberOption('--threads', options.threads, { min: 1, integer: true }),
+    workers,
+    threads: options.threads === undefined ? Math.max(1, Math.floor(availableParallelism() / workers)) : numberOption('--threads', options.threads, { min: 1, integer: true }),
     batch: numberOption('--batch', options.batch, { min: 1, integer: true }),
   };
 }
@@ -187,7 +191,7 @@ export function register(program: Command): void {
       return;
     }
     const tile = tileInputOf(inputs, options);
-    const { config, device, threads, batch } = detectionConfigFrom(options);
+    const { config, device, threads, workers, batch } = detectionConfigFrom(options);
     let lastReport = 0;
     const summary = await runDetection({
       inputs,
@@ -196,6 +200,7 @@ export function register(program: Command): void {
       cardPath: options.model ?? defaultCardPath(),
       device,
       threads,
+      workers,
       batch,
       config,
       onProgress: (done, total) => {

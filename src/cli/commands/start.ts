@@ -5,6 +5,7 @@
  */
 
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 import type { Command } from 'commander';
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       const config = defaultDetectionConfig(card);
       say(`detecting with ${card.name} (${config.samples} regenerations per source)...`);
       const threads = 2;
-      const summary = await runDetection({ inputs: [path.join(sims, 'cutouts')], out: options.out, cardPath, device: 'cpu', threads, batch: 128, config });
+      const summary = await runDetection({ inputs: [path.join(sims, 'cutouts')], out: options.out, cardPath, device: 'cpu', threads: 1, workers: availableParallelism(), batch: 128, config });
       const catalog = await readCatalog(summary.catalog);
       const truth = await readTruthTable(simulated.truth);
       const report = evaluateAgainstTruth(
