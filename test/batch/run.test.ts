@@ -104,3 +104,12 @@ describe('vis-agn run', () => {
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 });
+
+describe('progress lines', () => {
+  test('say how many, how fast and how long is left', async () => {
+    const { progressLine } = await import('../../src/cli/commands/run.js');
+    expect(progressLine(1200, 3000, 3)).toBe('1200/3000 sources, 400/s, ETA 5 s');
+    expect(progressLine(50, undefined, 2)).toBe('50 sources, 25/s');
+    expect(progressLine(0, 10, 0)).toBe('0/10 sources, 0/s');
+  });
+});

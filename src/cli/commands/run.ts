@@ -91,6 +91,13 @@ function names(option: string | undefined, fallback: readonly string[]): readonl
   return option === undefined ? fallback : option.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** "1200/3000 sources, 410/s, ETA 4 s" (no total in tile mode until the end). */
+export function progressLine(done: number, total: number | undefined, seconds: number): string {
+  const rate = seconds > 0 ? done / seconds : 0;
+  const eta = total === undefined || rate === 0 ? '' : `, ETA ${Math.ceil((total - done) / rate)} s`;
+  return `${done}${total === undefined ? '' : `/${total}`} sources, ${rate.toFixed(0)}/s${eta}`;
+}
+
 export function formatSummary(summary: RunSummary): string {
   const c = summary.byClass;
   return [
@@ -193,6 +200,7 @@ export function register(program: Command): void {
     const tile = tileInputOf(inputs, options);
     const { config, device, threads, workers, batch } = detectionConfigFrom(options);
     let lastReport = 0;
+    const started = performance.now();
     const summary = await runDetection({
       inputs,
       ...(tile === undefined ? {} : { tile }),
@@ -205,10 +213,11 @@ export function register(program: Command): void {
       config,
       onProgress: (done, total) => {
         const now = performance.now();
-        if (options.quiet !== true && (done === total || now - lastReport > 2000)) {
-          lastReport = now;
-          process.stderr.write(`run: ${done}${total === undefined ? '' : `/${total}`} sources\n`);
-        }
+        // A live line on a terminal; a line every 10 s in a log file (batch jobs).
+        const tty = process.stderr.isTTY === true;
+        if (options.quiet === true || (done !== total && now - lastReport < (tty ? 250 : 10_000))) return;
+        lastReport = now;
+        process.stderr.write(`${tty ? '\r' : ''}run: ${progressLine(done, total, (now - started) / 1000)}${tty && done !== total ? '' : '\n'}`);
       },
       onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
     });
