@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 import { OutputError, VisAgnError } from './errors.js';
@@ -95,5 +95,14 @@ export async function writeAtomically<T>(target: string, fill: (file: AtomicFile
   } catch (error) {
     await file.abort();
     throw error;
+  }
+}
+
+/** Creates an output folder (and its parents); a failure is an OutputError naming it, before any work. */
+export async function ensureOutputDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw asOutputError(error, dir);
   }
 }

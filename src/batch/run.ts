@@ -5,10 +5,9 @@
  * source's random draws come from (seed, object id).
  */
 
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { writeAtomically } from '../atomic-file.js';
+import { ensureOutputDir, writeAtomically } from '../atomic-file.js';
 import { CatalogWriter } from '../catalog/arrow.js';
 import { encodeFlags, hasFlag, type FlagName } from '../catalog/flags.js';
 import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
@@ -256,7 +255,7 @@ async function* scoredRows(options: RunOptions, generator: CoreGenerator, side: 
 export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const total = options.tile === undefined ? listInputFiles(options.inputs).length : undefined;
-  await mkdir(options.out, { recursive: true });
+  await ensureOutputDir(options.out);
   const catalog = path.join(options.out, 'catalog.arrow');
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
   const byClass: Record<CandidateClass, number> = { agn: 0, qso: 0, point_like: 0, none: 0 };

@@ -8,10 +8,10 @@
  */
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import { writeAtomically } from '../atomic-file.js';
+import { ensureOutputDir, writeAtomically } from '../atomic-file.js';
 import { CatalogWriter } from '../catalog/arrow.js';
 import { openCatalog } from '../catalog/read.js';
 import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
@@ -109,7 +109,7 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const part = partPath(options.out, options.shard);
   if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) return { part, rows: files.length, skipped: true, resumedChunks: 0 };
   const chunks = chunkDir(options.out, options.shard);
-  await mkdir(chunks, { recursive: true });
+  await ensureOutputDir(chunks);
   const layoutFile = path.join(chunks, 'chunking.json');
   // The chunk size of the first attempt decides which files each chunk file holds.
   const chunk = existsSync(layoutFile) ? (JSON.parse(readFileSync(layoutFile, 'utf8')) as { chunk: number }).chunk : options.chunk;

@@ -10,6 +10,7 @@ import { decodeFlags } from '../../src/catalog/flags.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
+import { EXIT_CODES } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/shared.js';
 
@@ -102,6 +103,11 @@ describe('vis-agn run', () => {
     copyFileSync(files[0]!, path.join(dir, 'copy.fits'));
     expect((await runCli(['run', path.join(dir, 'copy.fits'), '--out', out, '--device', 'tpu'])).code).toBe(2);
     expect(existsSync(out)).toBe(false);
+    // An output folder that cannot exist (under a regular file): an output error naming it, nothing written.
+    const blocked = path.join(dir, 'copy.fits', 'run');
+    const refused = await runCli(['run', files[0]!, '--out', blocked, '--quiet']);
+    expect(refused.code).toBe(EXIT_CODES.outputFailed);
+    expect(refused.stderr).toContain(blocked);
   }, 60_000);
 });
 

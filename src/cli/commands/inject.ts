@@ -3,12 +3,11 @@
  * simulated cutouts; writes DIR/injection.json, DIR/injection.md and DIR/injection.png.
  */
 
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { writeAtomically } from '../../atomic-file.js';
+import { ensureOutputDir, writeAtomically } from '../../atomic-file.js';
 import { runInjection, type InjectionReport } from '../../batch/inject.js';
 import { formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
 import { UsageError } from '../../errors.js';
@@ -94,7 +93,7 @@ export function register(program: Command): void {
       onProgress: (done, total) => options.quiet !== true && process.stderr.write(`inject: ${done}/${total} cutouts\n`),
       onInputError: (_file, error) => process.stderr.write(`inject: skipped: ${error.message}\n`),
     });
-    await mkdir(options.out, { recursive: true });
+    await ensureOutputDir(options.out);
     const { results, ...summary } = report;
     const json = JSON.stringify({ ...summary, results: results.map((r) => ({ ...r, objectId: String(r.objectId) })) }, null, 1);
     await writeAtomically(path.join(options.out, 'injection.json'), (file) => file.write(Buffer.from(`${json}\n`)));

@@ -4,13 +4,13 @@
  * truth, and leaves the catalogue, a completeness plot and one inspection panel in catalogs/demo/.
  */
 
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { writeAtomically } from '../../atomic-file.js';
+import { ensureOutputDir, writeAtomically } from '../../atomic-file.js';
 import { defaultDetectionConfig, runDetection } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import type { CatalogRow } from '../../catalog/schema.js';
@@ -65,7 +65,7 @@ export function register(program: Command): void {
       const say = (line: string) => process.stdout.write(`${line}\n`);
       const sims = path.join(options.out, 'sims');
       await rm(sims, { recursive: true, force: true });
-      await mkdir(options.out, { recursive: true });
+      await ensureOutputDir(options.out);
       say(`simulating ${n} Euclid VIS-like cutouts (40% normal galaxies, AGN and QSOs with f_PS 0.05-0.5, stars)...`);
       const simulated = await simulateCutouts({ count: n, seed, out: sims, recipe: buildRecipe({ mix: 'grid', gridFps: DEMO_FPS }) });
       const cardPath = defaultCardPath();
