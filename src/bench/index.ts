@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['fits', 'sim', 'model', 'detect'];
+const BENCHES = ['fits', 'sim', 'model', 'detect', 'run'];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let failed = 0;
