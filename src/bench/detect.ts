@@ -13,7 +13,7 @@
  * simulated cutouts there and reuse them), --model CARD (default the committed model), --out F (default bench/results/detect.json; .md beside it).
  */
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { readTruthTable, type TruthObject } from '../completeness/truth.js';
 import { defaultCardPath, readCard } from '../model/card.js';
 import { simulateCutouts } from '../sim/cutouts.js';
 import { buildRecipe } from '../sim/recipe.js';
+import { writeBenchResults } from './report.js';
 
 const GRID_FPS = [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1];
 const GRID_FIRST_ID = 1_000_001;
@@ -177,8 +178,6 @@ async function main(): Promise<void> {
     methods,
     sextractor: sextractor ?? null,
   };
-  mkdirSync(path.dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
 
   const fpsValues = GRID_FPS.filter((f) => f > 0 && f < 1);
   const md = [
@@ -201,8 +200,7 @@ async function main(): Promise<void> {
     `ROC AUC per f_PS: ${methods.map((m) => `${m.method}: ${m.byFps.map((b) => `${b.fps} ${b.auc?.toFixed(3) ?? '–'}`).join(', ')}`).join('; ')}.`,
     '',
   ].join('\n');
-  writeFileSync(values.out!.replace(/\.json$/, '') + '.md', md);
-  process.stdout.write(`${md}\nwritten to ${values.out}\n`);
+  writeBenchResults(values.out!, result, md);
   if (values.dir === undefined) rmSync(dir, { recursive: true, force: true });
 }
 

@@ -8,13 +8,14 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { simulateCutouts } from '../sim/cutouts.js';
+import { writeBenchResults } from './report.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'index.js');
 
@@ -64,8 +65,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${n} sources: ${runs.at(-1)!.perSecond.toFixed(0)}/s, peak RSS ${runs.at(-1)!.peakRssMb.toFixed(0)} MB\n`);
   }
   const result = { date: new Date().toISOString(), node: process.version, cpu: `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}`, loadAverageBefore: loadBefore, workers, runs };
-  mkdirSync(path.dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
   const markdown = [
     `\`vis-agn run\` on simulated 100x100 Q1-layout cutouts, ${result.cpu}, Node ${result.node}, ${workers} workers, load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}.`,
     '',
@@ -74,8 +73,7 @@ async function main(): Promise<void> {
     ...runs.map((r) => `| ${r.sources} | ${r.seconds.toFixed(1)} | ${r.perSecond.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`),
     '',
   ].join('\n');
-  writeFileSync(values.out!.replace(/\.json$/, '') + '.md', markdown);
-  process.stdout.write(`${markdown}\nwritten to ${values.out}\n`);
+  writeBenchResults(values.out!, result, markdown);
   if (values.dir === undefined) rmSync(dir, { recursive: true, force: true });
 }
 

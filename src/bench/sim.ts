@@ -12,7 +12,7 @@
  * it as .md), --seed S.
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import { simulateCutouts } from '../sim/cutouts.js';
 import { simulateObject } from '../sim/products.js';
 import { DEFAULT_RECIPE } from '../sim/recipe.js';
 import { writeTrainingShards } from '../sim/shards.js';
+import { writeBenchResults } from './report.js';
 
 interface Timing {
   readonly count: number;
@@ -86,8 +87,6 @@ async function main(): Promise<void> {
     cutouts,
     shards,
   };
-  mkdirSync(path.dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, `${JSON.stringify(result, null, 2)}\n`);
   const rows: [string, Timing][] = [
     [`render ${size}x${size} cutouts, 1 thread`, renderOnly],
     [`simulate cutouts (FITS files), ${workers} workers`, cutouts],
@@ -101,8 +100,7 @@ async function main(): Promise<void> {
     ...rows.map(([what, t]) => `| ${what} | ${t.perSecond.toFixed(0)} | ${t.cpuMsPerItem.toFixed(2)} |`),
     '',
   ].join('\n');
-  writeFileSync(values.out!.replace(/\.json$/, '') + '.md', markdown);
-  process.stdout.write(`${markdown}\nwritten to ${values.out}\n`);
+  writeBenchResults(values.out!, result, markdown);
   if (values.dir === undefined) rmSync(dir, { recursive: true, force: true });
 }
 
