@@ -24,6 +24,7 @@ import { openFits, type FitsFile } from '../fits/file.js';
 import { openBinaryTable } from '../fits/table.js';
 import type { PixelArray } from '../fits/types.js';
 import { writeFits, type HduInput } from '../fits/writer.js';
+import { median } from '../sim/stats.js';
 
 export const SOURCE_EXTRACTOR = 'source-extractor';
 
@@ -430,8 +431,6 @@ export interface TimingSummary {
 }
 
 export function summariseTiming(results: readonly SourceExtractorResult[], wallSeconds: number): TimingSummary {
-  const times = results.map((r) => r.seconds).sort((a, b) => a - b);
-  const n = times.length;
-  const median = n === 0 ? Number.NaN : n % 2 ? times[(n - 1) / 2]! : 0.5 * (times[n / 2 - 1]! + times[n / 2]!);
-  return { sources: n, wallSeconds, wallSecondsPerSource: n === 0 ? Number.NaN : wallSeconds / n, medianSecondsPerCutout: median };
+  const n = results.length;
+  return { sources: n, wallSeconds, wallSecondsPerSource: n === 0 ? Number.NaN : wallSeconds / n, medianSecondsPerCutout: median(results.map((r) => r.seconds)) };
 }

@@ -14,6 +14,7 @@ import type { DeviceRequest } from '../model/runtime.js';
 import { injectPointSource } from '../score/inject.js';
 import { CORE_SEARCH } from '../score/prepare.js';
 import { defaultVisPsf } from '../sim/psf.js';
+import { median } from '../sim/stats.js';
 import { prepareCutout, scorePrepared, significanceCalibration, type DetectionConfig, type PreparedCutout } from './run.js';
 
 export interface InjectionOptions {
@@ -59,20 +60,14 @@ export interface InjectionReport {
   readonly results: readonly InjectedResult[];
 }
 
-function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = values.sort((a, b) => a - b);
-  const n = sorted.length;
-  return n % 2 ? sorted[(n - 1) / 2]! : 0.5 * (sorted[n / 2 - 1]! + sorted[n / 2]!);
-}
-
 function cell(results: readonly InjectedResult[], fps: number, mag: readonly [number, number] | null): InjectionCell {
   const chosen = results.filter((r) => r.fps === fps && (mag === null || (r.mag !== null && r.mag >= mag[0] && r.mag < mag[1])));
+  const estimates = chosen.flatMap((r) => (r.fpsEstimate === null ? [] : [r.fpsEstimate]));
   return {
     fps,
     mag,
     completeness: wilsonInterval(chosen.filter((r) => r.selected).length, chosen.length),
-    medianFpsEstimate: median(chosen.flatMap((r) => (r.fpsEstimate === null ? [] : [r.fpsEstimate]))),
+    medianFpsEstimate: estimates.length === 0 ? null : median(estimates),
   };
 }
 

@@ -16,7 +16,7 @@ import { tileSources, type TileInput } from '../cutout/from-tile.js';
 import { InvalidInputError, VisAgnError } from '../errors.js';
 import { orderedPool } from '../worker-pool.js';
 import { runDetectTask, type DetectTask } from './detect-task.js';
-import type { ModelCard } from '../model/card.js';
+import { cardSolverMethod, type ModelCard } from '../model/card.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 import { runtimeVersion } from '../model/runtime.js';
@@ -43,7 +43,7 @@ export function defaultDetectionConfig(card: ModelCard, seed = 1): DetectionConf
   return {
     samples: card.sampler.samples,
     steps: card.sampler.steps,
-    method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
+    method: cardSolverMethod(card),
     seed,
     thresholds: DEFAULT_THRESHOLDS,
     hduNames: DEFAULT_HDU_NAMES,
@@ -189,12 +189,12 @@ export function runMetadata(generator: CoreGenerator, config: DetectionConfig, i
 }
 
 /** What a run reads, in order: sources, or the rows of inputs that could not be read. */
-async function* runSources(options: RunOptions, side: number): AsyncGenerator<CutoutSource | CatalogRow> {
+async function* runSources(options: RunOptions, files: readonly string[] | undefined, side: number): AsyncGenerator<CutoutSource | CatalogRow> {
   if (options.tile !== undefined) {
     yield* tileSources(options.tile, side, options.config.hduNames);
     return;
   }
-  yield* fileSources(listInputFiles(options.inputs), options.config.hduNames, side, options.onInputError);
+  yield* fileSources(files ?? [], options.config.hduNames, side, options.onInputError);
 }
 
 /** Cutout files as sources, or as the flagged rows of those that cannot be read. */
@@ -233,10 +233,9 @@ export async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncG
 }
 
 /** The rows of the run, a group at a time, in input order: on worker threads when asked and possible. */
-async function* scoredRows(options: RunOptions, generator: CoreGenerator, side: number): AsyncGenerator<CatalogRow[]> {
+async function* scoredRows(options: RunOptions, files: readonly string[] | undefined, generator: CoreGenerator, side: number): AsyncGenerator<CatalogRow[]> {
   const workers = options.workers ?? 1;
-  if (workers > 1 && options.tile === undefined) {
-    const files = listInputFiles(options.inputs);
+  if (workers > 1 && files !== undefined) {
     const tasks = function* (): Generator<DetectTask> {
       for (let start = 0; start < files.length; start += options.batch) {
         yield { files: files.slice(start, start + options.batch), cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
@@ -249,12 +248,14 @@ async function* scoredRows(options: RunOptions, generator: CoreGenerator, side: 
     return;
   }
   const calibration = significanceCalibration(generator);
-  for await (const group of groups(runSources(options, side), options.batch)) yield await scoreGroup(generator, group, options.config, calibration);
+  for await (const group of groups(runSources(options, files, side), options.batch)) yield await scoreGroup(generator, group, options.config, calibration);
 }
 
 export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
-  const total = options.tile === undefined ? listInputFiles(options.inputs).length : undefined;
+  // Listed once: a survey folder can hold 10^5 files. Tile mode has no list until its catalogue is read.
+  const files = options.tile === undefined ? listInputFiles(options.inputs) : undefined;
+  const total = files?.length;
   await ensureOutputDir(options.out);
   const catalog = path.join(options.out, 'catalog.arrow');
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
@@ -268,7 +269,7 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   let writer: CatalogWriter | undefined;
   try {
     writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath));
-    for await (const rows of scoredRows(options, generator, side)) {
+    for await (const rows of scoredRows(options, files, generator, side)) {
       for (const row of rows) {
         if (hasFlag(row.flags, 'corrupt_input')) unreadable++;
         writer.append(row);

@@ -11,6 +11,7 @@ import { ModelError } from '../errors.js';
 import type { SignificanceCalibration } from '../score/detect.js';
 import type { MaskShape } from './geometry.js';
 import type { TensorSpec } from './runtime.js';
+import type { FlowMethod } from './sampler.js';
 
 export const CARD_SCHEMA = 'vis-agn/model-card/1';
 
@@ -56,6 +57,11 @@ export interface LoadedCard {
   readonly cardSha256: string;
   readonly encoderPath: string;
   readonly denoiserPath: string;
+}
+
+/** The flow solver the card's sampler names. */
+export function cardSolverMethod(card: ModelCard): FlowMethod {
+  return card.sampler.method === 'flow-heun' ? 'heun' : 'euler';
 }
 
 /** The committed default model, resolved from the installed package (src/ or dist/ alike). */

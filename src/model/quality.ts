@@ -11,6 +11,8 @@ import { InvalidInputError } from '../errors.js';
 import { coreSum, cropCore, psfCoreWeights, psfWeightedFlux } from '../score/core-flux.js';
 import { q1Psfs } from '../sim/psf.js';
 import { readShards } from '../sim/read-shards.js';
+import { median, quantileOf } from '../sim/stats.js';
+import { cardSolverMethod } from './card.js';
 import { CoreGenerator } from './generator.js';
 import { samplerNoise } from './noise.js';
 import { centreOnCore } from './preprocess.js';
@@ -54,21 +56,6 @@ export interface QualityReport {
   readonly overall: { readonly medianRelErrorModel: number; readonly medianRelErrorRescaling: number };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  return n % 2 ? sorted[(n - 1) / 2]! : 0.5 * (sorted[n / 2 - 1]! + sorted[n / 2]!);
-}
-
-/** Linear-interpolated quantile of sorted values (numpy's default). */
-function quantile(sorted: Float64Array, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
 export async function measureQuality(options: QualityOptions): Promise<QualityReport> {
   const stamps = readShards(options.shards);
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device ?? 'cpu', threads: options.threads ?? availableParallelism() });
@@ -78,7 +65,7 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
   const ringBox = { size: mask.size + 2, shape: 'square' } as const;
   const crop = card.geometry.crop;
   const steps = options.steps ?? card.sampler.steps;
-  const method = options.method ?? (card.sampler.method === 'flow-heun' ? 'heun' : 'euler');
+  const method = options.method ?? cardSolverMethod(card);
   const temperature = options.temperature ?? generator.temperature;
   const psfByName = new Map(q1Psfs().map((p) => [p.name, psfCoreWeights(p, mask)]));
   const chosen = stamps.truth.map((t, i) => ({ ...t, index: i })).filter((t) => t.cls === 'galaxy' && psfByName.has(t.psf)).slice(0, options.limit);
@@ -119,8 +106,8 @@ export async function measureQuality(options: QualityOptions): Promise<QualityRe
         const observedSum = coreSum(observed, pixels);
         rows.push({
           mag: g.mag,
-          inside68: flux >= quantile(sampleFlux, 0.16) && flux <= quantile(sampleFlux, 0.84),
-          inside95: flux >= quantile(sampleFlux, 0.025) && flux <= quantile(sampleFlux, 0.975),
+          inside68: flux >= quantileOf(sampleFlux, 0.16) && flux <= quantileOf(sampleFlux, 0.84),
+          inside95: flux >= quantileOf(sampleFlux, 0.025) && flux <= quantileOf(sampleFlux, 0.975),
           rank: (below + 0.5) / (options.samples + 1),
           observedSum,
           regeneratedSum: regenerated,

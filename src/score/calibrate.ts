@@ -7,6 +7,7 @@
 
 import type { CoreGenerator } from '../model/generator.js';
 import type { Shards } from '../sim/read-shards.js';
+import { quantileOf } from '../sim/stats.js';
 import { upperTailPValue } from './core-scores.js';
 import { applySignificanceCalibration, UNCALIBRATED, type SamplingOptions, type SignificanceCalibration } from './detect.js';
 import { scoreShards } from './shards.js';
@@ -15,14 +16,6 @@ export interface SignificanceFit extends SignificanceCalibration {
   readonly galaxies: number;
   /** Fraction of the galaxies above agn_z = 3 after calibration, on the fitting set itself. */
   readonly aboveThree: number;
-}
-
-/** Linear-interpolated quantile of ascending values. */
-export function quantileOf(sorted: ArrayLike<number>, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
 /** One-sigma quantiles of N(0, 1). */

@@ -9,6 +9,7 @@ import type { FlagName } from '../catalog/flags.js';
 import { coreIndices, type CoreMask } from '../model/geometry.js';
 import { centreOnCore } from '../model/preprocess.js';
 import { DEFAULT_RECIPE } from '../sim/recipe.js';
+import { madSigma, median } from '../sim/stats.js';
 import { psfCoreWeights, type PsfStamp } from './core-flux.js';
 
 /**
@@ -50,13 +51,6 @@ export interface PreparedSource {
   readonly scorable: boolean;
 }
 
-function medianOf(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = values.sort((a, b) => a - b);
-  const n = sorted.length;
-  return n % 2 ? sorted[(n - 1) / 2]! : 0.5 * (sorted[n / 2 - 1]! + sorted[n / 2]!);
-}
-
 /**
  * Robust per-pixel sigma of an image with sources on it: 1.4826 x MAD about the median, with pixels
  * beyond 3 sigma clipped and the estimate repeated, so galaxy light does not inflate it.
@@ -65,8 +59,8 @@ export function robustSigma(pixels: ArrayLike<number>): number {
   let values = Array.from(pixels).filter((v) => Number.isFinite(v) && v !== 0);
   let sigma = Number.NaN;
   for (let pass = 0; pass < 5 && values.length > 8; pass++) {
-    const centre = medianOf(values);
-    sigma = 1.4826 * medianOf(values.map((v) => Math.abs(v - centre)));
+    const centre = median(values);
+    sigma = madSigma(values);
     const kept = values.filter((v) => Math.abs(v - centre) <= 3 * sigma);
     if (kept.length === values.length) break;
     values = kept;
@@ -117,7 +111,7 @@ function noiseSigma(window: SourceWindow, crop: Float32Array, left: number, top:
       }
     }
     // The median RMS over the crop is the sky's: sources' shot noise raises only a minority of pixels.
-    const level = medianOf(levels);
+    const level = median(levels);
     if (Number.isFinite(level)) return { sigma: level * (window.rmsToSigma ?? MER_RMS_TO_SIGMA), flags: [] };
   }
   return { sigma: robustSigma(crop), flags: ['no_rms_map'] };

@@ -37,6 +37,14 @@ export function median(values: ArrayLike<number>): number {
   return n % 2 === 1 ? sorted[(n - 1) / 2]! : 0.5 * (sorted[n / 2 - 1]! + sorted[n / 2]!);
 }
 
+/** Linear-interpolated quantile of ascending values (numpy's default). */
+export function quantileOf(sorted: ArrayLike<number>, q: number): number {
+  const pos = q * (sorted.length - 1);
+  const lo = floor(pos);
+  const hi = min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
 /** Gaussian-equivalent sigma from the median absolute deviation. */
 export function madSigma(values: ArrayLike<number>): number {
   const m = median(values);

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
 import { CoreGenerator } from '../../model/generator.js';
-import { defaultCardPath, type ModelCard } from '../../model/card.js';
+import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/card.js';
 import { fitSignificance, rawGalaxyZ } from '../../score/calibrate.js';
 import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
 import { readShards } from '../../sim/read-shards.js';
@@ -39,7 +39,7 @@ export function register(program: Command): void {
       const shards = readShards(options.shards);
       const generator = await CoreGenerator.load(options.model, { device: 'cpu', threads: numberOption('--threads', options.threads, { min: 1, integer: true }) });
       const { sampler } = generator.loaded.card;
-      const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: sampler.method === 'flow-heun' ? 'heun' : 'euler' }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }) } as const;
+      const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }) } as const;
       let z: number[];
       try {
         z = await rawGalaxyZ(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), (done, total) => process.stderr.write(`\rcalibrate: ${done}/${total}`));

@@ -12,7 +12,7 @@ import { runShard } from '../../batch/shards.js';
 import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
 import type { TileInput } from '../../cutout/from-tile.js';
 import { UsageError } from '../../errors.js';
-import { defaultCardPath, readCard } from '../../model/card.js';
+import { cardSolverMethod, defaultCardPath, readCard } from '../../model/card.js';
 import type { DeviceRequest } from '../../model/runtime.js';
 import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
 import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
@@ -135,7 +135,7 @@ export function detectionConfigFrom(options: DetectionCommandOptions): { config:
   const config: DetectionConfig = {
     samples: options.samples === undefined ? card.sampler.samples : numberOption('--samples', options.samples, { min: 2, integer: true }),
     steps: options.steps === undefined ? card.sampler.steps : numberOption('--steps', options.steps, { min: 1, integer: true }),
-    method: card.sampler.method === 'flow-heun' ? 'heun' : 'euler',
+    method: cardSolverMethod(card),
     seed: numberOption('--seed', options.seed, { min: 0, max: 2 ** 32 - 1, integer: true }),
     thresholds: {
       z: numberOption('--z-threshold', options.zThreshold),
