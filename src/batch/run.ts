@@ -12,10 +12,10 @@ import { CatalogWriter } from '../catalog/arrow.js';
 import { encodeFlags, hasFlag, type FlagName } from '../catalog/flags.js';
 import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
-import { tileSources, type TileInput } from '../cutout/from-tile.js';
+import { readTileObjects, selectObjects, tileSources, type TileInput } from '../cutout/from-tile.js';
 import { InvalidInputError, VisAgnError } from '../errors.js';
 import { orderedPool } from '../worker-pool.js';
-import { runDetectTask, type DetectTask } from './detect-task.js';
+import { failedTaskResult, runDetectTask, type DetectTask } from './detect-task.js';
 import { cardSolverMethod, type ModelCard } from '../model/card.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
@@ -62,7 +62,7 @@ export interface RunOptions {
   readonly device: DeviceRequest;
   /** onnxruntime threads per worker. */
   readonly threads: number;
-  /** Worker threads scoring cutout files in parallel (tile mode runs in this thread); default 1. */
+  /** Worker threads cutting and scoring in parallel; default 1 (this thread). */
   readonly workers?: number;
   readonly batch: number;
   readonly config: DetectionConfig;
@@ -70,6 +70,33 @@ export interface RunOptions {
   readonly onProgress?: (done: number, total: number | undefined) => void;
   /** A file that could not be read (its row is flagged corrupt_input). */
   readonly onInputError?: (file: string, error: VisAgnError) => void;
+  /** A group of sources whose task failed twice on a worker (their rows are flagged inference_failed). */
+  readonly onTaskFailure?: (sources: number, message: string) => void;
+}
+
+/** Counts over a catalogue's rows, as the run summary reports them. */
+export class RunTally {
+  sources = 0;
+  readonly byClass: Record<CandidateClass, number> = { agn: 0, qso: 0, point_like: 0, none: 0 };
+  candidates = 0;
+  flagged = 0;
+  /** Inputs that could not be read (corrupt_input). */
+  unreadable = 0;
+  /** Rows of tasks that failed twice on a worker (inference_failed). */
+  failed = 0;
+
+  add(row: CatalogRow): void {
+    this.sources++;
+    this.byClass[row.candidate_class]++;
+    if (row.is_candidate) this.candidates++;
+    if (row.flags !== 0) this.flagged++;
+    if (hasFlag(row.flags, 'corrupt_input')) this.unreadable++;
+    if (hasFlag(row.flags, 'inference_failed')) this.failed++;
+  }
+
+  counts(): Omit<RunSummary, 'catalog' | 'seconds' | 'provider'> {
+    return { sources: this.sources, byClass: { ...this.byClass }, candidates: this.candidates, flagged: this.flagged, unreadable: this.unreadable, failed: this.failed };
+  }
 }
 
 export interface RunSummary {
@@ -79,6 +106,7 @@ export interface RunSummary {
   readonly candidates: number;
   readonly flagged: number;
   readonly unreadable: number;
+  readonly failed: number;
   readonly seconds: number;
   readonly provider: string;
 }
@@ -133,9 +161,11 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
 /** The row of a file that could not be read: its name, an id from the name, and the flag. */
 export function unreadableRow(file: string): CatalogRow {
   const { objectId } = objectIdFor(file, []);
-  const empty = { ra: null, dec: null, x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null };
-  return { object_id: objectId, source_file: file, hdu: '', flags: encodeFlags(['corrupt_input']), is_candidate: false, candidate_class: 'none', ...empty };
+  return { object_id: objectId, source_file: file, hdu: '', flags: encodeFlags(['corrupt_input']), is_candidate: false, candidate_class: 'none', ra: null, dec: null, ...emptyScores };
 }
+
+/** The measured columns of a row with nothing measured. */
+export const emptyScores = { x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null } as const;
 
 export interface PreparedCutout {
   readonly cutout: CutoutSource;
@@ -232,17 +262,33 @@ export async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncG
   if (group.length > 0) yield group;
 }
 
+/** The pool's tasks: groups of `batch` files, or of catalogue objects (read here, once). */
+async function detectTasks(options: RunOptions, files: readonly string[] | undefined): Promise<Iterable<DetectTask>> {
+  const common = { cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
+  if (files !== undefined) {
+    return (function* () {
+      for (let start = 0; start < files.length; start += options.batch) yield { ...common, inputs: { files: files.slice(start, start + options.batch) } };
+    })();
+  }
+  const tile = options.tile!;
+  const objects = await readTileObjects(tile);
+  return (function* () {
+    for (let start = 0; start < objects.ids.length; start += options.batch) {
+      const rows = Array.from({ length: Math.min(options.batch, objects.ids.length - start) }, (_, i) => start + i);
+      yield { ...common, inputs: { tile, objects: selectObjects(objects, rows) } };
+    }
+  })();
+}
+
 /** The rows of the run, a group at a time, in input order: on worker threads when asked and possible. */
 async function* scoredRows(options: RunOptions, files: readonly string[] | undefined, generator: CoreGenerator, side: number): AsyncGenerator<CatalogRow[]> {
   const workers = options.workers ?? 1;
-  if (workers > 1 && files !== undefined) {
-    const tasks = function* (): Generator<DetectTask> {
-      for (let start = 0; start < files.length; start += options.batch) {
-        yield { files: files.slice(start, start + options.batch), cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
-      }
-    };
-    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks(), workers, runDetectTask)) {
+  if (workers > 1) {
+    const tasks = await detectTasks(options, files);
+    const onFailure = { substitute: failedTaskResult };
+    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks, { workers, onFailure }, runDetectTask)) {
       for (const { file, message } of result.unreadable) options.onInputError?.(file, new InvalidInputError(message));
+      if (result.failure !== undefined) options.onTaskFailure?.(result.rows.length, result.failure);
       yield result.rows;
     }
     return;
@@ -259,10 +305,7 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   await ensureOutputDir(options.out);
   const catalog = path.join(options.out, 'catalog.arrow');
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
-  const byClass: Record<CandidateClass, number> = { agn: 0, qso: 0, point_like: 0, none: 0 };
-  let candidates = 0;
-  let flagged = 0;
-  let unreadable = 0;
+  const tally = new RunTally();
   const { config } = options;
   const side = generator.crop + CORE_SEARCH - 1;
   const inputs = options.tile === undefined ? options.inputs : [options.tile.tile, options.tile.catalog, ...(options.tile.rms === undefined ? [] : [options.tile.rms]), ...(options.tile.psf === undefined ? [] : [options.tile.psf])];
@@ -271,16 +314,13 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
     writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath));
     for await (const rows of scoredRows(options, files, generator, side)) {
       for (const row of rows) {
-        if (hasFlag(row.flags, 'corrupt_input')) unreadable++;
         writer.append(row);
-        byClass[row.candidate_class]++;
-        if (row.is_candidate) candidates++;
-        if (row.flags !== 0) flagged++;
+        tally.add(row);
       }
       options.onProgress?.(writer.rows, total);
     }
-    const sources = await writer.close();
-    const summary: RunSummary = { catalog, sources, byClass, candidates, flagged, unreadable, seconds: (performance.now() - started) / 1000, provider: generator.provider };
+    await writer.close();
+    const summary: RunSummary = { catalog, ...tally.counts(), seconds: (performance.now() - started) / 1000, provider: generator.provider };
     await writeAtomically(path.join(options.out, 'summary.json'), (file) => file.write(Buffer.from(`${JSON.stringify(summary, null, 2)}\n`)));
     return summary;
   } catch (error) {

@@ -1,6 +1,7 @@
 /**
  * Runs split into shards that survive being killed. A manifest assigns every input to exactly one
- * shard. A shard is scored in chunks, each written atomically as it finishes (DIR/part-K.chunks/), so
+ * shard: cutout files, or catalogue objects on MER tiles, each object to the one tile whose core
+ * area holds it (tiles overlap at their margins; an object there is still processed once). A shard is scored in chunks, each written atomically as it finishes (DIR/part-K.chunks/), so
  * a rerun after a kill redoes at most one chunk; a finished shard is concatenated into part-K.arrow
  * (temp + rename) and marked done, and a rerun skips it. `merge` concatenates the parts in shard order
  * and checks that no input is missing or repeated. Every source's draws come from (seed, object id),
@@ -16,29 +17,127 @@ import { CatalogWriter } from '../catalog/arrow.js';
 import { openCatalog } from '../catalog/read.js';
 import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { rowAt } from '../catalog/batch.js';
-import { listInputFiles } from '../cutout/from-files.js';
+import { DEFAULT_HDU_NAMES, listInputFiles, type CutoutSource, type HduNames } from '../cutout/from-files.js';
+import { readTileObjects, selectObjects, TileReader, type TileInput } from '../cutout/from-tile.js';
 import { InputNotFoundError, InvalidInputError, UsageError, type VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 import { CORE_SEARCH } from '../score/prepare.js';
-import { fileSources, groups, runMetadata, scoreGroup, significanceCalibration, type DetectionConfig } from './run.js';
+import { fileSources, groups, runMetadata, RunTally, scoreGroup, significanceCalibration, type DetectionConfig } from './run.js';
 
 export const MANIFEST_SCHEMA = 'vis-agn/manifest/1';
 
-export interface Manifest {
+export interface FileManifest {
   readonly schema: typeof MANIFEST_SCHEMA;
+  readonly kind?: 'files';
   /** The inputs as given to `plan`. */
   readonly inputs: readonly string[];
   /** shards[k]: the files of shard k, in input order. */
   readonly shards: readonly (readonly string[])[];
 }
 
-/** Contiguous, nearly equal blocks of the inputs (sorted within each folder), one per shard. */
-export function planShards(inputs: readonly string[], shardCount: number): Manifest {
+/** A tile's files; the catalogue and its column names are the manifest's. */
+export type TileFiles = Pick<TileInput, 'tile' | 'rms' | 'psf'>;
+export type CatalogueSpec = Pick<TileInput, 'catalog' | 'raColumn' | 'decColumn' | 'idColumn'>;
+
+/** The catalogue rows (0-based) of one shard that lie in the core area of tile `tile`. */
+export interface TileShardPart {
+  readonly tile: number;
+  readonly rows: readonly number[];
+}
+
+export interface TileManifest {
+  readonly schema: typeof MANIFEST_SCHEMA;
+  readonly kind: 'tiles';
+  readonly inputs: readonly string[];
+  readonly catalogue: CatalogueSpec;
+  readonly tiles: readonly TileFiles[];
+  readonly shards: readonly (readonly TileShardPart[])[];
+  /** Catalogue rows on no tile: listed, never silently dropped. */
+  readonly unassigned: readonly number[];
+}
+
+export type Manifest = FileManifest | TileManifest;
+
+function checkShardCount(shardCount: number): void {
   if (!Number.isInteger(shardCount) || shardCount < 1) throw new UsageError(`the number of shards must be a positive integer, not ${shardCount}`);
-  const files = listInputFiles(inputs);
-  const shards = Array.from({ length: shardCount }, (_, k) => files.slice(Math.floor((k * files.length) / shardCount), Math.floor(((k + 1) * files.length) / shardCount)));
-  return { schema: MANIFEST_SCHEMA, inputs: [...inputs], shards };
+}
+
+/** `items` in `count` contiguous, nearly equal blocks. */
+function blocks<T>(items: readonly T[], count: number): T[][] {
+  return Array.from({ length: count }, (_, k) => items.slice(Math.floor((k * items.length) / count), Math.floor(((k + 1) * items.length) / count)));
+}
+
+/** Contiguous, nearly equal blocks of the inputs (sorted within each folder), one per shard. */
+export function planShards(inputs: readonly string[], shardCount: number): FileManifest {
+  checkShardCount(shardCount);
+  return { schema: MANIFEST_SCHEMA, inputs: [...inputs], shards: blocks(listInputFiles(inputs), shardCount) };
+}
+
+/**
+ * How far (x, y) lies from the centre of a width x height image, in units of its half-sides;
+ * Infinity off the image. MER tiles overlap at their margins, and an object belongs to the tile whose
+ * centre is nearest: on a regular tiling of equal tiles those regions are exactly the core areas.
+ */
+export function coreDistance(x: number, y: number, width: number, height: number): number {
+  const dx = Math.abs(x - (width - 1) / 2) / (width / 2);
+  const dy = Math.abs(y - (height - 1) / 2) / (height / 2);
+  return dx < 1 && dy < 1 ? Math.hypot(dx, dy) : Infinity;
+}
+
+/** For each catalogue row, the tile whose core area holds it (lowest index on a tie), or -1. */
+export function assignToTiles(tiles: readonly { readonly x: ArrayLike<number>; readonly y: ArrayLike<number>; readonly width: number; readonly height: number }[], rows: number): Int32Array {
+  const owner = new Int32Array(rows).fill(-1);
+  const best = new Float64Array(rows).fill(Infinity);
+  tiles.forEach((tile, t) => {
+    for (let row = 0; row < rows; row++) {
+      const d = coreDistance(tile.x[row]!, tile.y[row]!, tile.width, tile.height);
+      if (d < best[row]!) {
+        best[row] = d;
+        owner[row] = t;
+      }
+    }
+  });
+  return owner;
+}
+
+/**
+ * Catalogue objects on tiles: each assigned to one tile by core area, the (tile, row) list in tile
+ * order cut into nearly equal contiguous shards, so a shard touches few tiles.
+ */
+export async function planTileShards(catalogue: CatalogueSpec, tiles: readonly TileFiles[], shardCount: number, names: HduNames = DEFAULT_HDU_NAMES): Promise<TileManifest> {
+  checkShardCount(shardCount);
+  if (tiles.length === 0) throw new UsageError('give at least one --tile');
+  const objects = await readTileObjects(catalogue);
+  const placed = tiles.map((files) => {
+    const reader = TileReader.open({ ...files, ...catalogue }, names);
+    try {
+      return { ...reader.wcs.skyToPixelMany(objects.ra, objects.dec), width: reader.width, height: reader.height };
+    } finally {
+      reader.close();
+    }
+  });
+  const owner = assignToTiles(placed, objects.ids.length);
+  const entries: { tile: number; row: number }[] = [];
+  const unassigned: number[] = [];
+  owner.forEach((tile, row) => (tile < 0 ? unassigned.push(row) : entries.push({ tile, row })));
+  entries.sort((a, b) => a.tile - b.tile || a.row - b.row);
+  const shards = blocks(entries, shardCount).map((block) => {
+    const parts: { tile: number; rows: number[] }[] = [];
+    for (const { tile, row } of block) {
+      if (parts.at(-1)?.tile !== tile) parts.push({ tile, rows: [] });
+      parts.at(-1)!.rows.push(row);
+    }
+    return parts;
+  });
+  const inputs = [catalogue.catalog, ...tiles.flatMap((t) => [t.tile, ...(t.rms === undefined ? [] : [t.rms]), ...(t.psf === undefined ? [] : [t.psf])])];
+  return { schema: MANIFEST_SCHEMA, kind: 'tiles', inputs, catalogue, tiles, shards, unassigned };
+}
+
+/** How many sources shard k holds. */
+export function shardSize(manifest: Manifest, shard: number): number {
+  const entries = manifest.shards[shard] ?? [];
+  return manifest.kind === 'tiles' ? (entries as readonly TileShardPart[]).reduce((n, part) => n + part.rows.length, 0) : entries.length;
 }
 
 export async function writeManifest(target: string, manifest: Manifest): Promise<void> {
@@ -52,8 +151,13 @@ export function readManifest(file: string): Manifest {
   } catch (error) {
     throw new InputNotFoundError('manifest not found', { file }, { cause: error });
   }
-  const manifest = JSON.parse(text) as Manifest;
-  if (manifest.schema !== MANIFEST_SCHEMA || !Array.isArray(manifest.shards)) throw new InvalidInputError(`not a ${MANIFEST_SCHEMA} manifest (vis-agn plan writes them)`, { file });
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (error) {
+    throw new InvalidInputError(`manifest is not JSON: ${(error as Error).message}`, { file }, { cause: error });
+  }
+  if (manifest.schema !== MANIFEST_SCHEMA || !Array.isArray(manifest.shards) || (manifest.kind !== undefined && manifest.kind !== 'files' && manifest.kind !== 'tiles')) throw new InvalidInputError(`not a ${MANIFEST_SCHEMA} manifest (vis-agn plan writes them)`, { file });
   return manifest;
 }
 
@@ -68,11 +172,18 @@ async function* catalogRows(file: string): AsyncGenerator<CatalogRow> {
   for await (const batch of catalog.batches) for (let i = 0; i < batch.length; i++) yield rowAt(batch, i);
 }
 
-async function concatenate(target: string, metadata: RunMetadata, sources: readonly string[]): Promise<number> {
+async function concatenate(target: string, metadata: RunMetadata, sources: readonly string[]): Promise<RunTally> {
   const writer = await CatalogWriter.create(target, metadata);
+  const tally = new RunTally();
   try {
-    for (const source of sources) for await (const row of catalogRows(source)) writer.append(row);
-    return await writer.close();
+    for (const source of sources) {
+      for await (const row of catalogRows(source)) {
+        writer.append(row);
+        tally.add(row);
+      }
+    }
+    await writer.close();
+    return tally;
   } catch (error) {
     await writer.abort();
     throw error;
@@ -102,19 +213,53 @@ export interface ShardRunResult {
   readonly resumedChunks: number;
 }
 
+/** A shard's sources, addressable by position so each chunk can be cut on its own. */
+interface ShardInputs {
+  readonly count: number;
+  sources(from: number, to: number, side: number): AsyncIterable<CutoutSource | CatalogRow>;
+}
+
+async function shardInputs(manifest: Manifest, shard: number, names: HduNames, onInputError?: (file: string, error: VisAgnError) => void): Promise<ShardInputs> {
+  if (manifest.kind !== 'tiles') {
+    const files = manifest.shards[shard] as readonly string[];
+    return { count: files.length, sources: (from, to, side) => fileSources(files.slice(from, to), names, side, onInputError) };
+  }
+  const { catalogue, tiles } = manifest;
+  const entries = (manifest.shards[shard] as readonly TileShardPart[]).flatMap((part) => part.rows.map((row) => ({ tile: part.tile, row })));
+  const objects = await readTileObjects(catalogue);
+  return {
+    count: entries.length,
+    async *sources(from, to, side) {
+      const slice = entries.slice(from, to);
+      for (let start = 0; start < slice.length; ) {
+        const tile = slice[start]!.tile;
+        let end = start;
+        while (end < slice.length && slice[end]!.tile === tile) end++;
+        const reader = TileReader.open({ ...tiles[tile]!, ...catalogue }, names);
+        try {
+          yield* reader.cut(selectObjects(objects, slice.slice(start, end).map((e) => e.row)), side);
+        } finally {
+          reader.close();
+        }
+        start = end;
+      }
+    },
+  };
+}
+
 export async function runShard(options: ShardRunOptions): Promise<ShardRunResult> {
   const manifest = readManifest(options.manifest);
-  const files = manifest.shards[options.shard];
-  if (files === undefined) throw new UsageError(`--shard ${options.shard} is outside the manifest's ${manifest.shards.length} shards (0-based)`);
+  if (manifest.shards[options.shard] === undefined) throw new UsageError(`--shard ${options.shard} is outside the manifest's ${manifest.shards.length} shards (0-based)`);
   const part = partPath(options.out, options.shard);
-  if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) return { part, rows: files.length, skipped: true, resumedChunks: 0 };
+  if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) return { part, rows: shardSize(manifest, options.shard), skipped: true, resumedChunks: 0 };
+  const inputs = await shardInputs(manifest, options.shard, options.config.hduNames, options.onInputError);
   const chunks = chunkDir(options.out, options.shard);
   await ensureOutputDir(chunks);
   const layoutFile = path.join(chunks, 'chunking.json');
   // The chunk size of the first attempt decides which files each chunk file holds.
   const chunk = existsSync(layoutFile) ? (JSON.parse(readFileSync(layoutFile, 'utf8')) as { chunk: number }).chunk : options.chunk;
   if (!existsSync(layoutFile)) await writeAtomically(layoutFile, (file) => file.write(Buffer.from(JSON.stringify({ chunk }))));
-  const chunkCount = Math.ceil(files.length / chunk);
+  const chunkCount = Math.ceil(inputs.count / chunk);
   const present = new Set(readdirSync(chunks).filter((name) => /^chunk-\d{6}\.arrow$/.test(name)));
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
   const metadata = runMetadata(generator, options.config, [options.manifest], options.cardPath);
@@ -128,10 +273,9 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
         resumedChunks++;
         continue;
       }
-      const chunkFiles = files.slice(c * chunk, (c + 1) * chunk);
       const writer = await CatalogWriter.create(target, metadata);
       try {
-        for await (const group of groups(fileSources(chunkFiles, options.config.hduNames, side, options.onInputError), chunk)) {
+        for await (const group of groups(inputs.sources(c * chunk, (c + 1) * chunk, side), chunk)) {
           for (const row of await scoreGroup(generator, group, options.config, calibration)) writer.append(row);
         }
         await writer.close();
@@ -139,28 +283,41 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
         await writer.abort();
         throw error;
       }
-      options.onProgress?.(Math.min(files.length, (c + 1) * chunk), files.length);
+      options.onProgress?.(Math.min(inputs.count, (c + 1) * chunk), inputs.count);
     }
   } finally {
     await generator.release();
   }
   const rows = await concatenate(part, metadata, Array.from({ length: chunkCount }, (_, c) => chunkPath(options.out, options.shard, c)));
-  await writeAtomically(doneMarker(options.out, options.shard), (file) => file.write(Buffer.from(`${JSON.stringify({ rows, files: files.length })}\n`)));
+  await writeAtomically(doneMarker(options.out, options.shard), (file) => file.write(Buffer.from(`${JSON.stringify({ rows: rows.sources })}\n`)));
   await rm(chunks, { recursive: true, force: true });
-  return { part, rows, skipped: false, resumedChunks };
+  return { part, rows: rows.sources, skipped: false, resumedChunks };
+}
+
+/** What identifies an input in the rows: the file for cutouts, the object id for tile objects. */
+async function expectedKeys(manifest: Manifest): Promise<{ keys: Map<string, number>; keyOf: (row: CatalogRow) => string }> {
+  const keys = new Map<string, number>();
+  const count = (key: string) => keys.set(key, (keys.get(key) ?? 0) + 1);
+  if (manifest.kind !== 'tiles') {
+    for (const file of (manifest.shards as readonly (readonly string[])[]).flat()) count(file);
+    return { keys, keyOf: (row) => row.source_file };
+  }
+  const objects = await readTileObjects(manifest.catalogue);
+  for (const shard of manifest.shards as readonly (readonly TileShardPart[])[]) for (const part of shard) for (const row of part.rows) count(String(objects.ids[row]));
+  return { keys, keyOf: (row) => String(row.object_id) };
 }
 
 /**
- * The parts of every shard as one catalogue, in shard order. Refuses when a shard is not done, when a
- * manifest input has no row, or when one has more than one.
+ * The parts of every shard as one catalogue, in shard order, and its counts. Refuses when a shard is
+ * not done, when a manifest input has no row, or when one has more than one. Scores need no global
+ * pass: the significance calibration and the thresholds are fixed before any shard runs.
  */
-export async function mergeShards(manifestFile: string, partsDir: string, target: string): Promise<number> {
+export async function mergeShards(manifestFile: string, partsDir: string, target: string): Promise<RunTally> {
   const manifest = readManifest(manifestFile);
   const parts = manifest.shards.map((_, k) => partPath(partsDir, k));
   const unfinished = manifest.shards.flatMap((_, k) => (existsSync(doneMarker(partsDir, k)) && existsSync(parts[k]!) ? [] : [k]));
   if (unfinished.length > 0) throw new InvalidInputError(`shards not done: ${unfinished.join(', ')} (run them with vis-agn run --manifest ${manifestFile} --shard K)`, { file: partsDir });
-  const expected = new Map<string, number>();
-  for (const file of manifest.shards.flat()) expected.set(file, (expected.get(file) ?? 0) + 1);
+  const { keys: expected, keyOf } = await expectedKeys(manifest);
   const seen = new Map<string, number>();
   let metadata: RunMetadata | undefined;
   for (const part of parts) {
@@ -168,16 +325,16 @@ export async function mergeShards(manifestFile: string, partsDir: string, target
     metadata ??= { ...catalog.metadata, inputs: [manifestFile], createdAt: new Date().toISOString() };
     for await (const batch of catalog.batches) {
       for (let i = 0; i < batch.length; i++) {
-        const file = rowAt(batch, i).source_file;
-        seen.set(file, (seen.get(file) ?? 0) + 1);
+        const key = keyOf(rowAt(batch, i));
+        seen.set(key, (seen.get(key) ?? 0) + 1);
       }
     }
   }
-  const missing = [...expected.keys()].filter((file) => !seen.has(file));
-  const repeated = [...seen.entries()].filter(([file, n]) => n > (expected.get(file) ?? 0));
+  const missing = [...expected.keys()].filter((key) => !seen.has(key));
+  const repeated = [...seen.entries()].filter(([key, n]) => n > (expected.get(key) ?? 0));
   if (missing.length > 0 || repeated.length > 0) {
     const say = (what: string, list: string[]) => (list.length === 0 ? [] : [`${list.length} ${what} (first: ${list[0]})`]);
-    throw new InvalidInputError(`parts do not match the manifest: ${[...say('inputs missing', missing), ...say('inputs repeated or unknown', repeated.map(([f]) => f))].join('; ')}`, { file: partsDir });
+    throw new InvalidInputError(`parts do not match the manifest: ${[...say('inputs missing', missing), ...say('inputs repeated or unknown', repeated.map(([key]) => key))].join('; ')}`, { file: partsDir });
   }
   return concatenate(target, metadata!, parts);
 }

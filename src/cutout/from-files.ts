@@ -159,9 +159,11 @@ function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: 
     const data = fits.readImage(hdu, section).data;
     const w = section.x1 - section.x0;
     for (let y = section.y0; y < section.y1; y++) {
-      for (let x = section.x0; x < section.x1; x++) {
-        const value = Number(data[(y - section.y0) * w + (x - section.x0)]!);
-        pixels[(y - y0) * side + (x - x0)] = value >= NO_COVERAGE_RMS ? Number.NaN : value;
+      const from = (y - section.y0) * w;
+      const to = (y - y0) * side + (section.x0 - x0);
+      for (let i = 0; i < w; i++) {
+        const value = Number(data[from + i]!);
+        pixels[to + i] = value >= NO_COVERAGE_RMS ? Number.NaN : value;
       }
     }
   }

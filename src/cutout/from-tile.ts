@@ -7,8 +7,8 @@
 import type { FlagName } from '../catalog/flags.js';
 import { readReferenceTable } from '../completeness/reference.js';
 import { InvalidInputError } from '../errors.js';
-import { openFits, type FitsFile } from '../fits/file.js';
-import { wcsFromHeader } from '../fits/wcs.js';
+import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
+import { wcsFromHeader, type TanWcs } from '../fits/wcs.js';
 import { psfFromStamp, type Psf } from '../sim/psf.js';
 import { DEFAULT_MAGZERO, findImageHdu, windowAround, type CutoutSource, type HduNames } from './from-files.js';
 
@@ -38,57 +38,104 @@ export function readPsfFile(file: string): Psf {
   }
 }
 
-/** The catalogue's objects as sources, in catalogue order; the caller closes nothing. */
-export async function* tileSources(input: TileInput, side: number, names: HduNames): AsyncGenerator<CutoutSource> {
+/** The catalogue's objects: ids (validated integers), positions in degrees, in catalogue order. */
+export interface TileObjects {
+  readonly ids: readonly bigint[];
+  readonly ra: Float64Array;
+  readonly dec: Float64Array;
+}
+
+export async function readTileObjects(input: Pick<TileInput, 'catalog' | 'raColumn' | 'decColumn' | 'idColumn'>): Promise<TileObjects> {
   const catalogue = await readReferenceTable(input.catalog, {
     ...(input.raColumn === undefined ? {} : { raColumn: input.raColumn }),
     ...(input.decColumn === undefined ? {} : { decColumn: input.decColumn }),
     ...(input.idColumn === undefined ? {} : { idColumn: input.idColumn }),
   });
   if (catalogue.id === null) throw new InvalidInputError('catalogue has no object id column (object_id); name it with --id-col', { file: input.catalog });
-  const psf = input.psf === undefined ? undefined : readPsfFile(input.psf);
-  const tile = openFits(input.tile);
-  let rmsFile: FitsFile | undefined;
-  try {
-    rmsFile = input.rms === undefined ? undefined : openFits(input.rms);
-    const hdu = findImageHdu(tile, names.flux);
-    const header = tile.imageHeader(hdu);
-    const location = { file: input.tile, hdu: hdu.name || hdu.index };
-    const width = header.getInt('NAXIS1');
-    const height = header.getInt('NAXIS2');
-    const wcs = wcsFromHeader(header, location);
-    const magzero = header.getNumber('MAGZERO', tile.hdu(0).header.getNumber('MAGZERO', DEFAULT_MAGZERO));
-    const rmsHdu = rmsFile === undefined ? undefined : findImageHdu(rmsFile, names.rms);
-    const pixels = wcs.skyToPixelMany(catalogue.ra, catalogue.dec);
-    for (let row = 0; row < catalogue.ra.length; row++) {
-      const id = catalogue.id[row];
-      if (id === null || id === undefined || !/^-?\d+$/.test(id.trim())) {
-        throw new InvalidInputError(`row ${row + 1}: object id ${JSON.stringify(id)} is not an integer`, { file: input.catalog });
-      }
+  const ids = catalogue.id.map((id, row) => {
+    if (id === null || !/^-?\d+$/.test(id.trim())) throw new InvalidInputError(`row ${row + 1}: object id ${JSON.stringify(id)} is not an integer`, { file: input.catalog });
+    return BigInt(id.trim());
+  });
+  return { ids, ra: catalogue.ra, dec: catalogue.dec };
+}
+
+/** The rows `rows` of `objects` (all of them when omitted), as a smaller TileObjects. */
+export function selectObjects(objects: TileObjects, rows: readonly number[]): TileObjects {
+  return { ids: rows.map((r) => objects.ids[r]!), ra: Float64Array.from(rows, (r) => objects.ra[r]!), dec: Float64Array.from(rows, (r) => objects.dec[r]!) };
+}
+
+/** A tile opened for cutting: its image and RMS HDUs, WCS and PSF; close it when done. */
+export class TileReader {
+  private constructor(
+    private readonly input: TileInput,
+    private readonly image: { readonly fits: FitsFile; readonly hdu: FitsHdu },
+    private readonly rms: { readonly fits: FitsFile; readonly hdu: FitsHdu } | undefined,
+    readonly width: number,
+    readonly height: number,
+    readonly wcs: TanWcs,
+    private readonly magzero: number,
+    private readonly psf: Psf | undefined,
+  ) {}
+
+  static open(input: TileInput, names: HduNames): TileReader {
+    const psf = input.psf === undefined ? undefined : readPsfFile(input.psf);
+    const tile = openFits(input.tile);
+    let rmsFile: FitsFile | undefined;
+    try {
+      rmsFile = input.rms === undefined ? undefined : openFits(input.rms);
+      const hdu = findImageHdu(tile, names.flux);
+      const header = tile.imageHeader(hdu);
+      const wcs = wcsFromHeader(header, { file: input.tile, hdu: hdu.name || hdu.index });
+      const magzero = header.getNumber('MAGZERO', tile.hdu(0).header.getNumber('MAGZERO', DEFAULT_MAGZERO));
+      const rms = rmsFile === undefined ? undefined : { fits: rmsFile, hdu: findImageHdu(rmsFile, names.rms) };
+      return new TileReader(input, { fits: tile, hdu }, rms, header.getInt('NAXIS1'), header.getInt('NAXIS2'), wcs, magzero, psf);
+    } catch (error) {
+      tile.close();
+      rmsFile?.close();
+      throw error;
+    }
+  }
+
+  /** The objects as sources, in order, each read as two small sections (image and RMS). */
+  *cut(objects: TileObjects, side: number): Generator<CutoutSource> {
+    const pixels = this.wcs.skyToPixelMany(objects.ra, objects.dec);
+    for (let row = 0; row < objects.ids.length; row++) {
       const xCenter = Math.round(pixels.x[row]!);
       const yCenter = Math.round(pixels.y[row]!);
       const flags: FlagName[] = [];
-      const rmsMap = rmsFile === undefined || rmsHdu === undefined ? undefined : { fits: rmsFile, hdu: rmsHdu };
-      const { clipped, ...window } = windowAround({ fits: tile, hdu }, rmsMap, xCenter, yCenter, side, width, height);
+      const { clipped, ...window } = windowAround(this.image, this.rms, xCenter, yCenter, side, this.width, this.height);
       if (clipped) flags.push('off_tile_edge');
-      if (psf === undefined) flags.push('no_psf_hdu');
+      if (this.psf === undefined) flags.push('no_psf_hdu');
       yield {
-        sourceFile: input.tile,
-        hdu: hdu.name || String(hdu.index),
-        objectId: BigInt(id.trim()),
+        sourceFile: this.input.tile,
+        hdu: this.image.hdu.name || String(this.image.hdu.index),
+        objectId: objects.ids[row]!,
         objectIdSource: 'catalogue',
-        ra: catalogue.ra[row]!,
-        dec: catalogue.dec[row]!,
+        ra: objects.ra[row]!,
+        dec: objects.dec[row]!,
         xCenter,
         yCenter,
-        magzero,
+        magzero: this.magzero,
         ...window,
-        psf,
+        psf: this.psf,
         flags,
       };
     }
+  }
+
+  close(): void {
+    this.image.fits.close();
+    this.rms?.fits.close();
+  }
+}
+
+/** The catalogue's objects as sources, in catalogue order. */
+export async function* tileSources(input: TileInput, side: number, names: HduNames): AsyncGenerator<CutoutSource> {
+  const objects = await readTileObjects(input);
+  const reader = TileReader.open(input, names);
+  try {
+    yield* reader.cut(objects, side);
   } finally {
-    tile.close();
-    rmsFile?.close();
+    reader.close();
   }
 }

@@ -212,7 +212,7 @@ export function readImagePixels(source: ByteSource, dataOffset: number, layout: 
     bytes = new Uint8Array(w * h * size);
     for (let row = 0; row < h; row++) {
       const start = ((section.y0 + row) * width + section.x0) * size;
-      bytes.set(source.read(dataOffset + start, w * size), row * w * size);
+      source.readInto(dataOffset + start, bytes.subarray(row * w * size, (row + 1) * w * size));
     }
   }
   return { axes: [w, h], dtype: layout.dtype, data: decodePixels(bytes, layout) };

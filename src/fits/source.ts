@@ -34,15 +34,20 @@ export class FileByteSource implements ByteSource {
   }
 
   read(offset: number, length: number): Uint8Array {
+    const bytes = Buffer.allocUnsafe(length);
+    this.readInto(offset, bytes);
+    return bytes;
+  }
+
+  readInto(offset: number, target: Uint8Array): void {
+    const length = target.length;
     checkRange(this, offset, length);
     if (this.fd === undefined) throw new Error(`${this.path} is closed`);
-    const bytes = Buffer.allocUnsafe(length);
     for (let done = 0; done < length; ) {
-      const n = fs.readSync(this.fd, bytes, done, length - done, offset + done);
+      const n = fs.readSync(this.fd, target, done, length - done, offset + done);
       if (n === 0) throw new InvalidInputError(`file shrank while reading at byte ${offset + done}`, { file: this.path });
       done += n;
     }
-    return bytes;
   }
 
   close(): void {
@@ -65,6 +70,11 @@ export class MemoryByteSource implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     checkRange(this, offset, length);
     return this.bytes.subarray(offset, offset + length);
+  }
+
+  readInto(offset: number, target: Uint8Array): void {
+    checkRange(this, offset, target.length);
+    target.set(this.bytes.subarray(offset, offset + target.length));
   }
 
   close(): void {}

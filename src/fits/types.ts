@@ -28,6 +28,8 @@ export interface ByteSource {
   readonly size: number;
   /** Returns exactly `length` bytes at `offset`, or throws InvalidInputError if the source is shorter. */
   read(offset: number, length: number): Uint8Array;
+  /** Fills `target` with the bytes at `offset`: no allocation, for the many small reads of sections. */
+  readInto(offset: number, target: Uint8Array): void;
   close(): void;
 }
 

@@ -10,5 +10,5 @@ export function defaultWorkers(): number {
 }
 
 export function runOrdered<T extends SimTask>(tasks: Iterable<T>, workers: number): AsyncGenerator<SimResult<T>> {
-  return orderedPool(new URL('./worker.js', import.meta.url), tasks, workers, (task: T) => runTask(task));
+  return orderedPool(new URL('./worker.js', import.meta.url), tasks, { workers }, (task: T) => runTask(task));
 }

@@ -91,6 +91,9 @@ class LoggingSource implements ByteSource {
     this.reads.push({ offset, length });
     return this.bytes.slice(offset, offset + length);
   }
+  readInto(offset: number, target: Uint8Array): void {
+    target.set(this.read(offset, target.length));
+  }
   close(): void {}
 }
 

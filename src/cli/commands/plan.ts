@@ -1,34 +1,93 @@
 /**
- * `vis-agn plan INPUTS --shards N --out manifest.json` and `vis-agn merge --manifest M --parts DIR
- * --out catalog.arrow`: the two ends of a sharded run (each shard: `vis-agn run --manifest M --shard K`).
+ * `vis-agn plan INPUTS --shards N --out manifest.json` (cutout files) or `vis-agn plan --tile T...
+ * --catalog C --shards N --out manifest.json` (objects on MER tiles, each on the tile whose core area
+ * holds it), and `vis-agn merge --manifest M --parts DIR --out catalog.arrow`: the two ends of a
+ * sharded run (each shard: `vis-agn run --manifest M --shard K`).
  */
+
+import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { mergeShards, planShards, writeManifest } from '../../batch/shards.js';
+import { writeAtomically } from '../../atomic-file.js';
+import { mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest, type TileFiles } from '../../batch/shards.js';
+import { UsageError } from '../../errors.js';
 import { numberOption } from './run.js';
+
+interface PlanOptions {
+  shards: string;
+  out: string;
+  tile?: string[];
+  rms?: string[];
+  psf?: string;
+  catalog?: string;
+  raCol?: string;
+  decCol?: string;
+  idCol?: string;
+}
+
+/** The tiles with their RMS mosaics, paired in the order given. */
+function tileFilesOf(options: PlanOptions): TileFiles[] {
+  const tiles = options.tile ?? [];
+  const rms = options.rms ?? [];
+  if (rms.length > 0 && rms.length !== tiles.length) throw new UsageError(`give one --rms per --tile (${tiles.length} tiles, ${rms.length} RMS mosaics)`);
+  return tiles.map((tile, i) => ({ tile, ...(rms[i] === undefined ? {} : { rms: rms[i] }), ...(options.psf === undefined ? {} : { psf: options.psf }) }));
+}
+
+async function planFrom(inputs: readonly string[], options: PlanOptions): Promise<Manifest> {
+  const shards = numberOption('--shards', options.shards, { min: 1, integer: true });
+  if (options.tile === undefined) {
+    if (options.catalog !== undefined || options.rms !== undefined) throw new UsageError('--catalog and --rms are for tiles; give --tile too');
+    if (inputs.length === 0) throw new UsageError('give cutout files or folders, or --tile TILE... --catalog CAT');
+    return planShards(inputs, shards);
+  }
+  if (inputs.length > 0) throw new UsageError('give either cutout files or --tile, not both');
+  if (options.catalog === undefined) throw new UsageError('--tile needs --catalog (the objects to cut out)');
+  const catalogue = {
+    catalog: options.catalog,
+    ...(options.raCol === undefined ? {} : { raColumn: options.raCol }),
+    ...(options.decCol === undefined ? {} : { decColumn: options.decCol }),
+    ...(options.idCol === undefined ? {} : { idColumn: options.idCol }),
+  };
+  return planTileShards(catalogue, tileFilesOf(options), shards);
+}
 
 export function register(program: Command): void {
   program
     .command('plan')
-    .description('split cutout inputs into shards: a manifest assigning every input to exactly one shard')
-    .argument('<inputs...>', 'cutout FITS files, or folders of them')
+    .description('split the inputs of a run into shards: a manifest assigning every cutout file, or every catalogue object on a set of tiles, to exactly one shard')
+    .argument('[inputs...]', 'cutout FITS files, or folders of them')
     .requiredOption('--shards <n>', 'number of shards')
     .requiredOption('--out <file>', 'manifest file (JSON)')
-    .action(async (inputs: string[], options: { shards: string; out: string }) => {
-      const manifest = planShards(inputs, numberOption('--shards', options.shards, { min: 1, integer: true }));
+    .option('--tile <files...>', 'MER mosaic tiles instead of cutouts: each catalogue object goes to the tile whose core area holds it')
+    .option('--rms <files...>', 'the RMS mosaic of each tile, in the same order')
+    .option('--psf <file>', 'a PSF stamp for all tiles (default the mean Q1 VIS PSF)')
+    .option('--catalog <file>', 'the objects (FITS, Parquet, CSV or Arrow with RA/Dec and object_id)')
+    .option('--ra-col <name>', 'RA column of the catalogue (default: found by name)')
+    .option('--dec-col <name>', 'Dec column of the catalogue (default: found by name)')
+    .option('--id-col <name>', 'object id column of the catalogue (default object_id)')
+    .action(async (inputs: string[], options: PlanOptions) => {
+      const manifest = await planFrom(inputs, options);
       await writeManifest(options.out, manifest);
-      const sizes = manifest.shards.map((s) => s.length);
-      process.stdout.write(`${sizes.reduce((a, b) => a + b, 0)} inputs in ${sizes.length} shards of ${Math.min(...sizes)}-${Math.max(...sizes)}: ${options.out}\n`);
+      const sizes = manifest.shards.map((_, k) => shardSize(manifest, k));
+      const what = manifest.kind === 'tiles' ? `objects on ${manifest.tiles.length} tiles` : 'inputs';
+      process.stdout.write(`${sizes.reduce((a, b) => a + b, 0)} ${what} in ${sizes.length} shards of ${Math.min(...sizes)}-${Math.max(...sizes)}: ${options.out}\n`);
+      if (manifest.kind === 'tiles' && manifest.unassigned.length > 0) {
+        process.stderr.write(`plan: ${manifest.unassigned.length} catalogue objects lie on none of the tiles (rows listed in the manifest's "unassigned"; first: row ${manifest.unassigned[0]! + 1})\n`);
+      }
     });
   program
     .command('merge')
     .description("concatenate a sharded run's parts into one catalogue, checking no input is missing or repeated")
     .requiredOption('--manifest <file>', 'the manifest the shards ran from')
     .requiredOption('--parts <dir>', 'the folder the shards wrote their part-K.arrow files to')
-    .requiredOption('--out <file>', 'merged Arrow catalogue')
+    .requiredOption('--out <file>', 'merged Arrow catalogue (its counts go to <out>.summary.json)')
     .action(async (options: { manifest: string; parts: string; out: string }) => {
-      const rows = await mergeShards(options.manifest, options.parts, options.out);
-      process.stdout.write(`merged ${rows} rows into ${options.out}\n`);
+      const tally = await mergeShards(options.manifest, options.parts, options.out);
+      const counts = tally.counts();
+      const summaryFile = `${options.out.replace(/\.arrow$/, '')}.summary.json`;
+      await writeAtomically(summaryFile, (file) => file.write(Buffer.from(`${JSON.stringify({ catalog: path.resolve(options.out), ...counts }, null, 2)}\n`)));
+      const c = counts.byClass;
+      process.stdout.write(`merged ${counts.sources} rows into ${options.out}: candidates ${counts.candidates} (agn ${c.agn}, qso ${c.qso}), point-like ${c.point_like}, flagged ${counts.flagged}${counts.failed > 0 ? `, failed ${counts.failed}` : ''}; counts in ${summaryFile}\n`);
     });
 }

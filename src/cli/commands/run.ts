@@ -11,7 +11,7 @@ import { runDetection, type DetectionConfig, type RunSummary } from '../../batch
 import { runShard } from '../../batch/shards.js';
 import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
 import type { TileInput } from '../../cutout/from-tile.js';
-import { UsageError } from '../../errors.js';
+import { EXIT_CODES, UsageError } from '../../errors.js';
 import { cardSolverMethod, defaultCardPath, readCard } from '../../model/card.js';
 import type { DeviceRequest } from '../../model/runtime.js';
 import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
@@ -98,12 +98,25 @@ export function progressLine(done: number, total: number | undefined, seconds: n
   return `${done}${total === undefined ? '' : `/${total}`} sources, ${rate.toFixed(0)}/s${eta}`;
 }
 
+/** Progress lines on stderr for `command`: live on a terminal, one every 10 s in a log file (batch jobs), and the last. */
+export function stderrProgress(command: string, quiet: boolean): (done: number, total: number | undefined) => void {
+  const started = performance.now();
+  let lastReport = 0;
+  return (done, total) => {
+    const now = performance.now();
+    const tty = process.stderr.isTTY === true;
+    if (quiet || (done !== total && now - lastReport < (tty ? 250 : 10_000))) return;
+    lastReport = now;
+    process.stderr.write(`${tty ? '\r' : ''}${command}: ${progressLine(done, total, (now - started) / 1000)}${tty && done !== total ? '' : '\n'}`);
+  };
+}
+
 export function formatSummary(summary: RunSummary): string {
   const c = summary.byClass;
   return [
     `${summary.sources} sources in ${summary.seconds.toFixed(1)} s (${(summary.sources / summary.seconds).toFixed(0)}/s on ${summary.provider})`,
     `candidates: ${summary.candidates} (agn ${c.agn}, qso ${c.qso}); point-like ${c.point_like}; none ${c.none}`,
-    `flagged rows: ${summary.flagged}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}`,
+    `flagged rows: ${summary.flagged}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}${summary.failed > 0 ? `, ${summary.failed} failed on a worker (inference_failed)` : ''}`,
     `catalogue: ${summary.catalog}`,
   ].join('\n');
 }
@@ -123,7 +136,7 @@ export function detectionOptions(command: Command): Command {
     .option('--psf-hdu <names>', `PSF stamp HDU names (default ${DEFAULT_HDU_NAMES.psf.join(',')}; without one, the mean Q1 VIS PSF)`)
     .option('--rms-to-sigma <f>', 'per-pixel noise over the RMS map level (MER mosaics: correlated noise)', MER_RMS_TO_SIGMA.toFixed(4))
     .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
-    .option('--workers <n>', 'worker threads scoring cutout files (tile mode: one)', String(availableParallelism()))
+    .option('--workers <n>', 'worker threads cutting and scoring sources', String(availableParallelism()))
     .option('--threads <n>', 'onnxruntime threads per worker (default: the cores shared among the workers)')
     .option('--batch <n>', 'sources per model batch', '128')
     .option('--quiet', 'no progress lines');
@@ -199,8 +212,6 @@ export function register(program: Command): void {
     }
     const tile = tileInputOf(inputs, options);
     const { config, device, threads, workers, batch } = detectionConfigFrom(options);
-    let lastReport = 0;
-    const started = performance.now();
     const summary = await runDetection({
       inputs,
       ...(tile === undefined ? {} : { tile }),
@@ -211,16 +222,12 @@ export function register(program: Command): void {
       workers,
       batch,
       config,
-      onProgress: (done, total) => {
-        const now = performance.now();
-        // A live line on a terminal; a line every 10 s in a log file (batch jobs).
-        const tty = process.stderr.isTTY === true;
-        if (options.quiet === true || (done !== total && now - lastReport < (tty ? 250 : 10_000))) return;
-        lastReport = now;
-        process.stderr.write(`${tty ? '\r' : ''}run: ${progressLine(done, total, (now - started) / 1000)}${tty && done !== total ? '' : '\n'}`);
-      },
+      onProgress: stderrProgress('run', options.quiet === true),
       onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
+      onTaskFailure: (sources, message) => process.stderr.write(`run: ${sources} sources failed twice on a worker, kept as rows flagged inference_failed: ${message}\n`),
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
+    // The catalogue is complete, but some rows hold no scores: a scheduler should see that.
+    if (summary.failed > 0) process.exitCode = EXIT_CODES.partialFailure;
   });
 }

@@ -256,6 +256,11 @@ class RecordingSource implements ByteSource {
     return this.inner.read(offset, length);
   }
 
+  readInto(offset: number, target: Uint8Array): void {
+    if (offset >= this.heapStart) this.heapReads.push(offset);
+    this.inner.readInto(offset, target);
+  }
+
   close(): void {
     this.inner.close();
   }

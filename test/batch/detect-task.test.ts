@@ -1,0 +1,34 @@
+import { describe, expect, test } from '@jest/globals';
+
+import { failedTaskResult, type DetectTask } from '../../src/batch/detect-task.js';
+import { defaultDetectionConfig } from '../../src/batch/run.js';
+import { decodeFlags } from '../../src/catalog/flags.js';
+import { rowProblem } from '../../src/catalog/schema.js';
+import { defaultCardPath, readCard } from '../../src/model/card.js';
+
+const common = { cardPath: defaultCardPath(), config: defaultDetectionConfig(readCard(defaultCardPath()).card), device: 'cpu' as const, threads: 1 };
+
+describe('rows of a task that failed twice', () => {
+  test('tile objects keep their ids and positions, flagged inference_failed, with no scores', () => {
+    const task: DetectTask = { ...common, inputs: { tile: { tile: 'T.fits', catalog: 'C.fits' }, objects: { ids: [7n, 9n], ra: Float64Array.of(10, 11), dec: Float64Array.of(-1, -2) } } };
+    const result = failedTaskResult(task, new Error('worker exited with code 70'));
+    expect(result.failure).toBe('worker exited with code 70');
+    expect(result.rows.map((r) => [r.object_id, r.ra, r.dec, r.source_file])).toEqual([
+      [7n, 10, -1, 'T.fits'],
+      [9n, 11, -2, 'T.fits'],
+    ]);
+    for (const row of result.rows) {
+      expect(decodeFlags(row.flags)).toEqual(['inference_failed']);
+      expect(row.agn_z).toBeNull();
+      expect(row.is_candidate).toBe(false);
+      expect(rowProblem(row)).toBeUndefined();
+    }
+  });
+
+  test('cutout files keep their names, one row each', () => {
+    const task: DetectTask = { ...common, inputs: { files: ['a/EUC_MER_CUTOUT_102018213_x.fits', 'b.fits'] } };
+    const rows = failedTaskResult(task, 'boom').rows;
+    expect(rows.map((r) => r.source_file)).toEqual(['a/EUC_MER_CUTOUT_102018213_x.fits', 'b.fits']);
+    expect(rows.every((r) => decodeFlags(r.flags).includes('inference_failed'))).toBe(true);
+  });
+});
