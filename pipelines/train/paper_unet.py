@@ -13,6 +13,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from flops import count_flops
+
 
 def norm(channels):
     return nn.GroupNorm(32 if channels % 32 == 0 else 8, channels)
@@ -114,36 +116,12 @@ class PaperUNet(nn.Module):
 
 
 def flops_per_pass(model, size=64):
-    """Multiply-adds x 2 of the convolutions, linears and attention matmuls for one 64x64 image."""
-    total = 0
-
-    def conv_hook(module, inputs, output):
-        nonlocal total
-        kernel = module.weight[0].numel()
-        total += 2 * output.numel() * kernel
-
-    def linear_hook(module, inputs, output):
-        nonlocal total
-        total += 2 * output.numel() * module.in_features
-
-    def attention_hook(module, inputs, output):
-        nonlocal total
+    """FLOPs of one pass on a size x size image, attention matmuls (QK^T and AV) included."""
+    def attention(module, inputs, output):
         b, c, h, w = inputs[0].shape
-        total += 2 * 2 * b * c * (h * w) ** 2
+        return 2 * 2 * b * c * (h * w) ** 2
 
-    hooks = []
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Conv1d)):
-            hooks.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, nn.Linear):
-            hooks.append(m.register_forward_hook(linear_hook))
-        elif isinstance(m, Attention):
-            hooks.append(m.register_forward_hook(attention_hook))
-    with torch.no_grad():
-        model(torch.zeros(1, 1, size, size), torch.zeros(1))
-    for h in hooks:
-        h.remove()
-    return total
+    return count_flops(model, (torch.zeros(1, 1, size, size), torch.zeros(1)), extra=[((Attention,), attention)])
 
 
 def main():

@@ -80,6 +80,15 @@ function paperGraph(): { file: string; flops: number } | undefined {
   return { file, flops: (JSON.parse(readFileSync(`${file}.json`, 'utf8')) as { flops_per_pass: number }).flops_per_pass };
 }
 
+/** FLOPs of the card's encoder (once per source) and denoiser (per row), counted by pipelines/train/flops.py. */
+function cardFlops(): { encoder: number; denoiserPerRow: number } | undefined {
+  const python = process.env.VIS_AGN_PYTHON ?? '/usr/bin/python3';
+  const result = spawnSync(python, [path.join('pipelines', 'train', 'flops.py'), '--card', defaultCardPath()], { encoding: 'utf8' });
+  if (result.status !== 0) return undefined;
+  const counted = JSON.parse(result.stdout) as { encoder_flops: number; denoiser_flops_per_row: number };
+  return { encoder: counted.encoder_flops, denoiserPerRow: counted.denoiser_flops_per_row };
+}
+
 /** Images per U-Net call: sources in a batch share each RePaint step, as a throughput-minded run would. */
 const PAPER_BATCH = 8;
 
@@ -106,26 +115,32 @@ async function main(): Promise<void> {
   const paper = paperGraph();
   const passSeconds = paper ? await timePaperPass(paper.file, opts.threads, opts.quick ? 1 : 4) : undefined;
   const paperSeconds = passSeconds === undefined ? undefined : passSeconds * PAPER_PASSES;
+  const flops = cardFlops();
+  const evaluations = evaluationsPerSolve(solver);
+  const oursFlops = flops === undefined ? undefined : flops.encoder + samples * evaluations * flops.denoiserPerRow;
+  const paperFlops = paper === undefined ? undefined : paper.flops * PAPER_PASSES;
   const result = {
     date: new Date().toISOString(),
     cpu: `${cpus()[0]?.model ?? 'unknown'} x${cpus().length}`,
     node: process.version,
     threads: opts.threads,
-    ours: { samples, steps: solver.steps, method: solver.method, evaluations: evaluationsPerSolve(solver), secondsPerSource: oursSeconds, sourcesPerSecond: 1 / oursSeconds },
+    ours: { samples, steps: solver.steps, method: solver.method, evaluations, secondsPerSource: oursSeconds, sourcesPerSecond: 1 / oursSeconds, flopsPerSource: oursFlops ?? null, encoderFlops: flops?.encoder ?? null, denoiserFlopsPerRow: flops?.denoiserPerRow ?? null },
     paper: paperSeconds === undefined ? null : { passes: PAPER_PASSES, batch: PAPER_BATCH, secondsPerPass: passSeconds, secondsPerSource: paperSeconds, flopsPerPass: paper!.flops },
     timeRatio: paperSeconds === undefined ? null : paperSeconds / oursSeconds,
+    flopsRatio: paperFlops === undefined || oursFlops === undefined ? null : paperFlops / oursFlops,
   };
+  const gflop = (value: number | undefined) => (value === undefined ? 'n/a' : (value / 1e9).toPrecision(3));
   const lines = [
     `Model time per source, ${result.cpu}, Node ${process.version}, ${opts.threads} onnxruntime threads.`,
     '',
-    '| | per source | sources/s |',
-    '| --- | ---: | ---: |',
-    `| vis-agn: encoder + ${samples} samples x ${result.ours.evaluations} denoiser evaluations | ${(1000 * oursSeconds).toFixed(2)} ms | ${(1 / oursSeconds).toFixed(0)} |`,
+    '| | per source | sources/s | GFLOP per source |',
+    '| --- | ---: | ---: | ---: |',
+    `| vis-agn: encoder + ${samples} samples x ${evaluations} denoiser evaluations | ${(1000 * oursSeconds).toFixed(2)} ms | ${(1 / oursSeconds).toFixed(0)} | ${gflop(oursFlops)} |`,
     paperSeconds === undefined
-      ? '| paper recipe: skipped (no torch to export the U-Net) | | |'
-      : `| paper recipe: ${PAPER_PASSES} U-Net passes (${(paper!.flops / 1e9).toFixed(2)} GFLOP each, batches of ${PAPER_BATCH}) | ${paperSeconds.toFixed(2)} s | ${(1 / paperSeconds).toFixed(3)} |`,
+      ? '| paper recipe: skipped (no torch to export the U-Net) | | | |'
+      : `| paper recipe: ${PAPER_PASSES} U-Net passes (${(paper!.flops / 1e9).toFixed(2)} GFLOP each, batches of ${PAPER_BATCH}) | ${paperSeconds.toFixed(2)} s | ${(1 / paperSeconds).toFixed(3)} | ${gflop(paperFlops)} |`,
     '',
-    paperSeconds === undefined ? '' : `Time ratio paper / vis-agn: ${Math.round(paperSeconds / oursSeconds)}x.`,
+    paperSeconds === undefined ? '' : `Ratios paper / vis-agn: time ${Math.round(paperSeconds / oursSeconds)}x, FLOPs ${result.flopsRatio === null ? 'n/a' : `${Math.round(result.flopsRatio)}x`} (FLOPs: twice the multiply-adds of convolutions, linear layers and attention, counted by pipelines/train/flops.py).`,
   ];
   mkdirSync(path.dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);

@@ -106,11 +106,15 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
  * Scores of `sources` (undefined where a source is not scorable), in order. The generator runs on the
  * scorable ones only, as one batch.
  */
+/** Told the milliseconds each stage of a batch took (the benchmarks break the time down with it). */
+export type StageTimer = (stage: 'encoder' | 'denoiser' | 'scoring', ms: number) => void;
+
 export async function detectBatch(
   generator: CoreGenerator,
   sources: readonly { readonly prepared: PreparedSource; readonly objectId: bigint }[],
   options: SamplingOptions,
   calibration: SignificanceCalibration,
+  onStage?: StageTimer,
 ): Promise<(SourceScores | undefined)[]> {
   const chosen = sources.map((s, i) => ({ ...s, index: i })).filter((s) => s.prepared.scorable);
   const results: (SourceScores | undefined)[] = new Array(sources.length).fill(undefined);
@@ -126,12 +130,21 @@ export async function detectBatch(
     sigma[k] = s.prepared.sigma;
     samplerNoise(options.seed, s.objectId, S, pixels, noise.subarray(k * S * pixels, (k + 1) * S * pixels));
   });
+  let clock = performance.now();
+  const lap = (stage: Parameters<StageTimer>[0]) => {
+    const now = performance.now();
+    onStage?.(stage, now - clock);
+    clock = now;
+  };
   const encoded = await generator.encode(crops, sigma);
+  lap('encoder');
   const cores = await generator.sample(encoded, S, noise, options.solver, options.temperature);
+  lap('denoiser');
   chosen.forEach((s, k) => {
     const pixelSigma = new Float64Array(pixels).fill(s.prepared.sigma);
     const raw = scoreCore(s.prepared.observedCore, cores, S, s.prepared.psfWeights, pixelSigma, k * S * pixels);
     results[s.index] = calibrate(raw, s.prepared, calibration, cores.slice(k * S * pixels, (k + 1) * S * pixels));
   });
+  lap('scoring');
   return results;
 }

@@ -83,7 +83,7 @@ describe('vis-agn run', () => {
     expect(rowsC.map((r) => r.agn_z)).not.toEqual(rowsA.map((r) => r.agn_z));
   }, 60_000);
 
-  test('scores are bit-identical with 1 and 2 worker threads (the built CLI, whose workers are compiled)', () => {
+  test('scores are bit-identical with 1, 2 and 4 worker threads (the built CLI, whose workers are compiled)', () => {
     const cli = path.join(repoRoot, 'dist', 'cli', 'index.js');
     const csv = (workers: number): string => {
       const out = path.join(dir, `workers-${workers}`);
@@ -94,7 +94,8 @@ describe('vis-agn run', () => {
     const one = csv(1);
     expect(one.split('\n').length).toBeGreaterThan(10);
     expect(csv(2)).toBe(one);
-  }, 60_000);
+    expect(csv(4)).toBe(one);
+  }, 90_000);
 
   test('bad options and missing inputs fail with their exit codes, writing nothing', async () => {
     const out = path.join(dir, 'run-bad');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { writeFits } from '../../src/fits/writer.js';
 import { simulateTile, type TileFiles } from '../../src/sim/mosaic.js';
 import { q1Psfs } from '../../src/sim/psf.js';
 import { runCli } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/shared.js';
 
 describe('vis-agn run --tile', () => {
   let dir: string;
@@ -48,6 +50,19 @@ describe('vis-agn run --tile', () => {
     }
     expect(rows.some((r) => r.agn_z !== null)).toBe(true);
   }, 60_000);
+
+  test('tile mode on 1 and 2 worker threads gives the same bytes (the built CLI, whose workers are compiled)', () => {
+    const cli = path.join(repoRoot, 'dist', 'cli', 'index.js');
+    const csv = (workers: number): string => {
+      const out = path.join(dir, `tile-workers-${workers}`);
+      execFileSync(process.execPath, [cli, 'run', '--tile', files.image, '--catalog', files.catalogue, '--rms', files.rms, '--out', out, '--workers', String(workers), '--batch', '5', '--quiet'], { stdio: 'ignore' });
+      execFileSync(process.execPath, [cli, 'export', path.join(out, 'catalog.arrow'), '--format', 'csv', '--out', path.join(out, 'c.csv')], { stdio: 'ignore' });
+      return readFileSync(path.join(out, 'c.csv'), 'utf8');
+    };
+    const one = csv(1);
+    expect(one.split('\n').length).toBeGreaterThan(10);
+    expect(csv(2)).toBe(one);
+  }, 90_000);
 
   test('tile options are checked', async () => {
     const out = path.join(dir, 'bad');
