@@ -8,6 +8,7 @@
  * it ranks below every real score, so such an object is never selected at any threshold.
  */
 
+import type { CatalogRow } from '../catalog/schema.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { upperTailPValue } from '../score/core-scores.js';
 import { bigintColumn, numberColumn, readTableColumns, resolveColumn, type TableOptions } from './reference.js';
@@ -45,6 +46,11 @@ export interface ScoredObject {
   /** f_ps as estimated. */
   readonly fpsEstimate: number | null;
   readonly flags: number;
+}
+
+/** A catalogue row as the evaluation sees it. */
+export function scoredObject(row: Pick<CatalogRow, 'object_id' | 'agn_z' | 'is_candidate' | 'f_ps' | 'flags'>): ScoredObject {
+  return { objectId: row.object_id, score: row.agn_z, selected: row.is_candidate, fpsEstimate: row.f_ps, flags: row.flags };
 }
 
 export interface TruthObject {
@@ -319,6 +325,18 @@ export function evaluateAgainstTruth(scored: readonly ScoredObject[], truth: rea
   };
 }
 
+/**
+ * evaluateAgainstTruth for a catalogue file and a truth file: a truth table that shares no object_id
+ * with a non-empty catalogue is the wrong file (or catalogue), not a catalogue that found nothing.
+ */
+export function evaluateCatalogAgainstTruth(scored: readonly ScoredObject[], truth: readonly TruthObject[], options: TruthOptions, files: { readonly catalog: string; readonly truth: string }): TruthReport {
+  const report = evaluateAgainstTruth(scored, truth, options);
+  if (report.objects.joined === 0 && scored.length > 0 && truth.length > 0) {
+    throw new InvalidInputError(`no catalogue object_id appears in the truth table ${files.truth}`, { file: files.catalog });
+  }
+  return report;
+}
+
 const TRUTH_ROLES = {
   objectId: { what: 'object id', names: ['object_id'] },
   cls: { what: 'class', names: ['class'] },
@@ -351,7 +369,7 @@ export async function readTruthTable(path: string, options: TableOptions = {}): 
 }
 
 const fixed = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
-const fprLabel = (fpr: number) => `${+(100 * fpr).toPrecision(6)}%`;
+export const fprLabel = (fpr: number) => `${+(100 * fpr).toPrecision(6)}%`;
 
 /** The report as Markdown: a summary, then tables by f_PS and by magnitude. */
 export function formatTruthReport(report: TruthReport): string {

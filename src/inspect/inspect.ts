@@ -6,14 +6,23 @@
 
 import path from 'node:path';
 
-import { prepareCutout, scorePrepared, significanceCalibration, type DetectionConfig, type ScoredCutout } from '../batch/run.js';
+import { prepareCutout, scorePrepared, significanceCalibration, type DetectionConfig, type PreparedCutout } from '../batch/run.js';
 import { decodeFlags, FLAGS } from '../catalog/flags.js';
 import type { CatalogRow } from '../catalog/schema.js';
 import { readCutout } from '../cutout/from-files.js';
+import { InvalidInputError } from '../errors.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { CORE_SEARCH } from '../score/prepare.js';
-import { renderInspectionPanel } from './panel.js';
+import { renderInspectionPanel, type PanelInput } from './panel.js';
 import type { RasterImage } from './png.js';
+
+/** The detection configuration a catalogue was made with, as its metadata records it. */
+export function catalogConfig(config: Readonly<Record<string, unknown>>, catalog: string): DetectionConfig & { model: string } {
+  for (const key of ['samples', 'steps', 'method', 'seed', 'thresholds', 'hduNames', 'rmsToSigma', 'model']) {
+    if (!(key in config)) throw new InvalidInputError(`run metadata config has no ${key}; was the catalogue written by vis-agn run?`, { file: catalog });
+  }
+  return config as unknown as DetectionConfig & { model: string };
+}
 
 export interface Inspection {
   readonly row: CatalogRow;
@@ -54,21 +63,41 @@ export function scoreLines(row: CatalogRow, config: DetectionConfig): string[] {
   ];
 }
 
-export async function inspectCutout(file: string, generator: CoreGenerator, config: DetectionConfig): Promise<Inspection> {
+/** A cutout read and prepared as a run reads it. */
+export function prepareForInspection(file: string, generator: CoreGenerator, config: DetectionConfig): PreparedCutout {
   const cutout = readCutout(file, { hduNames: config.hduNames, side: generator.crop + CORE_SEARCH - 1 });
-  const prepared = prepareCutout(cutout, generator.crop, generator, config.rmsToSigma);
-  const [{ row, scores }] = (await scorePrepared(generator, [prepared], config, significanceCalibration(generator))) as [ScoredCutout];
-  const lines = scoreLines(row, config);
-  const panel = renderInspectionPanel({
-    title: `${cutout.objectId}  ${path.basename(file)}`,
-    crop: prepared.prepared.crop,
-    side: generator.crop,
-    mask: generator.mask,
-    samples: scores?.samples ?? new Float32Array(0),
-    sampleCount: scores === undefined ? 0 : config.samples,
-    psfWeights: prepared.prepared.psfWeights,
-    psFlux: scores?.psFlux ?? 0,
-    lines,
+  return prepareCutout(cutout, generator.crop, generator, config.rmsToSigma);
+}
+
+export interface InspectedSource {
+  readonly row: CatalogRow;
+  readonly lines: readonly string[];
+  /** What renderInspectionPanel and renderThumbnail draw. */
+  readonly view: PanelInput;
+}
+
+/** Scores prepared cutouts in one batch (results do not depend on the batch) and gathers what their figures show. */
+export async function inspectPrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionConfig): Promise<InspectedSource[]> {
+  const scored = await scorePrepared(generator, group, config, significanceCalibration(generator));
+  return scored.map(({ row, scores }, k) => {
+    const { cutout, prepared } = group[k]!;
+    const lines = scoreLines(row, config);
+    const view: PanelInput = {
+      title: `${cutout.objectId}  ${path.basename(cutout.sourceFile)}`,
+      crop: prepared.crop,
+      side: generator.crop,
+      mask: generator.mask,
+      samples: scores?.samples ?? new Float32Array(0),
+      sampleCount: scores === undefined ? 0 : config.samples,
+      psfWeights: prepared.psfWeights,
+      psFlux: scores?.psFlux ?? 0,
+      lines,
+    };
+    return { row, lines, view };
   });
-  return { row, lines, panel };
+}
+
+export async function inspectCutout(file: string, generator: CoreGenerator, config: DetectionConfig): Promise<Inspection> {
+  const [{ row, lines, view }] = (await inspectPrepared(generator, [prepareForInspection(file, generator, config)], config)) as [InspectedSource];
+  return { row, lines, panel: renderInspectionPanel(view) };
 }

@@ -7,7 +7,7 @@
  */
 
 import { coreOffsets, type CoreMask } from '../model/geometry.js';
-import { asinhStretch, Canvas, colorBar, type Rgb } from './raster.js';
+import { asinhStretch, Canvas, colorBar, type ColormapName, type Rgb } from './raster.js';
 import type { RasterImage } from './png.js';
 
 export interface PanelInput {
@@ -76,10 +76,25 @@ function scaleBar(canvas: Canvas, x: number, y: number, pixels: number, label: s
   canvas.text(x + pixels / 2, y - 12, label, [255, 255, 255], { align: 'center' });
 }
 
-export function renderInspectionPanel(input: PanelInput): RasterImage {
-  const { crop, side, mask, samples, sampleCount } = input;
-  const scaleArcsec = input.pixelScaleArcsec ?? 0.1;
-  const { offsets, indices } = coreLayout(side, mask);
+type TileKind = 'image' | 'residual' | 'spread';
+
+/** What the panel and the thumbnail derive from the samples, and the stretches they share. */
+interface Regeneration {
+  readonly offsets: readonly (readonly [number, number])[];
+  readonly indices: readonly number[];
+  /** Per core pixel. */
+  readonly mean: Float64Array;
+  /** side x side images, zero outside the core. */
+  readonly residual: Float32Array;
+  readonly afterFit: Float32Array;
+  readonly spreadImage: Float32Array;
+  readonly stretch: Readonly<Record<TileKind, (value: number) => number>>;
+  readonly residualLimit: number;
+}
+
+function regeneration(input: PanelInput): Regeneration {
+  const { crop, side, samples, sampleCount } = input;
+  const { offsets, indices } = coreLayout(side, input.mask);
   const pixels = indices.length;
   const mean = new Float64Array(pixels);
   const spread = new Float64Array(pixels);
@@ -93,6 +108,31 @@ export function renderInspectionPanel(input: PanelInput): RasterImage {
     afterFit[index] = residual[index]! - input.psFlux * input.psfWeights[i]!;
     spreadImage[index] = Math.sqrt(spread[i]!);
   });
+  const residualLimit = Math.max(1e-12, ...Array.from(indices, (i) => Math.abs(residual[i]!)));
+  const stretch = {
+    // Up to the brightest pixel, so the core the whole panel is about is never saturated.
+    image: asinhStretch(crop, { hi: Math.max(...crop) }),
+    residual: (v: number): number => 0.5 + v / (2 * residualLimit),
+    spread: (v: number): number => v / residualLimit,
+  };
+  return { offsets, indices, mean, residual, afterFit, spreadImage, stretch, residualLimit };
+}
+
+const COLORMAPS: Readonly<Record<TileKind, ColormapName>> = { image: 'grey', residual: 'coolwarm', spread: 'viridis' };
+const MASKED: Rgb = [90, 90, 90];
+
+/** One size x size image with its top-left corner at (x, top), the mask outlined. */
+function drawTile(canvas: Canvas, view: Regeneration, values: Float32Array, size: number, scale: number, x: number, top: number, kind: TileKind): void {
+  canvas.drawImage(values, size, size, x, top, { scale, stretch: view.stretch[kind], colormap: COLORMAPS[kind], flipY: true, nanColor: MASKED });
+  outlineMask(canvas, x, top, size, scale, view.offsets);
+}
+
+export function renderInspectionPanel(input: PanelInput): RasterImage {
+  const { crop, side, samples, sampleCount } = input;
+  const scaleArcsec = input.pixelScaleArcsec ?? 0.1;
+  const view = regeneration(input);
+  const { indices, mean, residual, afterFit, spreadImage, residualLimit } = view;
+  const pixels = indices.length;
   const masked = withCore(crop, indices, new Float32Array(pixels).fill(Number.NaN));
 
   const cropPx = side * CROP_SCALE;
@@ -105,19 +145,12 @@ export function renderInspectionPanel(input: PanelInput): RasterImage {
   const canvas = new Canvas(width, height);
   canvas.text(GAP, 12, input.title, TEXT, { scale: 2 });
 
-  // Up to the brightest pixel, so the core the whole panel is about is never saturated.
-  const imageStretch = asinhStretch(crop, { hi: Math.max(...crop) });
-  const residualLimit = Math.max(1e-12, ...Array.from(indices, (i) => Math.abs(residual[i]!)));
-  const residualStretch = (v: number): number => 0.5 + v / (2 * residualLimit);
-  const masking: Rgb = [90, 90, 90];
   const y1 = 40;
   const y2 = y1 + rowHeight;
-  const panel = (values: Float32Array, size: number, scale: number, x: number, y: number, label: string, kind: 'image' | 'residual' | 'spread'): void => {
+  const panel = (values: Float32Array, size: number, scale: number, x: number, y: number, label: string, kind: TileKind): void => {
     canvas.text(x, y, label, TEXT);
     const top = y + LABEL - 8;
-    const stretch = kind === 'residual' ? residualStretch : kind === 'spread' ? (v: number) => v / residualLimit : imageStretch;
-    canvas.drawImage(values, size, size, x, top, { scale, stretch, colormap: kind === 'image' ? 'grey' : kind === 'residual' ? 'coolwarm' : 'viridis', flipY: true, nanColor: masking });
-    outlineMask(canvas, x, top, size, scale, offsets);
+    drawTile(canvas, view, values, size, scale, x, top, kind);
     if (size === side) scaleBar(canvas, x + 8, top + size * scale - 10, Math.round((1 / scaleArcsec) * scale), '1"');
     else scaleBar(canvas, x + 8, top + size * scale - 10, Math.round((0.5 / scaleArcsec) * scale), '0.5"');
   };
@@ -147,5 +180,26 @@ export function renderInspectionPanel(input: PanelInput): RasterImage {
   colorBar(canvas, barX, y2 + LABEL, 14, zoomPx - 10, 'coolwarm', -residualLimit, residualLimit, 'residual');
 
   input.lines.forEach((line, i) => canvas.text(GAP, textTop + 16 * i, line, TEXT));
+  return canvas.toImage();
+}
+
+const THUMB_SCALE = 4;
+const THUMB_GAP = 2;
+export const THUMBNAIL_SIZE = { width: 3 * ZOOM * THUMB_SCALE + 2 * THUMB_GAP, height: ZOOM * THUMB_SCALE } as const;
+
+/**
+ * The panel's three central images in a strip for tables of candidates: the zoomed centre as
+ * observed, with the mean regeneration in its core, and the residual, at the panel's stretches.
+ */
+export function renderThumbnail(input: PanelInput): RasterImage {
+  const view = regeneration(input);
+  const size = ZOOM * THUMB_SCALE;
+  const canvas = new Canvas(THUMBNAIL_SIZE.width, THUMBNAIL_SIZE.height);
+  const tiles: [Float32Array, TileKind][] = [
+    [input.crop, 'image'],
+    [withCore(input.crop, view.indices, view.mean), 'image'],
+    [view.residual, 'residual'],
+  ];
+  tiles.forEach(([image, kind], k) => drawTile(canvas, view, zoomOf(image, input.side), ZOOM, THUMB_SCALE, k * (size + THUMB_GAP), 0, kind));
   return canvas.toImage();
 }

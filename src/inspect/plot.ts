@@ -1,7 +1,7 @@
 /**
- * Line plots with error bars for completeness curves and similar figures, drawn on the raster
- * Canvas: 1-2-5 ticks with a light grid, optional log x axis, dashed reference lines, and a legend
- * put in whichever corner of the frame covers the fewest points.
+ * Line and scatter plots with error bars for completeness curves and similar figures, drawn on the
+ * raster Canvas: 1-2-5 ticks with a light grid, optional log x axis, dashed horizontal and vertical
+ * reference lines, and a legend put in whichever corner of the frame covers the fewest points.
  */
 
 import type { RasterImage } from './png.js';
@@ -19,6 +19,8 @@ export interface PlotSeries {
   readonly color?: Rgb;
   readonly points: readonly PlotPoint[];
   readonly dashed?: boolean;
+  /** Markers (and error bars) without joining lines: a scatter plot. */
+  readonly markersOnly?: boolean;
 }
 
 export interface LinePlotSpec {
@@ -32,6 +34,7 @@ export interface LinePlotSpec {
   readonly xLog?: boolean;
   readonly series: readonly PlotSeries[];
   readonly hLines?: readonly { readonly y: number; readonly label?: string }[];
+  readonly vLines?: readonly { readonly x: number; readonly label?: string }[];
 }
 
 export interface Rect {
@@ -134,7 +137,7 @@ export function linePlotLayout(spec: LinePlotSpec): PlotLayout {
   const height = spec.height ?? 480;
   const log = spec.xLog ?? false;
   const points = spec.series.flatMap((s) => s.points);
-  const xRange = spec.xRange ?? autoRange(points.map((p) => p.x), log);
+  const xRange = spec.xRange ?? autoRange([...points.map((p) => p.x), ...(spec.vLines ?? []).map((v) => v.x)], log);
   const yRange = spec.yRange ?? autoRange([...points.flatMap((p) => [p.y, p.yLo ?? NaN, p.yHi ?? NaN]), ...(spec.hLines ?? []).map((h) => h.y)], false);
   checkRange(xRange, log, 'x');
   checkRange(yRange, false, 'y');
@@ -207,6 +210,12 @@ export function renderLinePlot(spec: LinePlotSpec): RasterImage {
     const above = Math.round(py) - gap / 2 - lineHeight;
     canvas.text(frameRight - gap, above >= frame.y ? above : Math.round(py) + gap / 2 + 1, h.label, REFERENCE, { scale, align: 'right' });
   }
+  for (const v of spec.vLines ?? []) {
+    const px = toPixelX(v.x);
+    canvas.dashedLine(px, frame.y, px, frameBottom, REFERENCE, 1, [4 * scale, 3 * scale]);
+    // At the bottom: the legend prefers the top corners.
+    if (v.label) canvas.text(Math.round(px) + gap / 2 + 1, frameBottom - gap - lineHeight, v.label, REFERENCE, { scale });
+  }
   spec.series.forEach((series, i) => drawSeries(canvas, series, seriesColor(spec, i), layout));
   canvas.clearClip();
 
@@ -234,8 +243,10 @@ export function renderLinePlot(spec: LinePlotSpec): RasterImage {
       const top = legend.y + gap + i * (lineHeight + gap);
       const middle = top + Math.floor(lineHeight / 2) - scale;
       const x0 = legend.x + gap;
-      if (series.dashed) canvas.dashedLine(x0, middle, x0 + sample - 1, middle, color, scale, [4 * scale, 3 * scale]);
-      else canvas.line(x0, middle, x0 + sample - 1, middle, color, scale);
+      if (series.markersOnly !== true) {
+        if (series.dashed) canvas.dashedLine(x0, middle, x0 + sample - 1, middle, color, scale, [4 * scale, 3 * scale]);
+        else canvas.line(x0, middle, x0 + sample - 1, middle, color, scale);
+      }
       canvas.marker(x0 + Math.floor(sample / 2), middle, color, markerSize);
       canvas.text(x0 + sample + gap, top, series.label, BLACK, { scale });
     });
@@ -250,7 +261,7 @@ function drawSeries(canvas: Canvas, series: PlotSeries, color: Rgb, layout: Plot
   const pixels = series.points.map((p) => [layout.toPixelX(p.x), layout.toPixelY(p.y)] as const);
   const usable = ([px, py]: readonly [number, number]): boolean => Number.isFinite(px) && Number.isFinite(py);
   let phase = 0;
-  for (let k = 1; k < pixels.length; k++) {
+  for (let k = 1; k < pixels.length && series.markersOnly !== true; k++) {
     const [a, b] = [pixels[k - 1]!, pixels[k]!];
     if (!usable(a) || !usable(b)) continue;
     if (series.dashed) phase = canvas.dashedLine(a[0], a[1], b[0], b[1], color, scale, [4 * scale, 3 * scale], phase);

@@ -130,6 +130,14 @@ export function asinhStretch(values: ArrayLike<number>, options: { lo?: number; 
   return (value) => Math.min(1, Math.max(0, Math.asinh((value - lo) / softening) / top));
 }
 
+/** `pixels` copies of `rgb` from byte `start`; doubling copyWithin runs, as a set per pixel dominated drawing panels. */
+function fillPixels(data: Uint8Array, start: number, pixels: number, rgb: Rgb): void {
+  if (pixels <= 0) return;
+  data.set(rgb, start);
+  const end = start + 3 * pixels;
+  for (let filled = 3; start + filled < end; filled *= 2) data.copyWithin(start + filled, start, start + Math.min(filled, end - start - filled));
+}
+
 export class Canvas {
   readonly data: Uint8Array;
   private clipBox = { x0: 0, y0: 0, x1: 0, y1: 0 };
@@ -141,7 +149,7 @@ export class Canvas {
   ) {
     if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new RangeError(`bad canvas size ${width}x${height}`);
     this.data = new Uint8Array(width * height * 3);
-    for (let i = 0; i < this.data.length; i += 3) this.data.set(background, i);
+    fillPixels(this.data, 0, width * height, background);
     this.clearClip();
   }
 
@@ -170,7 +178,7 @@ export class Canvas {
     const ya = Math.max(this.clipBox.y0, Math.round(y));
     const xb = Math.min(this.clipBox.x1, Math.round(x) + Math.round(w));
     const yb = Math.min(this.clipBox.y1, Math.round(y) + Math.round(h));
-    for (let py = ya; py < yb; py++) for (let px = xa; px < xb; px++) this.data.set(rgb, (py * this.width + px) * 3);
+    for (let py = ya; py < yb; py++) fillPixels(this.data, (py * this.width + xa) * 3, xb - xa, rgb);
   }
 
   strokeRect(x: number, y: number, w: number, h: number, rgb: Rgb): void {

@@ -144,6 +144,36 @@ describe('line plots', () => {
     expect(isRed(renderLinePlot(spec(NaN)), layout.toPixelX(3), layout.toPixelY(0.6))).toBe(true);
   });
 
+  test('a scatter series has markers but no joining line', () => {
+    const spec = (markersOnly: boolean): LinePlotSpec => ({
+      xLabel: 'x',
+      yLabel: 'y',
+      xRange: [0, 4],
+      yRange: [0, 1],
+      series: [{ label: 's', color: RED, markersOnly, points: [{ x: 1, y: 0.2 }, { x: 3, y: 0.6 }] }],
+    });
+    const layout = linePlotLayout(spec(true));
+    const [mx, my] = [layout.toPixelX(2), layout.toPixelY(0.4)];
+    expect(redNear(renderLinePlot(spec(false)), mx, my, 1)).toBe(true);
+    const scatter = renderLinePlot(spec(true));
+    expect(redNear(scatter, mx, my, 3)).toBe(false);
+    expect(isRed(scatter, layout.toPixelX(1), layout.toPixelY(0.2))).toBe(true);
+    expect(isRed(scatter, layout.toPixelX(3), layout.toPixelY(0.6))).toBe(true);
+  });
+
+  test('vertical reference lines run the height of the frame and widen the automatic x range', () => {
+    const spec: LinePlotSpec = { xLabel: 'x', yLabel: 'y', yRange: [0, 1], series: [{ label: 's', points: [{ x: 1, y: 0.5 }] }], vLines: [{ x: 3, label: 'cut' }] };
+    const layout = linePlotLayout(spec);
+    expect(layout.xRange[1]).toBeGreaterThan(3);
+    const image = renderLinePlot(spec);
+    const px = Math.round(layout.toPixelX(3));
+    const column = Array.from({ length: layout.frame.height - 2 }, (_, k) => pixelAt(image, px, layout.frame.y + 1 + k).join());
+    const grey = column.filter((rgb) => rgb === '110,110,110').length;
+    // Dashed: 4 on, 3 off (times the text scale), less where the label or the legend covers it.
+    expect(grey).toBeGreaterThan(0.4 * column.length);
+    expect(pixelAt(image, px, layout.frame.y + layout.frame.height + 20).join()).not.toBe('110,110,110');
+  });
+
   test('the legend moves to a corner free of data', () => {
     const at = (x: number, y: number): LinePlotSpec => ({ xLabel: 'x', yLabel: 'y', xRange: [0, 1], yRange: [0, 1], series: [{ label: 'a long legend label', points: [{ x, y }] }] });
     const { frame } = linePlotLayout(at(0.5, 0.5));

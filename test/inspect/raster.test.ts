@@ -2,7 +2,7 @@ import { inflateSync } from 'node:zlib';
 
 import { describe, expect, test } from '@jest/globals';
 
-import { encodePng } from '../../src/inspect/png.js';
+import { encodePng, encodePngAsync } from '../../src/inspect/png.js';
 import { Canvas, asinhStretch, colorBar, colormapColor, measureText, type ColormapName, type Rgb } from '../../src/inspect/raster.js';
 
 const WHITE: Rgb = [255, 255, 255];
@@ -73,6 +73,24 @@ describe('raster lines and shapes', () => {
     canvas.clearClip();
     expect(boundingBox(inked(canvas))).toEqual({ x0: 2, y0: 2, x1: 5, y1: 5 });
     expect(inked(canvas).size).toBe(16);
+  });
+
+  test('backgrounds and rectangles of any size fill exactly their pixels', () => {
+    for (const [w, h] of [
+      [1, 1],
+      [7, 3],
+      [33, 17],
+    ] as const) {
+      const canvas = new Canvas(w, h, [1, 2, 3]);
+      expect(new Set(Array.from({ length: w * h }, (_, i) => canvas.pixel(i % w, Math.floor(i / w)).join()))).toEqual(new Set(['1,2,3']));
+    }
+    const canvas = new Canvas(40, 12);
+    canvas.fillRect(3, 2, 29, 5, INK);
+    canvas.fillRect(38, 10, 9, 9, INK);
+    const expected = new Set<string>();
+    for (let y = 2; y < 7; y++) for (let x = 3; x < 32; x++) expected.add(`${x},${y}`);
+    for (let y = 10; y < 12; y++) for (let x = 38; x < 40; x++) expected.add(`${x},${y}`);
+    expect(inked(canvas)).toEqual(expected);
   });
 
   test('markers are centred and symmetric; squares fill their box', () => {
@@ -211,6 +229,12 @@ describe('images, colour maps and stretches', () => {
     expect(canvas.pixel(15, 11)).toEqual(colormapColor('viridis', 98 / 99));
     expect(canvas.pixel(10, 50)).toEqual([0, 0, 0]);
     expect([...inked(canvas)].some((p) => Number(p.split(',')[0]) > 25)).toBe(true);
+  });
+
+  test('the asynchronous PNG encoder gives the same bytes', async () => {
+    const canvas = new Canvas(31, 9, [1, 2, 3]);
+    canvas.text(0, 0, 'vis-agn', [200, 100, 50]);
+    expect((await encodePngAsync(canvas.toImage())).equals(encodePng(canvas.toImage()))).toBe(true);
   });
 
   test('toImage survives a PNG round trip byte for byte', () => {

@@ -16,8 +16,8 @@ import { DEFAULT_MATCH_RADIUS_ARCSEC } from '../../completeness/match.js';
 import { completenessAgainstReference, formatReferenceReport } from '../../completeness/reference-completeness.js';
 import { readReferenceTable } from '../../completeness/reference.js';
 import type { Confidence } from '../../completeness/stats.js';
-import { DEFAULT_FPRS, DEFAULT_FPS_EDGES, evaluateAgainstTruth, formatTruthReport, readTruthTable } from '../../completeness/truth.js';
-import { InvalidInputError, UsageError } from '../../errors.js';
+import { DEFAULT_FPRS, DEFAULT_FPS_EDGES, evaluateCatalogAgainstTruth, formatTruthReport, readTruthTable, scoredObject } from '../../completeness/truth.js';
+import { UsageError } from '../../errors.js';
 
 interface CompletenessOptions {
   catalog: string;
@@ -82,17 +82,18 @@ async function referenceReport(options: CompletenessOptions, confidence: Confide
 
 async function truthReport(options: CompletenessOptions, confidence: Confidence): Promise<{ report: object; text: string }> {
   const truth = await readTruthTable(options.truth!, hduOf(options));
-  const scored = await catalogRows(options.catalog, (row) => ({ objectId: row.object_id, score: row.agn_z, selected: row.is_candidate, fpsEstimate: row.f_ps, flags: row.flags }));
-  const report = evaluateAgainstTruth(scored, truth, {
-    fprs: numbers(options.fpr, '--fpr'),
-    fpsBins: options.fpsBins === 'exact' ? 'exact' : numbers(options.fpsBins, '--fps-bins'),
-    confidence,
-    ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }),
-  });
-  // Disjoint ids mean the wrong truth file (or catalogue), not a catalogue that found nothing.
-  if (report.objects.joined === 0 && scored.length > 0 && truth.length > 0) {
-    throw new InvalidInputError(`no catalogue object_id appears in the truth table ${options.truth}`, { file: options.catalog });
-  }
+  const scored = await catalogRows(options.catalog, scoredObject);
+  const report = evaluateCatalogAgainstTruth(
+    scored,
+    truth,
+    {
+      fprs: numbers(options.fpr, '--fpr'),
+      fpsBins: options.fpsBins === 'exact' ? 'exact' : numbers(options.fpsBins, '--fps-bins'),
+      confidence,
+      ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }),
+    },
+    { catalog: options.catalog, truth: options.truth! },
+  );
   return { report, text: formatTruthReport(report) };
 }
 

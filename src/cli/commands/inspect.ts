@@ -12,7 +12,7 @@ import { writeAtomically } from '../../atomic-file.js';
 import type { DetectionConfig } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import { InvalidInputError, UsageError } from '../../errors.js';
-import { inspectCutout } from '../../inspect/inspect.js';
+import { catalogConfig, inspectCutout } from '../../inspect/inspect.js';
 import { encodePng } from '../../inspect/png.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { defaultCardPath } from '../../model/card.js';
@@ -22,14 +22,6 @@ interface InspectOptions extends DetectionCommandOptions {
   catalog?: string;
   id?: string;
   out?: string;
-}
-
-/** The detection configuration a catalogue was made with, as its metadata records it. */
-function catalogConfig(config: Readonly<Record<string, unknown>>, catalog: string): DetectionConfig & { model: string } {
-  for (const key of ['samples', 'steps', 'method', 'seed', 'thresholds', 'hduNames', 'rmsToSigma', 'model']) {
-    if (!(key in config)) throw new InvalidInputError(`run metadata config has no ${key}; was the catalogue written by vis-agn run?`, { file: catalog });
-  }
-  return config as unknown as DetectionConfig & { model: string };
 }
 
 export function register(program: Command): void {

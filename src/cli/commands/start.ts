@@ -15,7 +15,7 @@ import { defaultDetectionConfig, runDetection } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import type { CatalogRow } from '../../catalog/schema.js';
 import { formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
-import { evaluateAgainstTruth, readTruthTable, type TruthReport } from '../../completeness/truth.js';
+import { evaluateAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../../completeness/truth.js';
 import { inspectCutout } from '../../inspect/inspect.js';
 import { renderLinePlot } from '../../inspect/plot.js';
 import { encodePng } from '../../inspect/png.js';
@@ -76,11 +76,7 @@ export function register(program: Command): void {
       const summary = await runDetection({ inputs: [path.join(sims, 'cutouts')], out: options.out, cardPath, device: 'cpu', threads: 1, workers: availableParallelism(), batch: 128, config });
       const catalog = await readCatalog(summary.catalog);
       const truth = await readTruthTable(simulated.truth);
-      const report = evaluateAgainstTruth(
-        catalog.rows.map((r) => ({ objectId: r.object_id, score: r.agn_z, selected: r.is_candidate, fpsEstimate: r.f_ps, flags: r.flags })),
-        truth,
-        { fpsBins: 'exact' },
-      );
+      const report = evaluateAgainstTruth(catalog.rows.map(scoredObject), truth, { fpsBins: 'exact' });
       const plot = renderLinePlot({
         title: `selection agn_z > ${config.thresholds.z}, ${n} simulated cutouts`,
         xLabel: 'true f_PS',

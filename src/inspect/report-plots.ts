@@ -1,0 +1,150 @@
+/**
+ * The figures of `vis-agn report`, as plot specifications for renderLinePlot: the catalogue's agn_z
+ * distribution against the N(0, 1) a calibrated significance gives for normal galaxies, f_ps against
+ * magnitude by class, and, against simulation truth, completeness by true f_PS and by magnitude
+ * with Wilson intervals.
+ */
+
+import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
+import type { Proportion } from '../completeness/stats.js';
+import { fprLabel, type FprCompleteness, type TruthReport } from '../completeness/truth.js';
+import type { Thresholds } from '../score/detect.js';
+import { upperTailPValue } from '../score/core-scores.js';
+import type { LinePlotSpec, PlotPoint, PlotSeries } from './plot.js';
+import type { Rgb } from './raster.js';
+
+export interface ReportPlot {
+  /** File name under plots/. */
+  readonly name: string;
+  readonly title: string;
+  readonly caption: string;
+  readonly spec: LinePlotSpec;
+}
+
+const CLASS_COLORS: Readonly<Record<CandidateClass, Rgb>> = {
+  none: [170, 170, 170],
+  point_like: [0, 158, 115],
+  agn: [213, 94, 0],
+  qso: [0, 114, 178],
+};
+
+/** Half-unit bins, at most about 100 of them, covering every score. */
+function zBins(scores: readonly number[]): { lo: number; width: number; counts: number[] } {
+  const lo = Math.floor(Math.min(...scores) * 2) / 2;
+  const hi = Math.max(lo + 0.5, Math.ceil(Math.max(...scores) * 2) / 2);
+  const width = 0.5 * Math.max(1, Math.ceil((hi - lo) / 50));
+  const counts = new Array<number>(Math.max(1, Math.ceil((hi - lo) / width))).fill(0);
+  for (const z of scores) counts[Math.min(counts.length - 1, Math.floor((z - lo) / width))]!++;
+  return { lo, width, counts };
+}
+
+export function agnZPlot(rows: readonly CatalogRow[], thresholds: Thresholds): ReportPlot | undefined {
+  const scores = rows.flatMap((row) => (row.agn_z === null ? [] : [row.agn_z]));
+  if (scores.length === 0) return undefined;
+  const { lo, width, counts } = zBins(scores);
+  const centre = (i: number) => lo + (i + 0.5) * width;
+  const observed = counts.map((n, i): PlotPoint => ({ x: centre(i), y: n, yLo: n - Math.sqrt(n), yHi: n + Math.sqrt(n) }));
+  const expected = counts.map((_, i): PlotPoint => ({ x: centre(i), y: scores.length * (upperTailPValue(lo + i * width) - upperTailPValue(lo + (i + 1) * width)) }));
+  return {
+    name: 'agn-z.png',
+    title: 'agn_z distribution',
+    caption: `${scores.length} scored rows in bins of ${width} (error bars: Poisson); the dashed curve is N(0, 1) for the same number of rows, what a calibrated significance gives on galaxies without a point source.`,
+    spec: {
+      title: `agn_z of ${scores.length} scored rows`,
+      xLabel: 'agn_z',
+      yLabel: 'rows per bin',
+      series: [
+        { label: 'catalogue', points: observed },
+        { label: 'N(0, 1)', points: expected, dashed: true, color: [110, 110, 110] },
+      ],
+      vLines: [{ x: thresholds.z, label: `threshold ${thresholds.z}` }],
+    },
+  };
+}
+
+const FPS_RANGE: readonly [number, number] = [-0.4, 1.2];
+
+export function fpsMagPlot(rows: readonly CatalogRow[], thresholds: Thresholds): ReportPlot | undefined {
+  const usable = rows.filter((row) => row.f_ps !== null && row.mag_vis !== null);
+  if (usable.length === 0) return undefined;
+  const outside = usable.filter((row) => row.f_ps! < FPS_RANGE[0] || row.f_ps! > FPS_RANGE[1]).length;
+  // Candidates last, so they are drawn over the rest.
+  const classes: readonly CandidateClass[] = ['none', 'point_like', 'agn', 'qso'];
+  const series = classes.flatMap((cls) => {
+    const members = usable.filter((row) => row.candidate_class === cls);
+    const bars = cls === 'agn' || cls === 'qso';
+    const points = members.map((row): PlotPoint => {
+      const fps = row.f_ps!;
+      const err = row.f_ps_err;
+      return bars && err !== null ? { x: row.mag_vis!, y: fps, yLo: fps - err, yHi: fps + err } : { x: row.mag_vis!, y: fps };
+    });
+    return members.length === 0 ? [] : [{ label: `${cls} (${members.length})`, points, markersOnly: true, color: CLASS_COLORS[cls] }];
+  });
+  return {
+    name: 'fps-mag.png',
+    title: 'f_ps against magnitude',
+    caption: `${usable.length} rows with f_ps and mag_vis, by class; candidates with their f_ps uncertainty. Dashed: the qso and point_like f_ps thresholds.${outside > 0 ? ` ${outside} row${outside === 1 ? '' : 's'} with f_ps outside [${FPS_RANGE.join(', ')}] are off the plot.` : ''}`,
+    spec: {
+      title: 'f_ps against mag_vis',
+      xLabel: 'mag_vis [AB]',
+      yLabel: 'f_ps',
+      yRange: FPS_RANGE,
+      series,
+      hLines: [
+        { y: thresholds.qsoFps, label: 'qso' },
+        { y: thresholds.pointLikeFps, label: 'point_like' },
+      ],
+    },
+  };
+}
+
+const proportionPoint = (x: number, p: Proportion | null): PlotPoint =>
+  p === null || p.value === null ? { x, y: Number.NaN } : { x, y: p.value, yLo: p.lower, yHi: p.upper };
+
+interface CompletenessBin {
+  readonly lo: number;
+  readonly hi: number;
+  readonly completeness: Proportion;
+  readonly atFpr: readonly FprCompleteness[];
+}
+
+/** Completeness of the run's selection, and at the report's first fixed false-positive rate, per bin. */
+function completenessSeries(bins: readonly CompletenessBin[], fpr: number | undefined): PlotSeries[] {
+  const at = (bin: CompletenessBin) => (bin.lo + bin.hi) / 2;
+  const selection: PlotSeries = { label: 'selection (is_candidate)', points: bins.map((b) => proportionPoint(at(b), b.completeness)) };
+  if (fpr === undefined) return [selection];
+  return [selection, { label: `at FPR ${fprLabel(fpr)}`, dashed: true, points: bins.map((b) => proportionPoint(at(b), b.atFpr[0]?.completeness ?? null)) }];
+}
+
+export function truthPlots(report: TruthReport): ReportPlot[] {
+  const level = `${Math.round(report.confidence * 100)}%`;
+  const fpr = report.thresholds[0]?.fpr;
+  const falsePositives = report.galaxies.selected.value;
+  return [
+    {
+      name: 'completeness-fps.png',
+      title: 'completeness against true f_PS',
+      caption: `AGN and QSOs of the truth table by true f_PS (bin centres), Wilson ${level} intervals; dashed line: the selection's false-positive rate on ${report.galaxies.n} normal galaxies.`,
+      spec: {
+        title: 'completeness against true f_PS',
+        xLabel: 'true f_PS',
+        yLabel: 'completeness',
+        yRange: [0, 1.05],
+        series: completenessSeries(report.fpsBins.bins, fpr),
+        hLines: falsePositives === null ? [] : [{ y: falsePositives, label: 'false-positive rate' }],
+      },
+    },
+    {
+      name: 'completeness-mag.png',
+      title: 'completeness against magnitude',
+      caption: `AGN and QSOs with true f_PS ≥ ${report.magBins.minFps} by total magnitude (bin centres), Wilson ${level} intervals.`,
+      spec: {
+        title: `completeness against I_E (f_PS >= ${report.magBins.minFps})`,
+        xLabel: 'true I_E [AB]',
+        yLabel: 'completeness',
+        yRange: [0, 1.05],
+        series: completenessSeries(report.magBins.bins, fpr),
+      },
+    },
+  ];
+}

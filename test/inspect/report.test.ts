@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { encodeFlags } from '../../src/catalog/flags.js';
+import { readCatalog } from '../../src/catalog/read.js';
+import type { CatalogRow } from '../../src/catalog/schema.js';
+import { EXIT_CODES } from '../../src/errors.js';
+import { renderThumbnail, THUMBNAIL_SIZE, type PanelInput } from '../../src/inspect/panel.js';
+import { colormapColor } from '../../src/inspect/raster.js';
+import { escapeHtml, renderReportPage, renderTableRow, type ReportEntry, type ReportPage } from '../../src/inspect/report-html.js';
+import { agnZPlot } from '../../src/inspect/report-plots.js';
+import { countRows, selectRows } from '../../src/inspect/report.js';
+import { simulateCutouts } from '../../src/sim/cutouts.js';
+import { buildRecipe } from '../../src/sim/recipe.js';
+import { METADATA, makeRows } from '../catalog/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { describeIf, repoRoot } from '../helpers/shared.js';
+
+const THUMBS = { thumbnailSize: THUMBNAIL_SIZE };
+
+function row(overrides: Partial<CatalogRow>): CatalogRow {
+  return { ...makeRows(1)[0]!, ...overrides };
+}
+
+describe('report HTML', () => {
+  it('escapes every character that could open markup or leave an attribute', () => {
+    expect(escapeHtml(`<script>alert("x" & 'y')</script>`)).toBe('&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;');
+    expect(escapeHtml('plain 1.5" ± 0.1')).toBe('plain 1.5&quot; ± 0.1');
+  });
+
+  it('renders a table row: values, sort keys, flags in words, links, and a note instead of a missing thumbnail', () => {
+    const scored = row({ object_id: -(2n ** 63n), ra: 150.123456789, dec: null, mag_vis: 23.456, agn_z: 4.567, f_ps: 0.2345, f_ps_err: 0.0512, candidate_class: 'qso', flags: encodeFlags(['no_rms_map', 'corrupt_input']) });
+    const html = renderTableRow({ row: scored, thumbnail: 'thumbs/-9223372036854775808.png', panel: 'panels/-9223372036854775808.png' }, THUMBS);
+    expect(html).toContain('data-class="qso"');
+    expect(html).toContain('data-agn-z="4.567"');
+    // The full 64-bit id survives as the sort key (a double would round it).
+    expect(html).toContain('<td data-value="-9223372036854775808">-9223372036854775808</td>');
+    expect(html).toContain('<td data-value="150.123456789">150.123457</td>');
+    expect(html).toContain('<td data-value="">–</td>');
+    expect(html).toContain('<td data-value="0.2345">0.234 ± 0.051</td>');
+    expect(html).toContain(`<td data-value="${16 + 128}">no_rms_map, corrupt_input</td>`);
+    expect(html).toContain(`<img src="thumbs/-9223372036854775808.png" width="${THUMBNAIL_SIZE.width}" height="${THUMBNAIL_SIZE.height}"`);
+    expect(html).toContain('<a href="panels/-9223372036854775808.png">panel</a>');
+
+    const hostile = row({ object_id: 7n, source_file: '/data/a<b>"evil".fits', candidate_class: 'agn', agn_z: null, flags: 0 });
+    const missing = renderTableRow({ row: hostile, note: 'no images: <img src=x onerror=alert(1)>' }, THUMBS);
+    expect(missing).not.toContain('<img');
+    expect(missing).not.toContain('<b>');
+    expect(missing).toContain('<p class="note">no images: &lt;img src=x onerror=alert(1)&gt;</p>');
+    expect(missing).toContain('data-agn-z=""');
+    expect(missing).toContain('data-search="7 agn none a&lt;b&gt;&quot;evil&quot;.fits no images: &lt;img src=x onerror=alert(1)&gt;"');
+    expect(missing).toContain('<td data-value="0">none</td>');
+    expect(missing).toContain('<td>–</td>');
+  });
+
+  it('builds one page with no external resource, only hashed inline code, and escaped metadata', () => {
+    const rows = makeRows(30, 4);
+    const entries: ReportEntry[] = rows.slice(0, 5).map((r) => ({ row: r, thumbnail: `thumbs/${r.object_id}.png`, panel: `panels/${r.object_id}.png` }));
+    const page: ReportPage = {
+      catalogPath: 'catalogs/<run>/catalog.arrow',
+      metadata: { ...METADATA, modelName: '<img src=x onerror=alert(1)>' },
+      generatedAt: '2026-01-01T00:00:00.000Z',
+      counts: countRows(rows),
+      classes: ['agn', 'qso'],
+      eligible: 12,
+      entries,
+      figures: [{ file: 'plots/agn-z.png', title: 'agn_z & co', caption: 'a <caption>', width: 720, height: 480 }],
+      notes: ['model card <differs>'],
+      thumbnailSize: THUMBNAIL_SIZE,
+    };
+    const html = renderReportPage(page);
+    expect(html).not.toMatch(/<img src=x/);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('model card &lt;differs&gt;');
+    expect(html).toContain('catalogs/&lt;run&gt;/catalog.arrow');
+    expect(html).toContain('the 5 most significant of 12');
+    // Every src and href is a relative path into the report folder.
+    const links = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+    expect(links.length).toBe(1 + 1 + 2 * entries.length);
+    for (const link of links) expect(link).toMatch(/^(thumbs|panels|plots)\/-?\d*[\w-]*\.png$/);
+    // The policy admits exactly the page's own style and script.
+    const policy = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)![1]!.replace(/&#39;/g, "'");
+    const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+    const script = /<script>([\s\S]*)<\/script>/.exec(html)![1]!;
+    const style = /<style>([\s\S]*)<\/style>/.exec(html)![1]!;
+    expect(policy).toContain(`script-src ${hash(script)}`);
+    expect(policy).toContain(`style-src ${hash(style)}`);
+    expect(policy).toContain("default-src 'none'");
+    expect(html.match(/<tr data-class=/g)).toHaveLength(entries.length);
+  });
+
+  it('selects the rows of the chosen classes, most significant first, missing scores last', () => {
+    const rows = [
+      row({ object_id: 1n, candidate_class: 'agn', agn_z: 3.5 }),
+      row({ object_id: 2n, candidate_class: 'none', agn_z: 9 }),
+      row({ object_id: 3n, candidate_class: 'qso', agn_z: 7 }),
+      row({ object_id: 4n, candidate_class: 'agn', agn_z: null }),
+      row({ object_id: 5n, candidate_class: 'point_like', agn_z: 12 }),
+      row({ object_id: 6n, candidate_class: 'agn', agn_z: 5 }),
+    ];
+    const ids = (selected: readonly CatalogRow[]) => selected.map((r) => Number(r.object_id));
+    expect(ids(selectRows(rows, ['agn', 'qso'], 10).selected)).toEqual([3, 6, 1, 4]);
+    expect(selectRows(rows, ['agn', 'qso'], 2)).toEqual({ eligible: 4, selected: [rows[2], rows[5]] });
+    expect(ids(selectRows(rows, ['point_like', 'none'], 10).selected)).toEqual([5, 2]);
+    const counts = countRows(rows.map((r, i) => ({ ...r, flags: i < 2 ? encodeFlags(['no_rms_map']) : 0, is_candidate: r.candidate_class === 'agn' || r.candidate_class === 'qso' })));
+    expect(counts).toEqual({ rows: 6, byClass: { agn: 3, qso: 1, point_like: 1, none: 1 }, candidates: 4, flagged: 2, byFlag: [['no_rms_map', 2]] });
+  });
+
+  it('histograms every agn_z, beside the N(0, 1) expectation', () => {
+    const rows = makeRows(200, 9);
+    const plot = agnZPlot(rows, { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })!;
+    const scored = rows.filter((r) => r.agn_z !== null).length;
+    const [observed, expected] = plot.spec.series;
+    expect(observed!.points.reduce((n, p) => n + p.y, 0)).toBe(scored);
+    expect(expected!.points.reduce((n, p) => n + p.y, 0)).toBeLessThanOrEqual(scored);
+    expect(plot.spec.vLines).toEqual([{ x: 3, label: 'threshold 3' }]);
+    expect(agnZPlot(rows.map((r) => ({ ...r, agn_z: null })), { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })).toBeUndefined();
+  });
+});
+
+describe('thumbnails', () => {
+  const side = 64;
+  const mask = { size: 5, shape: 'square' as const };
+  const crop = Float32Array.from({ length: side * side }, (_, i) => Math.exp(-(((i % side) - 32) ** 2 + (Math.floor(i / side) - 32) ** 2) / 18));
+  const core = (values: Float32Array) => Array.from({ length: 25 }, (_, k) => values[(32 + Math.floor(k / 5) - 2) * side + 32 + (k % 5) - 2]!);
+  const input = (samples: number[]): PanelInput => ({ title: 't', crop, side, mask, samples: Float32Array.from(samples), sampleCount: samples.length / 25, psfWeights: new Float32Array(25).fill(0.04), psFlux: 0, lines: [] });
+  const tile = (image: { width: number; data: Uint8Array }, k: number) => {
+    const size = THUMBNAIL_SIZE.height;
+    const pixels: number[] = [];
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) pixels.push(...image.data.subarray((y * image.width + k * (size + 2) + x) * 3, (y * image.width + k * (size + 2) + x) * 3 + 3));
+    return pixels.join();
+  };
+
+  it('show the observed centre, the mean regeneration in its core and the residual', () => {
+    const perfect = renderThumbnail(input([...core(crop), ...core(crop)]));
+    expect([perfect.width, perfect.height]).toEqual([THUMBNAIL_SIZE.width, THUMBNAIL_SIZE.height]);
+    // Regenerations equal to the observed core: the middle tile is the observed one, the residual is zero (white).
+    expect(tile(perfect, 1)).toBe(tile(perfect, 0));
+    const centre = ((THUMBNAIL_SIZE.height / 2) * perfect.width + 2 * (THUMBNAIL_SIZE.height + 2) + THUMBNAIL_SIZE.height / 2) * 3;
+    expect([...perfect.data.subarray(centre, centre + 3)]).toEqual(colormapColor('coolwarm', 0.5));
+
+    const faint = renderThumbnail(input(core(crop).map((v) => v / 2)));
+    expect(tile(faint, 0)).toBe(tile(perfect, 0));
+    expect(tile(faint, 1)).not.toBe(tile(perfect, 1));
+    const [r, , b] = faint.data.subarray(centre, centre + 3);
+    expect(r!).toBeGreaterThan(b! + 50);
+  });
+});
+
+const hasChromium = existsSync('/usr/bin/chromium');
+
+describe('vis-agn report', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vis-agn-report-'));
+  const catalogPath = path.join(dir, 'run', 'catalog.arrow');
+  const out = path.join(dir, 'report');
+  let rows: CatalogRow[] = [];
+  let shown: CatalogRow[] = [];
+  let gone: CatalogRow;
+  let stdout = '';
+  let stderr = '';
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  beforeAll(async () => {
+    // Grid simulation: normal galaxies beside AGN and QSOs of known f_PS; thresholds low enough that
+    // a few dozen faint sources give candidates of several classes.
+    const sims = await simulateCutouts({ count: 40, seed: 31, out: path.join(dir, 'sims'), workers: 1, recipe: buildRecipe({ mix: 'grid', gridFps: [0, 0, 0.3, 0.5, 0.8] }) });
+    const run = await runCli(['run', ...sims.files, '--out', path.dirname(catalogPath), '--seed', '5', '--z-threshold', '1', '--qso-fps', '0.2', '--point-like-fps', '0.4', '--quiet']);
+    expect(run.code).toBe(EXIT_CODES.ok);
+    rows = [...(await readCatalog(catalogPath)).rows];
+    shown = rows.filter((r) => r.candidate_class !== 'none');
+    // One cutout deleted after the run: its row must be listed with a note, not crash the report.
+    gone = [...shown].sort((a, b) => a.agn_z! - b.agn_z!)[0]!;
+    unlinkSync(gone.source_file);
+    const result = await runCli(['report', '--catalog', catalogPath, '--out', out, '--classes', 'agn,qso,point_like', '--truth', sims.truth]);
+    expect(result.code).toBe(EXIT_CODES.ok);
+    ({ stdout, stderr } = result);
+  }, 120_000);
+
+  it('writes the page, a thumbnail and a panel per readable row, and the plots', () => {
+    // Preconditions of the data, so the checks below cannot pass vacuously.
+    expect(shown.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(shown.map((r) => r.candidate_class)).size).toBeGreaterThanOrEqual(2);
+    expect(stdout).toContain(`${shown.length} of ${shown.length} rows of class agn, qso, point_like in the table (1 without images`);
+    expect(stderr).toMatch(/report: \d+\/\d+ sources/);
+    expect(readdirSync(path.join(out, 'plots')).sort()).toEqual(['agn-z.png', 'completeness-fps.png', 'completeness-mag.png', 'fps-mag.png']);
+    const readable = shown.filter((r) => r !== gone).map((r) => `${r.object_id}.png`).sort();
+    expect(readdirSync(path.join(out, 'thumbs')).sort()).toEqual(readable);
+    expect(readdirSync(path.join(out, 'panels')).sort()).toEqual(readable);
+    const html = readFileSync(path.join(out, 'index.html'), 'utf8');
+    expect(html).toContain('no images: the cutout could not be read again');
+    expect(html).toContain(escapeHtml(path.basename(gone.source_file)));
+  });
+
+  it("draws the same panel as vis-agn inspect, byte for byte", async () => {
+    const source = shown.find((r) => r !== gone)!;
+    const panel = path.join(dir, 'inspect.png');
+    expect((await runCli(['inspect', '--catalog', catalogPath, '--id', String(source.object_id), '--out', panel])).code).toBe(EXIT_CODES.ok);
+    expect(readFileSync(path.join(out, 'panels', `${source.object_id}.png`)).equals(readFileSync(panel))).toBe(true);
+  }, 30_000);
+
+  it('refuses bad options and missing catalogues; a failed report leaves no index.html', async () => {
+    expect((await runCli(['report', '--catalog', catalogPath, '--out', path.join(dir, 'x'), '--classes', 'agn,galaxy'])).code).toBe(EXIT_CODES.usage);
+    expect((await runCli(['report', '--catalog', catalogPath, '--out', path.join(dir, 'x'), '--max-candidates', '0'])).code).toBe(EXIT_CODES.usage);
+    expect((await runCli(['report', '--catalog', path.join(dir, 'none.arrow'), '--out', path.join(dir, 'x')])).code).toBe(EXIT_CODES.inputNotFound);
+    // index.html cannot be put in place (a folder is in the way): the report fails after its images.
+    const blocked = path.join(dir, 'blocked');
+    mkdirSync(path.join(blocked, 'index.html', 'occupied'), { recursive: true });
+    const failed = await runCli(['report', '--catalog', catalogPath, '--out', blocked, '--quiet']);
+    expect(failed.code).toBe(EXIT_CODES.outputFailed);
+    expect(readdirSync(path.join(blocked, 'thumbs')).length).toBeGreaterThan(0);
+    expect(readdirSync(blocked).filter((name) => name.includes('index.html')).sort()).toEqual(['index.html']);
+    expect(existsSync(path.join(blocked, 'index.html', 'occupied'))).toBe(true);
+  }, 60_000);
+
+  describeIf(hasChromium, '/usr/bin/chromium not found (Debian package chromium)', 'in headless Chromium', () => {
+    type Browser = import('playwright-core').Browser;
+    type Page = import('playwright-core').Page;
+    let browser: Browser;
+    let page: Page;
+    const problems: string[] = [];
+    const requests: string[] = [];
+
+    beforeAll(async () => {
+      const { chromium } = await import('playwright-core');
+      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      page.on('console', (message) => {
+        if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+      });
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('requestfailed', (request) => problems.push(`failed request: ${request.url()} ${request.failure()?.errorText ?? ''}`));
+      page.on('request', (request) => requests.push(request.url()));
+      await page.goto(pathToFileURL(path.join(out, 'index.html')).href, { waitUntil: 'load' });
+    }, 60_000);
+
+    afterAll(async () => {
+      if (page !== undefined) {
+        mkdirSync(path.join(repoRoot, 'test', 'artifacts'), { recursive: true });
+        await page.screenshot({ path: path.join(repoRoot, 'test', 'artifacts', 'report.png'), fullPage: true });
+      }
+      await browser?.close();
+    });
+
+    /** The class and a column's sort value of every row, in table order; visible rows only unless `all`. */
+    const tableRows = async (key: string, all = false): Promise<{ cls: string; value: string }[]> => {
+      const keys = await page.$$eval('#candidate-table thead th', (ths) => ths.map((th) => th.getAttribute('data-key')));
+      return page.$$eval(
+        '#candidate-table tbody tr',
+        (trs, [index, includeHidden]) =>
+          trs.filter((tr) => includeHidden || !tr.hasAttribute('hidden')).map((tr) => ({ cls: tr.getAttribute('data-class')!, value: tr.children[index]!.getAttribute('data-value')! })),
+        [keys.indexOf(key), all] as const,
+      );
+    };
+
+    it('loads with no console errors, no failed requests and nothing fetched from outside the folder', async () => {
+      expect(problems).toEqual([]);
+      expect(requests.length).toBeGreaterThan(1);
+      for (const url of requests) expect(url.startsWith(pathToFileURL(out).href + '/')).toBe(true);
+      expect(await page.title()).toBe('vis-agn report: catalog.arrow');
+    });
+
+    it('renders every image', async () => {
+      const images = await page.$$eval('img', (imgs) => imgs.map((img) => ({ src: img.getAttribute('src'), complete: img.complete, width: img.naturalWidth })));
+      expect(images).toHaveLength(4 + shown.length - 1);
+      expect(images.filter((image) => !image.complete || image.width === 0)).toEqual([]);
+    });
+
+    it('sorts by a numeric column in both directions, and by 64-bit ids', async () => {
+      const ascending = (values: number[]) => values.every((v, i) => i === 0 || values[i - 1]! <= v);
+      await page.click('th[data-key="mag_vis"] button');
+      const up = (await tableRows('mag_vis', true)).map((r) => Number(r.value));
+      expect(up).toHaveLength(shown.length);
+      expect(ascending(up)).toBe(true);
+      expect(await page.getAttribute('th[data-key="mag_vis"]', 'aria-sort')).toBe('ascending');
+      await page.click('th[data-key="mag_vis"] button');
+      const down = (await tableRows('mag_vis', true)).map((r) => Number(r.value));
+      expect(down).toEqual([...up].reverse());
+      expect(await page.getAttribute('th[data-key="mag_vis"]', 'aria-sort')).toBe('descending');
+      expect(new Set(up)).toEqual(new Set(shown.map((r) => r.mag_vis)));
+
+      await page.click('th[data-key="object_id"] button');
+      const ids = (await tableRows('object_id', true)).map((r) => BigInt(r.value));
+      expect(ids).toEqual(shown.map((r) => r.object_id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    });
+
+    it('filters by class, by minimum agn_z and by text', async () => {
+      const hiddenClass = shown[0]!.candidate_class;
+      await page.uncheck(`input[name="class"][value="${hiddenClass}"]`);
+      const byClass = await tableRows('agn_z');
+      expect(byClass.length).toBe(shown.filter((r) => r.candidate_class !== hiddenClass).length);
+      expect(byClass.every((r) => r.cls !== hiddenClass)).toBe(true);
+      expect(await page.textContent('#shown')).toBe(String(byClass.length));
+      await page.check(`input[name="class"][value="${hiddenClass}"]`);
+
+      const scores = shown.map((r) => r.agn_z!).sort((a, b) => a - b);
+      const cut = scores[Math.floor(scores.length / 2)]!;
+      await page.fill('#min-z', String(cut));
+      const strong = await tableRows('agn_z');
+      expect(strong.length).toBe(scores.filter((z) => z >= cut).length);
+      expect(strong.length).toBeLessThan(shown.length);
+      expect(strong.every((r) => Number(r.value) >= cut)).toBe(true);
+      await page.fill('#min-z', '');
+      expect(await tableRows('agn_z')).toHaveLength(shown.length);
+
+      await page.fill('#search', 'could not be read');
+      expect((await tableRows('object_id')).map((r) => r.value)).toEqual([String(gone.object_id)]);
+      await page.fill('#search', '');
+    });
+
+    it('links every readable row to its panel, which exists', async () => {
+      const links = await page.$$eval('#candidate-table a', (anchors) => anchors.map((a) => a.getAttribute('href')!));
+      expect(links).toHaveLength(shown.length - 1);
+      for (const link of links) expect(existsSync(path.join(out, link))).toBe(true);
+      expect(links).not.toContain(`panels/${gone.object_id}.png`);
+    });
+  });
+});
