@@ -202,13 +202,17 @@ export function significanceCalibration(generator: CoreGenerator): SignificanceC
   return generator.loaded.card.significance ?? UNCALIBRATED;
 }
 
-export function runMetadata(generator: CoreGenerator, config: DetectionConfig, inputs: readonly string[], cardPath: string): RunMetadata {
+/**
+ * The run's metadata. `tiles`: the tiles of a tile run (with their catalogue), recorded so a row can
+ * be cut again from its tile (`vis-agn inspect`, `vis-agn report`).
+ */
+export function runMetadata(generator: CoreGenerator, config: DetectionConfig, inputs: readonly string[], cardPath: string, tiles?: readonly TileInput[]): RunMetadata {
   const calibration = significanceCalibration(generator);
   return {
     modelName: generator.loaded.card.name,
     modelCardSha256: generator.loaded.cardSha256,
     executionProvider: generator.provider,
-    config: { ...config, model: cardPath, significance: calibration, crop: generator.crop, mask: generator.mask },
+    config: { ...config, model: cardPath, significance: calibration, crop: generator.crop, mask: generator.mask, ...(tiles === undefined ? {} : { tiles }) },
     seed: config.seed,
     visAgnVersion: generatorVersion(),
     nodeVersion: process.version,
@@ -311,7 +315,7 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const inputs = options.tile === undefined ? options.inputs : [options.tile.tile, options.tile.catalog, ...(options.tile.rms === undefined ? [] : [options.tile.rms]), ...(options.tile.psf === undefined ? [] : [options.tile.psf])];
   let writer: CatalogWriter | undefined;
   try {
-    writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath));
+    writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath, options.tile === undefined ? undefined : [options.tile]));
     for await (const rows of scoredRows(options, files, generator, side)) {
       for (const row of rows) {
         writer.append(row);

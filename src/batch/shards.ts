@@ -262,7 +262,8 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const chunkCount = Math.ceil(inputs.count / chunk);
   const present = new Set(readdirSync(chunks).filter((name) => /^chunk-\d{6}\.arrow$/.test(name)));
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
-  const metadata = runMetadata(generator, options.config, [options.manifest], options.cardPath);
+  const tiles = manifest.kind === 'tiles' ? manifest.tiles.map((files) => ({ ...files, ...manifest.catalogue })) : undefined;
+  const metadata = runMetadata(generator, options.config, [options.manifest], options.cardPath, tiles);
   let resumedChunks = 0;
   try {
     const calibration = significanceCalibration(generator);

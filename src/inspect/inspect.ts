@@ -10,18 +10,22 @@ import { prepareCutout, scorePrepared, significanceCalibration, type DetectionCo
 import { decodeFlags, FLAGS } from '../catalog/flags.js';
 import type { CatalogRow } from '../catalog/schema.js';
 import { readCutout } from '../cutout/from-files.js';
+import { TileReader, type TileInput } from '../cutout/from-tile.js';
 import { InvalidInputError } from '../errors.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { CORE_SEARCH } from '../score/prepare.js';
 import { renderInspectionPanel, type PanelInput } from './panel.js';
 import type { RasterImage } from './png.js';
 
+/** What a catalogue's metadata records of its run: the detection configuration, the model, and the tiles of a tile run. */
+export type RecordedConfig = DetectionConfig & { readonly model: string; readonly tiles?: readonly TileInput[] };
+
 /** The detection configuration a catalogue was made with, as its metadata records it. */
-export function catalogConfig(config: Readonly<Record<string, unknown>>, catalog: string): DetectionConfig & { model: string } {
+export function catalogConfig(config: Readonly<Record<string, unknown>>, catalog: string): RecordedConfig {
   for (const key of ['samples', 'steps', 'method', 'seed', 'thresholds', 'hduNames', 'rmsToSigma', 'model']) {
     if (!(key in config)) throw new InvalidInputError(`run metadata config has no ${key}; was the catalogue written by vis-agn run?`, { file: catalog });
   }
-  return config as unknown as DetectionConfig & { model: string };
+  return config as unknown as RecordedConfig;
 }
 
 export interface Inspection {
@@ -67,6 +71,23 @@ export function scoreLines(row: CatalogRow, config: DetectionConfig): string[] {
 export function prepareForInspection(file: string, generator: CoreGenerator, config: DetectionConfig): PreparedCutout {
   const cutout = readCutout(file, { hduNames: config.hduNames, side: generator.crop + CORE_SEARCH - 1 });
   return prepareCutout(cutout, generator.crop, generator, config.rmsToSigma);
+}
+
+/**
+ * A catalogue row's source read again as its run read it: cut from its tile at the row's position in
+ * a tile run, else read from its cutout file.
+ */
+export function prepareRowForInspection(row: CatalogRow, generator: CoreGenerator, config: RecordedConfig): PreparedCutout {
+  const tile = config.tiles?.find((t) => t.tile === row.source_file);
+  if (tile === undefined) return prepareForInspection(row.source_file, generator, config);
+  if (row.ra === null || row.dec === null) throw new InvalidInputError(`object ${row.object_id} has no position to cut it from the tile at`, { file: tile.tile });
+  const reader = TileReader.open(tile, config.hduNames);
+  try {
+    const [cutout] = reader.cut({ ids: [row.object_id], ra: Float64Array.of(row.ra), dec: Float64Array.of(row.dec) }, generator.crop + CORE_SEARCH - 1);
+    return prepareCutout(cutout!, generator.crop, generator, config.rmsToSigma);
+  } finally {
+    reader.close();
+  }
 }
 
 export interface InspectedSource {

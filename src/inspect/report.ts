@@ -10,14 +10,14 @@
 import path from 'node:path';
 
 import { ensureOutputDir, writeAtomically } from '../atomic-file.js';
-import type { DetectionConfig, PreparedCutout } from '../batch/run.js';
+import type { PreparedCutout } from '../batch/run.js';
 import { decodeFlags } from '../catalog/flags.js';
 import { readCatalog } from '../catalog/read.js';
 import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
 import { evaluateCatalogAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../completeness/truth.js';
 import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
-import { catalogConfig, inspectPrepared, prepareForInspection } from './inspect.js';
+import { catalogConfig, inspectPrepared, prepareRowForInspection, type RecordedConfig } from './inspect.js';
 import { renderInspectionPanel, renderThumbnail, THUMBNAIL_SIZE } from './panel.js';
 import { renderLinePlot } from './plot.js';
 import { encodePngAsync, type RasterImage } from './png.js';
@@ -96,20 +96,20 @@ async function truthReport(options: ReportOptions, rows: readonly CatalogRow[]):
 }
 
 /** A row's cutout read again, or why it could not be: a missing file, or a file holding another object. */
-function readAgain(row: CatalogRow, generator: CoreGenerator, config: DetectionConfig): PreparedCutout | string {
+function readAgain(row: CatalogRow, generator: CoreGenerator, config: RecordedConfig): PreparedCutout | string {
   let cutout: PreparedCutout;
   try {
-    cutout = prepareForInspection(row.source_file, generator, config);
+    cutout = prepareRowForInspection(row, generator, config);
   } catch (error) {
     if (!(error instanceof VisAgnError)) throw error;
     return `no images: the cutout could not be read again (${error.message})`;
   }
   if (cutout.cutout.objectId === row.object_id) return cutout;
-  return `no images: ${row.source_file} is a cutout of object ${cutout.cutout.objectId}, not of this one (a tile run?)`;
+  return `no images: ${row.source_file} is a cutout of object ${cutout.cutout.objectId}, not of this one`;
 }
 
 /** One batch of table rows: recomputed in one model call, their images written (encoded in parallel). */
-async function batchEntries(rows: readonly CatalogRow[], generator: CoreGenerator, config: DetectionConfig, options: ReportOptions): Promise<ReportEntry[]> {
+async function batchEntries(rows: readonly CatalogRow[], generator: CoreGenerator, config: RecordedConfig, options: ReportOptions): Promise<ReportEntry[]> {
   const cutouts = rows.map((row) => readAgain(row, generator, config));
   const readable = cutouts.filter((cutout): cutout is PreparedCutout => typeof cutout !== 'string');
   const inspected = await inspectPrepared(generator, readable, config);

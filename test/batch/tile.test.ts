@@ -49,6 +49,16 @@ describe('vis-agn run --tile', () => {
       expect(flags.includes('off_tile_edge')).toBe(nearEdge);
     }
     expect(rows.some((r) => r.agn_z !== null)).toBe(true);
+
+    // The run records its tile, so a row is cut again from it and recomputes to the same scores.
+    const pick = rows.find((r) => r.agn_z !== null && !decodeFlags(r.flags).includes('off_tile_edge'))!;
+    const panel = path.join(dir, 'panel.png');
+    const inspected = await runCli(['inspect', '--catalog', path.join(out, 'catalog.arrow'), '--id', String(pick.object_id), '--out', panel]);
+    expect(inspected.stderr).toBe('');
+    expect(inspected.code).toBe(0);
+    expect(inspected.stdout).toContain(`agn_z ${pick.agn_z!.toFixed(2)}`);
+    expect(inspected.stdout).toContain(`object_id ${pick.object_id}`);
+    expect(readFileSync(panel).subarray(1, 4).toString()).toBe('PNG');
   }, 60_000);
 
   test('tile mode on 1 and 2 worker threads gives the same bytes (the built CLI, whose workers are compiled)', () => {

@@ -12,7 +12,9 @@ import { writeAtomically } from '../../atomic-file.js';
 import type { DetectionConfig } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import { InvalidInputError, UsageError } from '../../errors.js';
-import { catalogConfig, inspectCutout } from '../../inspect/inspect.js';
+import type { CatalogRow } from '../../catalog/schema.js';
+import { catalogConfig, inspectPrepared, prepareForInspection, prepareRowForInspection, type InspectedSource, type RecordedConfig } from '../../inspect/inspect.js';
+import { renderInspectionPanel } from '../../inspect/panel.js';
 import { encodePng } from '../../inspect/png.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { defaultCardPath } from '../../model/card.js';
@@ -34,10 +36,9 @@ export function register(program: Command): void {
       .option('--id <object_id>', 'with --catalog: the object id')
       .option('--out <png>', 'panel file (default inspect-<object_id>.png in the current folder)'),
   ).action(async (file: string | undefined, options: InspectOptions) => {
-    let source: string;
     let config: DetectionConfig;
     let cardPath: string;
-    let expected: number | null | undefined;
+    let recorded: { row: CatalogRow; config: RecordedConfig } | undefined;
     if (options.catalog !== undefined) {
       if (file !== undefined) throw new UsageError('give a cutout file or --catalog with --id, not both');
       if (options.id === undefined || !/^-?\d+$/.test(options.id)) throw new UsageError('--catalog needs --id OBJECT_ID (an integer)');
@@ -45,27 +46,25 @@ export function register(program: Command): void {
       const id = BigInt(options.id);
       const row = catalog.rows.find((r) => r.object_id === id);
       if (row === undefined) throw new InvalidInputError(`no object ${options.id} in the catalogue`, { file: options.catalog });
-      const recorded = catalogConfig(catalog.metadata.config, options.catalog);
-      config = recorded;
-      cardPath = recorded.model;
-      source = row.source_file;
-      expected = row.agn_z;
+      recorded = { row, config: catalogConfig(catalog.metadata.config, options.catalog) };
+      config = recorded.config;
+      cardPath = recorded.config.model;
     } else {
       if (file === undefined) throw new UsageError('give a cutout file, or --catalog with --id');
       ({ config } = detectionConfigFrom(options));
       cardPath = options.model ?? defaultCardPath();
-      source = file;
     }
     const started = performance.now();
     const generator = await CoreGenerator.load(cardPath, { device: 'cpu', threads: 1 });
     try {
-      const inspection = await inspectCutout(source, generator, config);
-      if (expected !== undefined && inspection.row.agn_z !== expected) {
-        process.stderr.write(`inspect: warning: agn_z recomputes as ${inspection.row.agn_z}, the catalogue has ${expected} (another model or input file?)\n`);
+      const prepared = recorded === undefined ? prepareForInspection(file!, generator, config) : prepareRowForInspection(recorded.row, generator, recorded.config);
+      const [inspected] = (await inspectPrepared(generator, [prepared], config)) as [InspectedSource];
+      if (recorded !== undefined && inspected.row.agn_z !== recorded.row.agn_z) {
+        process.stderr.write(`inspect: warning: agn_z recomputes as ${inspected.row.agn_z}, the catalogue has ${recorded.row.agn_z} (another model or input file?)\n`);
       }
-      const out = options.out ?? path.join('.', `inspect-${inspection.row.object_id}.png`);
-      await writeAtomically(out, (handle) => handle.write(encodePng(inspection.panel)));
-      process.stdout.write(`${inspection.lines.join('\n')}\npanel: ${out} (${((performance.now() - started) / 1000).toFixed(2)} s)\n`);
+      const out = options.out ?? path.join('.', `inspect-${inspected.row.object_id}.png`);
+      await writeAtomically(out, (handle) => handle.write(encodePng(renderInspectionPanel(inspected.view))));
+      process.stdout.write(`${inspected.lines.join('\n')}\npanel: ${out} (${((performance.now() - started) / 1000).toFixed(2)} s)\n`);
     } finally {
       await generator.release();
     }
