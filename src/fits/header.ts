@@ -247,10 +247,10 @@ export function parseHeader(bytes: Uint8Array, location: ErrorLocation = {}): Fi
   const endIndex = findEndCard(bytes);
   if (endIndex < 0) throw new InvalidInputError('header has no END card', location);
   assertHeaderText(bytes.subarray(0, endIndex * CARD_SIZE), 0, location);
+  // Printable ASCII (checked above), so one latin1 decode of the whole header is exact.
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, endIndex * CARD_SIZE).toString('latin1');
   const raws: RawCard[] = [];
-  for (let offset = 0; offset < endIndex * CARD_SIZE; offset += CARD_SIZE) {
-    raws.push(splitCard(String.fromCharCode(...bytes.subarray(offset, offset + CARD_SIZE))));
-  }
+  for (let offset = 0; offset < text.length; offset += CARD_SIZE) raws.push(splitCard(text.slice(offset, offset + CARD_SIZE)));
   const cards: HeaderCard[] = [];
   for (let i = 0; i < raws.length; ) {
     const raw = raws[i]!;

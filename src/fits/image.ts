@@ -194,8 +194,15 @@ export function sectionAxes(section: Section): number[] {
 }
 
 /**
+ * Largest byte span from a section's first pixel to its last that is read in one go rather than row
+ * by row: one read of a few pages costs less than dozens of small ones (a 72-row window of a 100 px
+ * cutout spans 29 KB), while a window of a 19200 px tile (5.5 MB span) still reads only its rows.
+ */
+const SINGLE_READ_SPAN = 256 * 1024;
+
+/**
  * The whole image, or a section of the first plane. A section reads only its rows' byte ranges (one
- * read per row unless it spans whole rows), so its cost does not depend on the image size.
+ * read per row unless they lie close together), so its cost does not depend on the image size.
  */
 export function readImagePixels(source: ByteSource, dataOffset: number, layout: ImageLayout, section?: Section): ImageData {
   if (!section) {
@@ -210,9 +217,16 @@ export function readImagePixels(source: ByteSource, dataOffset: number, layout: 
     bytes = source.read(dataOffset + section.y0 * width * size, w * h * size);
   } else {
     bytes = new Uint8Array(w * h * size);
-    for (let row = 0; row < h; row++) {
-      const start = ((section.y0 + row) * width + section.x0) * size;
-      source.readInto(dataOffset + start, bytes.subarray(row * w * size, (row + 1) * w * size));
+    const first = (section.y0 * width + section.x0) * size;
+    const span = ((h - 1) * width + w) * size;
+    if (span <= SINGLE_READ_SPAN) {
+      const all = source.read(dataOffset + first, span);
+      for (let row = 0; row < h; row++) bytes.set(all.subarray(row * width * size, (row * width + w) * size), row * w * size);
+    } else {
+      for (let row = 0; row < h; row++) {
+        const start = ((section.y0 + row) * width + section.x0) * size;
+        source.readInto(dataOffset + start, bytes.subarray(row * w * size, (row + 1) * w * size));
+      }
     }
   }
   return { axes: [w, h], dtype: layout.dtype, data: decodePixels(bytes, layout) };

@@ -80,38 +80,49 @@ const KRON_MIN_RADIUS = 3.5;
 export function kronFlux(crop: Float32Array, side: number): number {
   const centre = Math.floor(side / 2);
   const maxRadius = centre - 1;
+  const radii = radiiFromCentre(side);
   let weighted = 0;
   let sum = 0;
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const r = Math.hypot(x - centre, y - centre);
-      const v = crop[y * side + x]!;
-      if (r <= KRON_MOMENT_RADIUS && v > 0) {
-        weighted += r * v;
-        sum += v;
-      }
+  for (let i = 0; i < radii.length; i++) {
+    const r = radii[i]!;
+    const v = crop[i]!;
+    if (r <= KRON_MOMENT_RADIUS && v > 0) {
+      weighted += r * v;
+      sum += v;
     }
   }
   const radius = Math.min(maxRadius, Math.max(KRON_MIN_RADIUS, sum > 0 ? (KRON_FACTOR * weighted) / sum : KRON_MIN_RADIUS));
   let flux = 0;
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) if (Math.hypot(x - centre, y - centre) <= radius) flux += crop[y * side + x]!;
-  }
+  for (let i = 0; i < radii.length; i++) if (radii[i]! <= radius) flux += crop[i]!;
   return flux;
+}
+
+const radiusTables = new Map<number, Float64Array>();
+
+/** Each pixel's distance from the centre pixel of a side x side crop, row-major; computed once per side. */
+function radiiFromCentre(side: number): Float64Array {
+  let radii = radiusTables.get(side);
+  if (radii === undefined) {
+    const centre = Math.floor(side / 2);
+    radii = Float64Array.from({ length: side * side }, (_, i) => Math.hypot((i % side) - centre, Math.floor(i / side) - centre));
+    radiusTables.set(side, radii);
+  }
+  return radii;
 }
 
 function noiseSigma(window: SourceWindow, crop: Float32Array, left: number, top: number, side: number): { sigma: number; flags: FlagName[] } {
   if (window.sigma !== undefined) return { sigma: window.sigma, flags: [] };
   if (window.rms !== undefined) {
-    const levels: number[] = [];
+    const levels = new Float64Array(side * side);
+    let count = 0;
     for (let y = 0; y < side; y++) {
       for (let x = 0; x < side; x++) {
         const v = window.rms[(top + y) * window.width + left + x]!;
-        if (Number.isFinite(v) && v > 0) levels.push(v);
+        if (Number.isFinite(v) && v > 0) levels[count++] = v;
       }
     }
     // The median RMS over the crop is the sky's: sources' shot noise raises only a minority of pixels.
-    const level = median(levels);
+    const level = median(levels.subarray(0, count));
     if (Number.isFinite(level)) return { sigma: level * (window.rmsToSigma ?? MER_RMS_TO_SIGMA), flags: [] };
   }
   return { sigma: robustSigma(crop), flags: ['no_rms_map'] };

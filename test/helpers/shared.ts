@@ -18,7 +18,8 @@ export function describeWithShared(title: string, body: () => void): void {
   describeIf(hasShared, `${conformanceDir} not found; set VIS_AGN_SHARED`, title, body);
 }
 
-function commandWorks(command: string, args: string[]): boolean {
+/** True when the command runs and exits 0. */
+export function commandWorks(command: string, args: string[]): boolean {
   try {
     execFileSync(command, args, { stdio: 'ignore' });
     return true;

@@ -16,7 +16,7 @@
  * them it is skipped with a message (run by hand, its first cell stops with a message that says so).
  */
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { describeIf, euclidQ1Dir, repoRoot } from '../helpers/shared.js';
+import { commandWorks, describeIf, euclidQ1Dir, repoRoot } from '../helpers/shared.js';
 
 interface Output {
   output_type: string;
@@ -60,15 +60,6 @@ const builtProject = path.join(repoRoot, 'dist', 'batch', 'run.js');
 const run = promisify(execFile);
 const text = (value: string | string[] | undefined): string => (Array.isArray(value) ? value.join('') : (value ?? ''));
 const readNotebook = (file: string): Notebook => JSON.parse(readFileSync(file, 'utf8')) as Notebook;
-
-function commandWorks(command: string, args: string[]): boolean {
-  try {
-    execFileSync(command, args, { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const hasNbconvert = commandWorks('jupyter-nbconvert', ['--version']);
 
