@@ -87,25 +87,33 @@ export interface OpenByteSourceOptions {
 
 const DEFAULT_MAX_GUNZIP_BYTES = 4 * 1024 ** 3;
 
+/** Files up to this size are read whole when opened: one read instead of a dozen small ones for a cutout. */
+const WHOLE_FILE_BYTES = 512 * 1024;
+
+const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
 /**
  * Opens a file for random access. A gzip file (magic 1f 8b, whatever its name) cannot be read at
- * offsets, so it is gunzipped into memory once; tile-compressed FITS (`.fz`) stays on disk.
+ * offsets, so it is gunzipped into memory once; tile-compressed FITS (`.fz`) stays on disk. A small
+ * file (a cutout) is read whole at once; a large one (a mosaic) is read at offsets as needed.
  */
 export function openByteSource(path: string, options: OpenByteSourceOptions = {}): ByteSource {
   const file = new FileByteSource(path);
-  if (file.size < 2) return file;
-  const magic = file.read(0, 2);
-  if (magic[0] !== 0x1f || magic[1] !== 0x8b) return file;
-
+  if (file.size > WHOLE_FILE_BYTES && !isGzip(file.read(0, 2))) return file;
+  let bytes: Uint8Array;
+  try {
+    bytes = file.read(0, file.size);
+  } finally {
+    file.close();
+  }
+  if (!isGzip(bytes)) return new MemoryByteSource(bytes, path);
   const maxOutputLength = Math.min(options.maxGunzipBytes ?? DEFAULT_MAX_GUNZIP_BYTES, bufferConstants.MAX_LENGTH);
   try {
-    return new MemoryByteSource(zlib.gunzipSync(file.read(0, file.size), { maxOutputLength }), path);
+    return new MemoryByteSource(zlib.gunzipSync(bytes, { maxOutputLength }), path);
   } catch (error) {
     if (error instanceof RangeError || (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new LimitExceededError(`gunzipped size exceeds the limit of ${maxOutputLength} bytes`, { file: path }, { cause: error });
     }
     throw new InvalidInputError(`corrupt gzip stream: ${(error as Error).message}`, { file: path }, { cause: error });
-  } finally {
-    file.close();
   }
 }

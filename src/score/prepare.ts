@@ -140,15 +140,17 @@ export function prepareSource(window: SourceWindow, crop: number, mask: CoreMask
   const observedCore = Float32Array.from(core, (i) => pixels[i]!);
   if (observedCore.some((v) => Number.isNaN(v))) flags.push('nan_pixels_in_core');
   if (observedCore.some((v) => v === 0)) flags.push('zero_pixels_in_core');
-  const inCore = new Set(core);
-  let blank = false;
+  let blankPixels = 0;
   for (let i = 0; i < pixels.length; i++) {
     if (!Number.isFinite(pixels[i]!)) {
       // The encoder cannot take NaN; an empty pixel reads as blank sky.
       pixels[i] = 0;
-      if (!inCore.has(i)) blank = true;
+      blankPixels++;
     }
   }
+  // Blank pixels in the core are flagged above; any beyond them lie outside it.
+  const blankInCore = observedCore.reduce((n, v) => (Number.isFinite(v) ? n : n + 1), 0);
+  const blank = blankPixels > blankInCore;
   if (blank) flags.push('saturated_or_blank');
   const noise = noiseSigma(window, pixels, found.left, found.top, crop);
   flags.push(...noise.flags);
