@@ -31,7 +31,11 @@ export interface PoolOptions<T, R> {
 
 export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, options: PoolOptions<T, R>, inThread: (task: T) => Promise<R> | R): AsyncGenerator<R> {
   const { workers, onFailure } = options;
-  const pool = workers <= 1 || !compiled ? undefined : new Piscina({ filename: worker.href, minThreads: workers, maxThreads: workers });
+  // A worker turns over its tasks' garbage quickly; V8's default young generation for a thread lets it
+  // grow to tens of MB before collecting, which showed as ~70 MB more peak RSS on 10^4 cutouts for ~3%
+  // of speed.
+  const resourceLimits = { maxYoungGenerationSizeMb: 16 };
+  const pool = workers <= 1 || !compiled ? undefined : new Piscina({ filename: worker.href, minThreads: workers, maxThreads: workers, resourceLimits });
   const attempt = (task: T): Promise<R> => (pool === undefined ? Promise.resolve().then(() => inThread(task)) : (pool.run(task) as Promise<R>));
   const inFlight = pool === undefined ? 1 : 2 * workers;
   let consecutive = 0;
