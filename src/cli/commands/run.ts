@@ -99,6 +99,12 @@ export function progressLine(done: number, total: number | undefined, seconds: n
 }
 
 /** Progress lines on stderr for `command`: live on a terminal, one every 10 s in a log file (batch jobs), and the last. */
+/** `[########------------]` for a fraction done, 20 cells wide. */
+export function progressBar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
 export function stderrProgress(command: string, quiet: boolean): (done: number, total: number | undefined) => void {
   const started = performance.now();
   let lastReport = 0;
@@ -107,7 +113,8 @@ export function stderrProgress(command: string, quiet: boolean): (done: number, 
     const tty = process.stderr.isTTY === true;
     if (quiet || (done !== total && now - lastReport < (tty ? 250 : 10_000))) return;
     lastReport = now;
-    process.stderr.write(`${tty ? '\r' : ''}${command}: ${progressLine(done, total, (now - started) / 1000)}${tty && done !== total ? '' : '\n'}`);
+    const line = progressLine(done, total, (now - started) / 1000);
+    process.stderr.write(tty ? `\r${command}: ${total === undefined ? '' : `${progressBar(done / total)} `}${line}${done === total ? '\n' : ''}` : `${command}: ${line}\n`);
   };
 }
 
