@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -87,8 +87,13 @@ describe('sharded runs over tiles', () => {
       expect(shard.code).toBe(EXIT_CODES.ok);
     }
     const mergedFile = path.join(dir, 'merged.arrow');
-    const merge = await runCli(['merge', '--manifest', manifestFile, '--parts', parts, '--out', mergedFile]);
+    const merge = await runCli(['merge', '--manifest', manifestFile, '--parts', parts, '--out', mergedFile, '--truth', sim.truth]);
+    expect(merge.stderr).toBe('');
     expect(merge.stdout).toMatch(new RegExp(`merged ${catalogue} rows`));
+    // Completeness of the whole merged catalogue against the simulation's truth, as `completeness` gives it.
+    const alone = await runCli(['completeness', '--catalog', mergedFile, '--truth', sim.truth]);
+    expect(readFileSync(path.join(dir, 'merged.completeness.md'), 'utf8')).toBe(alone.stdout);
+    expect(JSON.parse(readFileSync(path.join(dir, 'merged.summary.json'), 'utf8')).sources).toBe(catalogue);
     const merged = (await readCatalog(mergedFile)).rows;
     expect(merged).toHaveLength(catalogue);
     expect(new Set(merged.map((r) => r.object_id)).size).toBe(catalogue);

@@ -19,7 +19,7 @@ import type { Confidence } from '../../completeness/stats.js';
 import { DEFAULT_FPRS, DEFAULT_FPS_EDGES, evaluateCatalogAgainstTruth, formatTruthReport, readTruthTable, scoredObject } from '../../completeness/truth.js';
 import { UsageError } from '../../errors.js';
 
-interface CompletenessOptions {
+export interface CompletenessOptions {
   catalog: string;
   reference?: string;
   truth?: string;
@@ -97,6 +97,18 @@ async function truthReport(options: CompletenessOptions, confidence: Confidence)
   return { report, text: formatTruthReport(report) };
 }
 
+/** The report of a catalogue against a reference or a truth table, as Markdown and as a JSON-able object. */
+export async function completenessReport(options: CompletenessOptions): Promise<{ report: object; text: string }> {
+  if ((options.reference === undefined) === (options.truth === undefined)) throw new UsageError('give exactly one of --reference and --truth');
+  const confidence = confidenceOf(options.confidence);
+  return options.reference !== undefined ? referenceReport(options, confidence) : truthReport(options, confidence);
+}
+
+/** The options `completeness` takes, at their defaults, for a catalogue and a reference or truth table. */
+export function defaultCompletenessOptions(catalog: string, against: { reference?: string; truth?: string }): CompletenessOptions {
+  return { catalog, ...against, matchRadius: String(DEFAULT_MATCH_RADIUS_ARCSEC), fpr: DEFAULT_FPRS.join(','), fpsBins: DEFAULT_FPS_EDGES.join(','), confidence: '68' };
+}
+
 export function register(program: Command): void {
   program
     .command('completeness')
@@ -116,12 +128,10 @@ export function register(program: Command): void {
     .option('--confidence <percent>', 'coverage of the Wilson intervals: 68 (z = 1, "1 sigma") or 95', '68')
     .option('--out <file>', 'also write the report as JSON')
     .action(async (options: CompletenessOptions) => {
-      if ((options.reference === undefined) === (options.truth === undefined)) throw new UsageError('give exactly one of --reference and --truth');
       if (options.out !== undefined && [options.catalog, options.reference, options.truth].some((input) => input !== undefined && path.resolve(input) === path.resolve(options.out!))) {
         throw new UsageError(`the output ${options.out} would replace an input`);
       }
-      const confidence = confidenceOf(options.confidence);
-      const { report, text } = options.reference !== undefined ? await referenceReport(options, confidence) : await truthReport(options, confidence);
+      const { report, text } = await completenessReport(options);
       process.stdout.write(`${text}\n`);
       if (options.out !== undefined) await writeAtomically(options.out, (file) => file.write(Buffer.from(`${JSON.stringify(report, null, 1)}\n`)));
     });

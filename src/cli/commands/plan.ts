@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { writeAtomically } from '../../atomic-file.js';
 import { mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest, type TileFiles } from '../../batch/shards.js';
 import { UsageError } from '../../errors.js';
+import { completenessReport, defaultCompletenessOptions } from './completeness.js';
 import { numberOption } from './run.js';
 
 interface PlanOptions {
@@ -82,12 +83,23 @@ export function register(program: Command): void {
     .requiredOption('--manifest <file>', 'the manifest the shards ran from')
     .requiredOption('--parts <dir>', 'the folder the shards wrote their part-K.arrow files to')
     .requiredOption('--out <file>', 'merged Arrow catalogue (its counts go to <out>.summary.json)')
-    .action(async (options: { manifest: string; parts: string; out: string }) => {
+    .option('--truth <file>', "a simulation's truth table: also write the merged catalogue's completeness (<out>.completeness.md and .json)")
+    .option('--reference <file>', 'known AGN/QSOs (FITS, Parquet, CSV, Arrow): also write the completeness against them, matched on the sky')
+    .action(async (options: { manifest: string; parts: string; out: string; truth?: string; reference?: string }) => {
+      if (options.truth !== undefined && options.reference !== undefined) throw new UsageError('give --truth or --reference, not both');
       const tally = await mergeShards(options.manifest, options.parts, options.out);
       const counts = tally.counts();
-      const summaryFile = `${options.out.replace(/\.arrow$/, '')}.summary.json`;
+      const base = options.out.replace(/\.arrow$/, '');
+      const summaryFile = `${base}.summary.json`;
       await writeAtomically(summaryFile, (file) => file.write(Buffer.from(`${JSON.stringify({ catalog: path.resolve(options.out), ...counts }, null, 2)}\n`)));
       const c = counts.byClass;
       process.stdout.write(`merged ${counts.sources} rows into ${options.out}: candidates ${counts.candidates} (agn ${c.agn}, qso ${c.qso}), point-like ${c.point_like}, flagged ${counts.flagged}${counts.failed > 0 ? `, failed ${counts.failed}` : ''}; counts in ${summaryFile}\n`);
+      if (options.truth === undefined && options.reference === undefined) return;
+      // The same report `vis-agn completeness` gives, at its defaults, over the whole merged catalogue.
+      const against = options.truth === undefined ? { reference: options.reference! } : { truth: options.truth };
+      const { report, text } = await completenessReport(defaultCompletenessOptions(options.out, against));
+      await writeAtomically(`${base}.completeness.json`, (file) => file.write(Buffer.from(`${JSON.stringify(report, null, 1)}\n`)));
+      await writeAtomically(`${base}.completeness.md`, (file) => file.write(Buffer.from(`${text}\n`)));
+      process.stdout.write(`${text}\ncompleteness in ${base}.completeness.md\n`);
     });
 }
