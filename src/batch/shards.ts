@@ -17,13 +17,14 @@ import { CatalogWriter } from '../catalog/arrow.js';
 import { openCatalog } from '../catalog/read.js';
 import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { rowAt } from '../catalog/batch.js';
-import { DEFAULT_HDU_NAMES, listInputFiles, type CutoutSource, type HduNames } from '../cutout/from-files.js';
+import { DEFAULT_HDU_NAMES, listInputFiles, type HduNames } from '../cutout/from-files.js';
 import { readTileObjects, selectObjects, TileReader, type TileInput } from '../cutout/from-tile.js';
 import { InputNotFoundError, InvalidInputError, UsageError, type VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
-import { CORE_SEARCH } from '../score/prepare.js';
-import { fileSources, groups, runMetadata, RunTally, scoreGroup, significanceCalibration, type DetectionConfig } from './run.js';
+import { orderedPool } from '../worker-pool.js';
+import { failedTaskResult, runDetectTask, type DetectTask, type TaskInputs } from './detect-task.js';
+import { runMetadata, RunTally, type DetectionConfig } from './run.js';
 
 export const MANIFEST_SCHEMA = 'vis-agn/manifest/1';
 
@@ -196,12 +197,19 @@ export interface ShardRunOptions {
   readonly out: string;
   readonly cardPath: string;
   readonly device: DeviceRequest;
+  /** onnxruntime threads per worker. */
   readonly threads: number;
+  /** Worker threads cutting and scoring; 1 runs in this thread. */
+  readonly workers: number;
+  /** Sources per model batch (one worker task). */
+  readonly batch: number;
   /** Sources per chunk, the most a kill can cost; fixed by the first attempt at the shard. */
   readonly chunk: number;
   readonly config: DetectionConfig;
   readonly onProgress?: (done: number, total: number) => void;
   readonly onInputError?: (file: string, error: VisAgnError) => void;
+  /** A group of sources whose task failed twice on a worker (their rows are flagged inference_failed). */
+  readonly onTaskFailure?: (sources: number, message: string) => void;
 }
 
 export interface ShardRunResult {
@@ -211,38 +219,42 @@ export interface ShardRunResult {
   readonly skipped: boolean;
   /** Chunks found from an interrupted attempt and kept. */
   readonly resumedChunks: number;
+  /** Rows of tasks that failed twice (flagged inference_failed). */
+  readonly failed: number;
 }
 
 /** A shard's sources, addressable by position so each chunk can be cut on its own. */
 interface ShardInputs {
   readonly count: number;
-  sources(from: number, to: number, side: number): AsyncIterable<CutoutSource | CatalogRow>;
+  /** Sources from..to as the inputs of tasks of at most `batch` sources, none spanning two tiles. */
+  groups(from: number, to: number, batch: number): TaskInputs[];
 }
 
-async function shardInputs(manifest: Manifest, shard: number, names: HduNames, onInputError?: (file: string, error: VisAgnError) => void): Promise<ShardInputs> {
+function slices<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+async function shardInputs(manifest: Manifest, shard: number): Promise<ShardInputs> {
   if (manifest.kind !== 'tiles') {
     const files = manifest.shards[shard] as readonly string[];
-    return { count: files.length, sources: (from, to, side) => fileSources(files.slice(from, to), names, side, onInputError) };
+    return { count: files.length, groups: (from, to, batch) => slices(files.slice(from, to), batch).map((group) => ({ files: group })) };
   }
   const { catalogue, tiles } = manifest;
   const entries = (manifest.shards[shard] as readonly TileShardPart[]).flatMap((part) => part.rows.map((row) => ({ tile: part.tile, row })));
   const objects = await readTileObjects(catalogue);
   return {
     count: entries.length,
-    async *sources(from, to, side) {
+    groups(from, to, batch) {
       const slice = entries.slice(from, to);
+      const out: TaskInputs[] = [];
       for (let start = 0; start < slice.length; ) {
         const tile = slice[start]!.tile;
         let end = start;
         while (end < slice.length && slice[end]!.tile === tile) end++;
-        const reader = TileReader.open({ ...tiles[tile]!, ...catalogue }, names);
-        try {
-          yield* reader.cut(selectObjects(objects, slice.slice(start, end).map((e) => e.row)), side);
-        } finally {
-          reader.close();
-        }
+        for (const group of slices(slice.slice(start, end), batch)) out.push({ tile: { ...tiles[tile]!, ...catalogue }, objects: selectObjects(objects, group.map((e) => e.row)) });
         start = end;
       }
+      return out;
     },
   };
 }
@@ -251,8 +263,8 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const manifest = readManifest(options.manifest);
   if (manifest.shards[options.shard] === undefined) throw new UsageError(`--shard ${options.shard} is outside the manifest's ${manifest.shards.length} shards (0-based)`);
   const part = partPath(options.out, options.shard);
-  if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) return { part, rows: shardSize(manifest, options.shard), skipped: true, resumedChunks: 0 };
-  const inputs = await shardInputs(manifest, options.shard, options.config.hduNames, options.onInputError);
+  if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) return { part, rows: shardSize(manifest, options.shard), skipped: true, resumedChunks: 0, failed: 0 };
+  const inputs = await shardInputs(manifest, options.shard);
   const chunks = chunkDir(options.out, options.shard);
   await ensureOutputDir(chunks);
   const layoutFile = path.join(chunks, 'chunking.json');
@@ -261,38 +273,50 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   if (!existsSync(layoutFile)) await writeAtomically(layoutFile, (file) => file.write(Buffer.from(JSON.stringify({ chunk }))));
   const chunkCount = Math.ceil(inputs.count / chunk);
   const present = new Set(readdirSync(chunks).filter((name) => /^chunk-\d{6}\.arrow$/.test(name)));
+  const missing = Array.from({ length: chunkCount }, (_, c) => c).filter((c) => !present.has(path.basename(chunkPath(options.out, options.shard, c))));
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
   const tiles = manifest.kind === 'tiles' ? manifest.tiles.map((files) => ({ ...files, ...manifest.catalogue })) : undefined;
   const metadata = runMetadata(generator, options.config, [options.manifest], options.cardPath, tiles);
-  let resumedChunks = 0;
-  try {
-    const calibration = significanceCalibration(generator);
-    const side = generator.crop + CORE_SEARCH - 1;
-    for (let c = 0; c < chunkCount; c++) {
-      const target = chunkPath(options.out, options.shard, c);
-      if (present.has(path.basename(target))) {
-        resumedChunks++;
-        continue;
-      }
-      const writer = await CatalogWriter.create(target, metadata);
-      try {
-        for await (const group of groups(inputs.sources(c * chunk, (c + 1) * chunk, side), chunk)) {
-          for (const row of await scoreGroup(generator, group, options.config, calibration)) writer.append(row);
-        }
-        await writer.close();
-      } catch (error) {
-        await writer.abort();
-        throw error;
-      }
-      options.onProgress?.(Math.min(inputs.count, (c + 1) * chunk), inputs.count);
+  await generator.release();
+
+  // Every missing chunk's tasks go through one pool, in order; a chunk's file is written when its last
+  // task's rows are in.
+  const common = { cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
+  const queued: { chunk: number; tasks: number }[] = [];
+  const tasks = function* (): Generator<DetectTask> {
+    for (const c of missing) {
+      const groups = inputs.groups(c * chunk, (c + 1) * chunk, options.batch);
+      queued.push({ chunk: c, tasks: groups.length });
+      for (const group of groups) yield { ...common, inputs: group };
     }
-  } finally {
-    await generator.release();
+  };
+  let writer: CatalogWriter | undefined;
+  let failed = 0;
+  try {
+    const onFailure = { substitute: failedTaskResult };
+    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks(), { workers: options.workers, onFailure }, runDetectTask)) {
+      const current = queued[0]!;
+      writer ??= await CatalogWriter.create(chunkPath(options.out, options.shard, current.chunk), metadata);
+      for (const { file, message } of result.unreadable) options.onInputError?.(file, new InvalidInputError(message));
+      if (result.failure !== undefined) {
+        failed += result.rows.length;
+        options.onTaskFailure?.(result.rows.length, result.failure);
+      }
+      for (const row of result.rows) writer.append(row);
+      if (--current.tasks > 0) continue;
+      await writer.close();
+      writer = undefined;
+      queued.shift();
+      options.onProgress?.(Math.min(inputs.count, (current.chunk + 1) * chunk), inputs.count);
+    }
+  } catch (error) {
+    await writer?.abort();
+    throw error;
   }
   const rows = await concatenate(part, metadata, Array.from({ length: chunkCount }, (_, c) => chunkPath(options.out, options.shard, c)));
   await writeAtomically(doneMarker(options.out, options.shard), (file) => file.write(Buffer.from(`${JSON.stringify({ rows: rows.sources })}\n`)));
   await rm(chunks, { recursive: true, force: true });
-  return { part, rows: rows.sources, skipped: false, resumedChunks };
+  return { part, rows: rows.sources, skipped: false, resumedChunks: chunkCount - missing.length, failed };
 }
 
 /** What identifies an input in the rows: the file for cutouts, the object id for tile objects. */

@@ -91,7 +91,7 @@ exit "\${!code_var:-0}"
       expect(result.stderr).toContain('shard 6, attempt 0: exit 0 (ok), done');
       expect(result.code).toBe(0);
       expect(result.shards).toEqual([0, 3, 6]);
-      expect(readFileSync(path.join(result.calls, 'shard-3'), 'utf8').split('\n')).toEqual(['run', '--manifest', '/data/manifest.json', '--out', parts, '--threads', '1', '--seed', '3', '--shard', '3', '']);
+      expect(readFileSync(path.join(result.calls, 'shard-3'), 'utf8').split('\n')).toEqual(['run', '--manifest', '/data/manifest.json', '--out', parts, '--workers', '1', '--threads', '1', '--seed', '3', '--shard', '3', '']);
       expect(result.scontrol).toBe('');
       const line = readFileSync(path.join(parts, 'status', 'shard-00003.tsv'), 'utf8').trim().split('\n').at(-1)!.split('\t');
       expect(line.slice(0, 7)).toEqual(['3', '0', 'ok', '0', 'done', '40_0', 'node7']);

@@ -174,10 +174,14 @@ export function detectionConfigFrom(options: DetectionCommandOptions): { config:
   };
 }
 
+function taskFailureLine(sources: number, message: string): void {
+  process.stderr.write(`run: ${sources} sources failed twice on a worker, kept as rows flagged inference_failed: ${message}\n`);
+}
+
 async function runShardCommand(inputs: readonly string[], options: RunCommandOptions): Promise<void> {
   if (options.manifest === undefined || options.shard === undefined) throw new UsageError('a sharded run needs both --manifest and --shard');
   if (inputs.length > 0 || options.tile !== undefined) throw new UsageError('with --manifest, the inputs come from the manifest');
-  const { config, device, threads } = detectionConfigFrom(options);
+  const { config, device, threads, workers, batch } = detectionConfigFrom(options);
   const shard = numberOption('--shard', options.shard, { min: 0, integer: true });
   const result = await runShard({
     manifest: options.manifest,
@@ -186,11 +190,15 @@ async function runShardCommand(inputs: readonly string[], options: RunCommandOpt
     cardPath: options.model ?? defaultCardPath(),
     device,
     threads,
+    workers,
+    batch,
     chunk: numberOption('--chunk', options.chunk, { min: 1, integer: true }),
     config,
     onProgress: (done, total) => options.quiet !== true && process.stderr.write(`run: shard ${shard}: ${done}/${total} sources\n`),
     onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
+    onTaskFailure: taskFailureLine,
   });
+  if (result.failed > 0) process.exitCode = EXIT_CODES.partialFailure;
   const how = result.skipped ? 'already done, skipped' : `${result.rows} rows${result.resumedChunks > 0 ? `, resumed after ${result.resumedChunks} finished chunks` : ''}`;
   process.stdout.write(`shard ${shard}: ${how}: ${result.part}\n`);
 }
@@ -231,7 +239,7 @@ export function register(program: Command): void {
       config,
       onProgress: stderrProgress('run', options.quiet === true),
       onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
-      onTaskFailure: (sources, message) => process.stderr.write(`run: ${sources} sources failed twice on a worker, kept as rows flagged inference_failed: ${message}\n`),
+      onTaskFailure: taskFailureLine,
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
     // The catalogue is complete, but some rows hold no scores: a scheduler should see that.

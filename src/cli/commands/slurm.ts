@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--job-name <name>', 'SLURM job name', 'vis-agn')
     .option('--partition <name>', 'SLURM partition')
     .option('--time <limit>', 'time limit per task, as sbatch takes it (e.g. 2:00:00)')
-    .option('--cpus-per-task <n>', 'CPUs per task, also the onnxruntime threads')
+    .option('--cpus-per-task <n>', 'CPUs per task: each task runs one worker thread per CPU')
     .option('--mem <size>', 'memory per node, as sbatch takes it (e.g. 4G)')
     .option('--command <words>', "vis-agn as shell words on the compute nodes (default: node on this installation's dist/cli/index.js)")
     .action(async (runOptions: string[], options: SlurmCommandOptions) => {
