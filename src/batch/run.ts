@@ -51,27 +51,32 @@ export function defaultDetectionConfig(card: ModelCard, seed = 1): DetectionConf
   };
 }
 
-export interface RunOptions {
-  /** Cutout files or folders; or, with `tile`, nothing. */
-  readonly inputs: readonly string[];
-  /** A MER tile and its catalogue instead of cutout files. */
-  readonly tile?: TileInput;
-  /** Output folder: catalog.arrow and summary.json. */
-  readonly out: string;
+/** How sources are scored, whatever they come from: the model, its threads and workers, the settings. */
+export interface ScoringOptions {
   readonly cardPath: string;
   readonly device: DeviceRequest;
   /** onnxruntime threads per worker. */
   readonly threads: number;
   /** Worker threads cutting and scoring in parallel; default 1 (this thread). */
   readonly workers?: number;
+  /** Sources per model batch (one worker task). */
   readonly batch: number;
   readonly config: DetectionConfig;
-  /** `total` is unknown in tile mode until the catalogue is read. */
-  readonly onProgress?: (done: number, total: number | undefined) => void;
   /** A file that could not be read (its row is flagged corrupt_input). */
   readonly onInputError?: (file: string, error: VisAgnError) => void;
   /** A group of sources whose task failed twice on a worker (their rows are flagged inference_failed). */
   readonly onTaskFailure?: (sources: number, message: string) => void;
+}
+
+export interface RunOptions extends ScoringOptions {
+  /** Cutout files or folders; or, with `tile`, nothing. */
+  readonly inputs: readonly string[];
+  /** A MER tile and its catalogue instead of cutout files. */
+  readonly tile?: TileInput;
+  /** Output folder: catalog.arrow and summary.json. */
+  readonly out: string;
+  /** `total` is unknown in tile mode until the catalogue is read. */
+  readonly onProgress?: (done: number, total: number | undefined) => void;
 }
 
 /** Counts over a catalogue's rows, as the run summary reports them. */
@@ -251,6 +256,11 @@ export async function scoreGroup(generator: CoreGenerator, group: readonly (Cuto
   const scored = await scorePrepared(generator, readable, config, calibration);
   let next = 0;
   return entries.map((e) => ('prepared' in e ? scored[next++]!.row : e));
+}
+
+/** `items` in consecutive groups of `size`, the last one shorter. */
+export function inGroupsOf<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 }
 
 /** `source` in groups of `size`, the last one shorter. */

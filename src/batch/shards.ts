@@ -19,12 +19,11 @@ import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { rowAt } from '../catalog/batch.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, type HduNames } from '../cutout/from-files.js';
 import { readTileObjects, selectObjects, TileReader, type TileInput } from '../cutout/from-tile.js';
-import { InputNotFoundError, InvalidInputError, UsageError, type VisAgnError } from '../errors.js';
+import { InputNotFoundError, InvalidInputError, UsageError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
-import type { DeviceRequest } from '../model/runtime.js';
 import { orderedPool } from '../worker-pool.js';
 import { failedTaskResult, runDetectTask, type DetectTask, type TaskInputs } from './detect-task.js';
-import { runMetadata, RunTally, type DetectionConfig } from './run.js';
+import { inGroupsOf, runMetadata, RunTally, type ScoringOptions } from './run.js';
 
 export const MANIFEST_SCHEMA = 'vis-agn/manifest/1';
 
@@ -191,25 +190,13 @@ async function concatenate(target: string, metadata: RunMetadata, sources: reado
   }
 }
 
-export interface ShardRunOptions {
+export interface ShardRunOptions extends ScoringOptions {
   readonly manifest: string;
   readonly shard: number;
   readonly out: string;
-  readonly cardPath: string;
-  readonly device: DeviceRequest;
-  /** onnxruntime threads per worker. */
-  readonly threads: number;
-  /** Worker threads cutting and scoring; 1 runs in this thread. */
-  readonly workers: number;
-  /** Sources per model batch (one worker task). */
-  readonly batch: number;
   /** Sources per chunk, the most a kill can cost; fixed by the first attempt at the shard. */
   readonly chunk: number;
-  readonly config: DetectionConfig;
   readonly onProgress?: (done: number, total: number) => void;
-  readonly onInputError?: (file: string, error: VisAgnError) => void;
-  /** A group of sources whose task failed twice on a worker (their rows are flagged inference_failed). */
-  readonly onTaskFailure?: (sources: number, message: string) => void;
 }
 
 export interface ShardRunResult {
@@ -230,14 +217,10 @@ interface ShardInputs {
   groups(from: number, to: number, batch: number): TaskInputs[];
 }
 
-function slices<T>(items: readonly T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-}
-
 async function shardInputs(manifest: Manifest, shard: number): Promise<ShardInputs> {
   if (manifest.kind !== 'tiles') {
     const files = manifest.shards[shard] as readonly string[];
-    return { count: files.length, groups: (from, to, batch) => slices(files.slice(from, to), batch).map((group) => ({ files: group })) };
+    return { count: files.length, groups: (from, to, batch) => inGroupsOf(files.slice(from, to), batch).map((group) => ({ files: group })) };
   }
   const { catalogue, tiles } = manifest;
   const entries = (manifest.shards[shard] as readonly TileShardPart[]).flatMap((part) => part.rows.map((row) => ({ tile: part.tile, row })));
@@ -251,7 +234,7 @@ async function shardInputs(manifest: Manifest, shard: number): Promise<ShardInpu
         const tile = slice[start]!.tile;
         let end = start;
         while (end < slice.length && slice[end]!.tile === tile) end++;
-        for (const group of slices(slice.slice(start, end), batch)) out.push({ tile: { ...tiles[tile]!, ...catalogue }, objects: selectObjects(objects, group.map((e) => e.row)) });
+        for (const group of inGroupsOf(slice.slice(start, end), batch)) out.push({ tile: { ...tiles[tile]!, ...catalogue }, objects: selectObjects(objects, group.map((e) => e.row)) });
         start = end;
       }
       return out;
@@ -294,7 +277,7 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   let failed = 0;
   try {
     const onFailure = { substitute: failedTaskResult };
-    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks(), { workers: options.workers, onFailure }, runDetectTask)) {
+    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks(), { workers: options.workers ?? 1, onFailure }, runDetectTask)) {
       const current = queued[0]!;
       writer ??= await CatalogWriter.create(chunkPath(options.out, options.shard, current.chunk), metadata);
       for (const { file, message } of result.unreadable) options.onInputError?.(file, new InvalidInputError(message));

@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { defaultDetectionConfig, prepareCutout, runDetection, runMetadata, significanceCalibration, sourceRow, type DetectionConfig, type PreparedCutout } from '../batch/run.js';
+import { defaultDetectionConfig, inGroupsOf, prepareCutout, runDetection, runMetadata, significanceCalibration, sourceRow, type DetectionConfig, type PreparedCutout } from '../batch/run.js';
 import { CatalogWriter } from '../catalog/arrow.js';
 import type { CatalogRow } from '../catalog/schema.js';
 import { readCutout, type CutoutSource } from '../cutout/from-files.js';
@@ -66,10 +66,6 @@ function machine() {
   return { cpu: cpus[0]?.model.trim() ?? 'unknown', cores: os.availableParallelism(), memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, onnxruntime: runtimeVersion(), platform: `${os.platform()} ${os.release()}` };
 }
 
-function batches<T>(items: readonly T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-}
-
 async function timed<T>(work: () => Promise<T> | T): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   const value = await work();
@@ -96,7 +92,7 @@ async function stageTimes(files: readonly string[], generator: CoreGenerator, co
   const calibration = significanceCalibration(generator);
   const sampling = { samples: config.samples, solver: { steps: config.steps, method: config.method }, seed: config.seed };
   const rows: CatalogRow[] = [];
-  for (const group of batches(prepare.value, BATCH)) {
+  for (const group of inGroupsOf(prepare.value, BATCH)) {
     const scores = await detectBatch(generator, group.map((g) => ({ prepared: g.prepared, objectId: g.cutout.objectId })), sampling, calibration, (stage, ms) => (times[stage] += ms));
     const built = await timed(() => group.map((g, k) => sourceRow(g.cutout, g.prepared, scores[k], config.thresholds)));
     times.scoring += built.ms;
@@ -120,7 +116,7 @@ async function pureModelSeconds(generator: CoreGenerator, prepared: readonly Pre
   const pixels = generator.corePixels;
   const chosen = prepared.filter((p) => p.prepared.scorable);
   const threads = Math.max(1, Math.floor(os.availableParallelism() / workers));
-  const tasks: ModelTask[] = batches(chosen, BATCH).map((group) => {
+  const tasks: ModelTask[] = inGroupsOf(chosen, BATCH).map((group) => {
     const crops = new Float32Array(group.length * crop * crop);
     const sigma = new Float32Array(group.length);
     const noise = new Float32Array(group.length * config.samples * pixels);
@@ -159,7 +155,7 @@ async function tileCutting(tile: TileInput, workers: number, side: number) {
   const objects = catalogue.value;
   const oneThread = await timed(() => cutTileBlock({ tile, objects, side }));
   const block = 1024;
-  const tasks: TileCutTask[] = batches(Array.from({ length: objects.ids.length }, (_, i) => i), block).map((rows) => ({ tile, objects: selectObjects(objects, rows), side }));
+  const tasks: TileCutTask[] = inGroupsOf(Array.from({ length: objects.ids.length }, (_, i) => i), block).map((rows) => ({ tile, objects: selectObjects(objects, rows), side }));
   let pooledCount = 0;
   const pooled = await timed(async () => {
     for await (const result of orderedPool(new URL('./tile-cut-worker.js', import.meta.url), tasks, { workers }, cutTileBlock)) pooledCount += result.cutouts;

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 
 import type { Command } from 'commander';
 
-import { runDetection, type DetectionConfig, type RunSummary } from '../../batch/run.js';
+import { runDetection, type DetectionConfig, type RunSummary, type ScoringOptions } from '../../batch/run.js';
 import { runShard } from '../../batch/shards.js';
 import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
 import type { TileInput } from '../../cutout/from-tile.js';
@@ -174,29 +174,32 @@ export function detectionConfigFrom(options: DetectionCommandOptions): { config:
   };
 }
 
-function taskFailureLine(sources: number, message: string): void {
-  process.stderr.write(`run: ${sources} sources failed twice on a worker, kept as rows flagged inference_failed: ${message}\n`);
-}
-
-async function runShardCommand(inputs: readonly string[], options: RunCommandOptions): Promise<void> {
-  if (options.manifest === undefined || options.shard === undefined) throw new UsageError('a sharded run needs both --manifest and --shard');
-  if (inputs.length > 0 || options.tile !== undefined) throw new UsageError('with --manifest, the inputs come from the manifest');
+/** The model, workers and settings of `run`, with its messages for unreadable inputs and failed tasks. */
+function scoringOptionsFrom(options: RunCommandOptions): ScoringOptions {
   const { config, device, threads, workers, batch } = detectionConfigFrom(options);
-  const shard = numberOption('--shard', options.shard, { min: 0, integer: true });
-  const result = await runShard({
-    manifest: options.manifest,
-    shard,
-    out: options.out,
+  return {
     cardPath: options.model ?? defaultCardPath(),
     device,
     threads,
     workers,
     batch,
-    chunk: numberOption('--chunk', options.chunk, { min: 1, integer: true }),
     config,
-    onProgress: (done, total) => options.quiet !== true && process.stderr.write(`run: shard ${shard}: ${done}/${total} sources\n`),
     onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
-    onTaskFailure: taskFailureLine,
+    onTaskFailure: (sources, message) => process.stderr.write(`run: ${sources} sources failed twice on a worker, kept as rows flagged inference_failed: ${message}\n`),
+  };
+}
+
+async function runShardCommand(inputs: readonly string[], options: RunCommandOptions): Promise<void> {
+  if (options.manifest === undefined || options.shard === undefined) throw new UsageError('a sharded run needs both --manifest and --shard');
+  if (inputs.length > 0 || options.tile !== undefined) throw new UsageError('with --manifest, the inputs come from the manifest');
+  const shard = numberOption('--shard', options.shard, { min: 0, integer: true });
+  const result = await runShard({
+    ...scoringOptionsFrom(options),
+    manifest: options.manifest,
+    shard,
+    out: options.out,
+    chunk: numberOption('--chunk', options.chunk, { min: 1, integer: true }),
+    onProgress: (done, total) => options.quiet !== true && process.stderr.write(`run: shard ${shard}: ${done}/${total} sources\n`),
   });
   if (result.failed > 0) process.exitCode = EXIT_CODES.partialFailure;
   const how = result.skipped ? 'already done, skipped' : `${result.rows} rows${result.resumedChunks > 0 ? `, resumed after ${result.resumedChunks} finished chunks` : ''}`;
@@ -226,20 +229,12 @@ export function register(program: Command): void {
       return;
     }
     const tile = tileInputOf(inputs, options);
-    const { config, device, threads, workers, batch } = detectionConfigFrom(options);
     const summary = await runDetection({
+      ...scoringOptionsFrom(options),
       inputs,
       ...(tile === undefined ? {} : { tile }),
       out: options.out,
-      cardPath: options.model ?? defaultCardPath(),
-      device,
-      threads,
-      workers,
-      batch,
-      config,
       onProgress: stderrProgress('run', options.quiet === true),
-      onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
-      onTaskFailure: taskFailureLine,
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
     // The catalogue is complete, but some rows hold no scores: a scheduler should see that.
