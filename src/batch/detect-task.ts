@@ -12,7 +12,7 @@ import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 import { CORE_SEARCH } from '../score/prepare.js';
-import { emptyScores, fileSources, scoreGroup, significanceCalibration, type DetectionConfig } from './run.js';
+import { emptyScores, fileSources, scoreGroup, significanceCalibration, type DetectionConfig, type ScoringOptions } from './run.js';
 
 /** Cutout files, or objects to cut from one tile. */
 export type TaskInputs = { readonly files: readonly string[] } | { readonly tile: TileInput; readonly objects: TileObjects };
@@ -31,6 +31,11 @@ export interface DetectResult {
   readonly unreadable: { readonly file: string; readonly message: string }[];
   /** Set when the task failed twice and its rows are placeholders flagged inference_failed. */
   readonly failure?: string;
+}
+
+/** The task that scores `inputs` as `options` say. */
+export function detectTask(options: ScoringOptions, inputs: TaskInputs): DetectTask {
+  return { inputs, cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
 }
 
 let loaded: { key: string; generator: Promise<CoreGenerator> } | undefined;

@@ -15,7 +15,7 @@ import { DEFAULT_HDU_NAMES, listInputFiles, objectIdFor, readCutout, type Cutout
 import { readTileObjects, selectObjects, tileSources, type TileInput } from '../cutout/from-tile.js';
 import { InvalidInputError, VisAgnError } from '../errors.js';
 import { orderedPool } from '../worker-pool.js';
-import { failedTaskResult, runDetectTask, type DetectTask } from './detect-task.js';
+import { detectTask, failedTaskResult, runDetectTask, type DetectTask } from './detect-task.js';
 import { cardSolverMethod, type ModelCard } from '../model/card.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
@@ -278,10 +278,9 @@ export async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncG
 
 /** The pool's tasks: groups of `batch` files, or of catalogue objects (read here, once). */
 async function detectTasks(options: RunOptions, files: readonly string[] | undefined): Promise<Iterable<DetectTask>> {
-  const common = { cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
   if (files !== undefined) {
     return (function* () {
-      for (let start = 0; start < files.length; start += options.batch) yield { ...common, inputs: { files: files.slice(start, start + options.batch) } };
+      for (let start = 0; start < files.length; start += options.batch) yield detectTask(options, { files: files.slice(start, start + options.batch) });
     })();
   }
   const tile = options.tile!;
@@ -289,7 +288,7 @@ async function detectTasks(options: RunOptions, files: readonly string[] | undef
   return (function* () {
     for (let start = 0; start < objects.ids.length; start += options.batch) {
       const rows = Array.from({ length: Math.min(options.batch, objects.ids.length - start) }, (_, i) => start + i);
-      yield { ...common, inputs: { tile, objects: selectObjects(objects, rows) } };
+      yield detectTask(options, { tile, objects: selectObjects(objects, rows) });
     }
   })();
 }

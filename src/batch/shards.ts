@@ -22,7 +22,7 @@ import { readTileObjects, selectObjects, TileReader, type TileInput } from '../c
 import { InputNotFoundError, InvalidInputError, UsageError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import { orderedPool } from '../worker-pool.js';
-import { failedTaskResult, runDetectTask, type DetectTask, type TaskInputs } from './detect-task.js';
+import { detectTask, failedTaskResult, runDetectTask, type DetectTask, type TaskInputs } from './detect-task.js';
 import { inGroupsOf, runMetadata, RunTally, type ScoringOptions } from './run.js';
 
 export const MANIFEST_SCHEMA = 'vis-agn/manifest/1';
@@ -264,13 +264,12 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
 
   // Every missing chunk's tasks go through one pool, in order; a chunk's file is written when its last
   // task's rows are in.
-  const common = { cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
   const queued: { chunk: number; tasks: number }[] = [];
   const tasks = function* (): Generator<DetectTask> {
     for (const c of missing) {
       const groups = inputs.groups(c * chunk, (c + 1) * chunk, options.batch);
       queued.push({ chunk: c, tasks: groups.length });
-      for (const group of groups) yield { ...common, inputs: group };
+      for (const group of groups) yield detectTask(options, group);
     }
   };
   let writer: CatalogWriter | undefined;
