@@ -11,6 +11,7 @@ import { listInputFiles, readCutout, type CutoutSource } from '../cutout/from-fi
 import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
+import { deriveKey } from '../random.js';
 import { injectPointSource } from '../score/inject.js';
 import { CORE_SEARCH } from '../score/prepare.js';
 import { defaultVisPsf } from '../sim/psf.js';
@@ -71,6 +72,18 @@ function cell(results: readonly InjectedResult[], fps: number, mag: readonly [nu
   };
 }
 
+/**
+ * The draw index of one injection, a hash of (f_PS, magnitude) alone: an object's position and shot
+ * noise at one f_PS then do not depend on which other f_PS values the run injects, so published
+ * figures reproduce with any --fps list.
+ */
+export function injectionDrawIndex(fps: number, mag: number | null): number {
+  const words = new Uint32Array(new Float64Array([fps, mag ?? Number.NaN]).buffer);
+  const key = deriveKey(...words);
+  // 53 bits, the most a key part may carry.
+  return (key.hi >>> 11) * 2 ** 32 + key.lo;
+}
+
 function resultOf(file: string, row: CatalogRow, fps: number, mag: number | null): InjectedResult {
   return { file, objectId: row.object_id, mag, fps, selected: row.is_candidate, agnZ: row.agn_z, fpsEstimate: row.f_ps };
 }
@@ -100,8 +113,9 @@ export async function runInjection(options: InjectionOptions): Promise<Injection
       const asIs = await scorePrepared(generator, usable.map((o) => o.prepared), options.config, calibration);
       const mags = asIs.map((s) => s.row.mag_vis);
       usable.forEach((o, k) => results.push(resultOf(o.file, asIs[k]!.row, 0, mags[k]!)));
-      for (const [index, fps] of options.fps.entries()) {
-        const injected = usable.map((o) => {
+      for (const fps of options.fps) {
+        const injected = usable.map((o, k) => {
+          const index = injectionDrawIndex(fps, mags[k]!);
           const { pixels } = injectPointSource(o.cutout.pixels, side, o.cutout.psf ?? defaultVisPsf(), o.prepared.prepared.totalFlux, fps, { seed: options.config.seed, objectId: o.cutout.objectId, index });
           return prepareCutout({ ...o.cutout, pixels }, generator.crop, generator, options.config.rmsToSigma);
         });
