@@ -1,5 +1,6 @@
 /**
- * ds9 region file of the candidates (`is_candidate`): an fk5 circle at each ra/dec, labelled with the
+ * ds9 region file of the candidates (`is_candidate`): an icrs circle at each ra/dec (the catalogue's
+ * frame; fk5 would be J2000 FK5, off ICRS by up to tens of mas), labelled with the
  * object id and class and coloured by class, to load over the VIS image (Region > Open). A candidate
  * without sky coordinates cannot be drawn; it is listed in a comment line rather than dropped unseen.
  */
@@ -24,7 +25,7 @@ function header(source: CatalogSource): string[] {
     '# Region file format: DS9 version 4.1',
     `# vis-agn AGN/QSO candidates; model ${modelName.replace(/[\r\n]/g, ' ')} (card sha256 ${modelCardSha256.slice(0, 12)}), created ${createdAt}`,
     'global color=green dashlist=8 3 width=1 font="helvetica 10 normal roman" select=1 highlite=1 dash=0 fixed=0 edit=1 move=1 delete=1 include=1 source=1',
-    'fk5',
+    'icrs',
   ];
 }
 

@@ -42,7 +42,12 @@ export interface ColumnSpec {
 export const CANDIDATE_CLASSES = ['agn', 'qso', 'point_like', 'none'] as const;
 export type CandidateClass = (typeof CANDIDATE_CLASSES)[number];
 
-const IMAGE_UNITS = "in the image's pixel units";
+/**
+ * The image's own pixel units. MER mosaics carry no BUNIT; their values are ADU whose flux follows
+ * from MAGZERO (24.6 for VIS: 1 ADU = 0.5248 uJy), and `adu` lets astropy and TOPCAT parse the unit.
+ */
+const IMAGE_UNIT = 'adu';
+const IMAGE_UNITS = "in the image's pixel units (ADU; MER VIS: MAGZERO 24.6, 1 ADU = 0.5248 uJy)";
 
 export const COLUMNS = [
   { name: 'object_id', kind: 'int64', nullable: false, ucd: 'meta.id;meta.main', description: 'Object identifier: the Euclid MER object_id (signed 64-bit) or the id given in the input list' },
@@ -61,13 +66,13 @@ export const COLUMNS = [
   { name: 'chi2_dof', kind: 'float64', nullable: true, ucd: 'stat.fit.dof', description: 'Degrees of freedom of chi2_core (effective, so possibly non-integer, for correlated noise)' },
   { name: 'agn_z', kind: 'float64', nullable: true, ucd: 'stat.snr', description: 'Significance of the core excess over the regenerated cores, as a one-sided Gaussian z-score' },
   { name: 'agn_pvalue', kind: 'float64', nullable: true, ucd: 'stat.probability', description: 'One-sided p-value of the core excess: chance of an excess this large from a galaxy without a point source' },
-  { name: 'ps_flux', kind: 'float64', nullable: true, ucd: 'phot.flux.density;em.opt', description: `Flux of the PSF fitted to the core residual (observed minus regenerated), ${IMAGE_UNITS}` },
-  { name: 'ps_flux_err', kind: 'float64', nullable: true, ucd: 'stat.error;phot.flux.density;em.opt', description: `Uncertainty of ps_flux, ${IMAGE_UNITS}` },
+  { name: 'ps_flux', kind: 'float64', nullable: true, unit: IMAGE_UNIT, ucd: 'phot.flux.density;em.opt', description: `Flux of the PSF fitted to the core residual (observed minus regenerated), ${IMAGE_UNITS}` },
+  { name: 'ps_flux_err', kind: 'float64', nullable: true, unit: IMAGE_UNIT, ucd: 'stat.error;phot.flux.density;em.opt', description: `Uncertainty of ps_flux, ${IMAGE_UNITS}` },
   { name: 'ps_flux_ujy', kind: 'float64', nullable: true, unit: 'uJy', ucd: 'phot.flux.density;em.opt', description: "ps_flux in microjansky, through the HDU's MAGZERO" },
   { name: 'ps_flux_ujy_err', kind: 'float64', nullable: true, unit: 'uJy', ucd: 'stat.error;phot.flux.density;em.opt', description: 'Uncertainty of ps_flux_ujy' },
   { name: 'f_ps', kind: 'float64', nullable: true, ucd: 'phot.flux;arith.ratio;em.opt', description: 'Point-source fraction f_PS: ps_flux over the total flux of the source' },
   { name: 'f_ps_err', kind: 'float64', nullable: true, ucd: 'stat.error;phot.flux;arith.ratio;em.opt', description: 'Uncertainty of f_ps' },
-  { name: 'noise_sigma', kind: 'float64', nullable: true, ucd: 'stat.stdev;instr.det.noise', description: `Per-pixel noise standard deviation used for the source, ${IMAGE_UNITS} (from the image itself when flag no_rms_map is set)` },
+  { name: 'noise_sigma', kind: 'float64', nullable: true, unit: IMAGE_UNIT, ucd: 'stat.stdev;instr.det.noise', description: `Per-pixel noise standard deviation used for the source (from the image itself when flag no_rms_map is set), ${IMAGE_UNITS}` },
   { name: 'n_samples', kind: 'int32', nullable: true, ucd: 'meta.number', description: 'Number of regenerated cores drawn for the source; null when inference did not run' },
   { name: 'core_x', kind: 'float64', nullable: true, unit: 'pixel', ucd: 'pos.cartesian.x;instr.det', description: 'Centre of the masked core (brightest pixel of the central 9x9 box) along NAXIS1, 0-based HDU pixel coordinates' },
   { name: 'core_y', kind: 'float64', nullable: true, unit: 'pixel', ucd: 'pos.cartesian.y;instr.det', description: 'Centre of the masked core (brightest pixel of the central 9x9 box) along NAXIS2, 0-based HDU pixel coordinates' },

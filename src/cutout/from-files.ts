@@ -15,6 +15,7 @@ import type { FitsHeader } from '../fits/header.js';
 import { wcsFromHeader } from '../fits/wcs.js';
 import { psfFromStamp, type Psf } from '../sim/psf.js';
 import { parseEuclidObjectId } from './object-id.js';
+import { psfProblem } from './validate.js';
 
 export interface HduNames {
   /** Candidates for the VIS image, first match wins; a file with a single image HDU needs none. */
@@ -71,7 +72,22 @@ function isFitsName(name: string): boolean {
   return FITS_SUFFIXES.some((suffix) => lower.endsWith(suffix));
 }
 
-/** Files as given, folders expanded to their FITS files (not recursive), each list sorted by name. */
+/**
+ * Orders names with their digit runs compared as numbers, so `cutout_2` comes before `cutout_10` and a
+ * folder of per-object cutouts runs (and its catalogue lists rows) in object-id order.
+ */
+export function compareNatural(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    // Odd parts are digit runs (split keeps the captured separators).
+    const order = i % 2 === 1 ? Number(BigInt(pa[i]!) - BigInt(pb[i]!)) : pa[i]! < pb[i]! ? -1 : pa[i]! > pb[i]! ? 1 : 0;
+    if (order !== 0) return Math.sign(order);
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Files as given, folders expanded to their FITS files (not recursive), each list in natural name order. */
 export function listInputFiles(inputs: readonly string[]): string[] {
   const files: string[] = [];
   for (const input of inputs) {
@@ -82,7 +98,7 @@ export function listInputFiles(inputs: readonly string[]): string[] {
       throw new InputNotFoundError(`input ${input} does not exist`, { file: input }, { cause: error });
     }
     if (stats.isDirectory()) {
-      const found = readdirSync(input).filter(isFitsName).sort().map((name) => path.join(input, name));
+      const found = readdirSync(input).filter(isFitsName).sort(compareNatural).map((name) => path.join(input, name));
       if (found.length === 0) throw new InvalidInputError('folder holds no FITS files (.fits, .fit, .fts, .fits.gz, .fits.fz)', { file: input });
       files.push(...found);
     } else {
@@ -151,7 +167,7 @@ export function objectIdFor(file: string, headers: readonly FitsHeader[]): { obj
  * Reads a side x side window; parts outside the image stay 0 (`clipped`). RMS values that mark
  * missing coverage read as NaN.
  */
-function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number): { pixels: Float32Array; clipped: boolean } {
+function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number, noCoverage: number): { pixels: Float32Array; clipped: boolean } {
   const pixels = new Float32Array(side * side);
   const section = { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(width, x0 + side), y1: Math.min(height, y0 + side) };
   const clipped = section.x0 !== x0 || section.y0 !== y0 || section.x1 !== x0 + side || section.y1 !== y0 + side;
@@ -163,7 +179,7 @@ function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: 
       const to = (y - y0) * side + (section.x0 - x0);
       for (let i = 0; i < w; i++) {
         const value = Number(data[from + i]!);
-        pixels[to + i] = value >= NO_COVERAGE_RMS ? Number.NaN : value;
+        pixels[to + i] = value >= noCoverage ? Number.NaN : value;
       }
     }
   }
@@ -207,18 +223,20 @@ export function windowAround(
 ): WindowPixels {
   const x0 = xCenter - Math.floor(side / 2);
   const y0 = yCenter - Math.floor(side / 2);
-  const { pixels, clipped } = readWindow(image.fits, image.hdu, x0, y0, side, width, height);
-  const rms = rmsMap === undefined ? undefined : readWindow(rmsMap.fits, rmsMap.hdu, x0, y0, side, width, height).pixels;
+  // Image pixels are kept as they are: validateCutout flags the unphysical ones.
+  const { pixels, clipped } = readWindow(image.fits, image.hdu, x0, y0, side, width, height, Infinity);
+  const rms = rmsMap === undefined ? undefined : readWindow(rmsMap.fits, rmsMap.hdu, x0, y0, side, width, height, NO_COVERAGE_RMS).pixels;
   return { windowX0: x0, windowY0: y0, side, pixels, rms, clipped };
 }
 
-function readPsf(fits: FitsFile, names: HduNames): Psf | undefined {
+/** The file's PSF stamp; none without a PSF HDU; `bad` when there is one that cannot be used (the default stands in). */
+function readPsf(fits: FitsFile, names: HduNames): Psf | 'bad' | undefined {
   const hdu = findNamed(fits, names.psf);
   if (hdu === undefined) return undefined;
   const image = fits.readImage(hdu);
-  const [w, h] = image.axes as [number, number];
-  if (w !== h || w % 2 !== 1) throw new InvalidInputError(`PSF stamp is ${w}x${h}; an odd square stamp centred on its middle pixel is expected`, { file: fits.path, hdu: hdu.name || hdu.index });
-  return psfFromStamp(`${path.basename(fits.path)}[${hdu.name}]`, w, Array.from(image.data as ArrayLike<number>, Number));
+  const [w = 0, h = 1] = image.axes;
+  const values = Array.from(image.data as ArrayLike<number>, Number);
+  return psfProblem(w, h, values) === undefined ? psfFromStamp(`${path.basename(fits.path)}[${hdu.name}]`, w, values) : 'bad';
 }
 
 export function readCutout(file: string, options: CutoutReadOptions): CutoutSource {
@@ -237,8 +255,10 @@ export function readCutout(file: string, options: CutoutReadOptions): CutoutSour
     const { clipped, ...window } = windowAround({ fits, hdu }, rmsHdu === undefined ? undefined : { fits, hdu: rmsHdu }, xCenter, yCenter, options.side, width, height);
     if (clipped) flags.push('core_near_edge');
     if (hasZeroFill(window.pixels, window.side)) flags.push('off_tile_edge');
-    const psf = readPsf(fits, names);
-    if (psf === undefined) flags.push('no_psf_hdu');
+    const stamp = readPsf(fits, names);
+    if (stamp === undefined) flags.push('no_psf_hdu');
+    if (stamp === 'bad') flags.push('bad_psf');
+    const psf = stamp === 'bad' ? undefined : stamp;
     let ra: number | null = null;
     let dec: number | null = null;
     if (header.has('CTYPE1')) {

@@ -22,11 +22,11 @@ const CIRCLE = /^circle\((-?\d+\.\d{8}),(-?\d+\.\d{8}),(\d+(?:\.\d+)?)"\) # colo
 const NOT_DRAWN = /^# (-?\d+) (\w+): no ra\/dec, not drawn$/;
 
 describe('ds9 region export', () => {
-  it('starts with the ds9 format line, a provenance comment, global properties and the fk5 frame', () => {
+  it('starts with the ds9 format line, a provenance comment, global properties and the icrs frame of the catalogue (not fk5)', () => {
     expect(lines[0]).toBe('# Region file format: DS9 version 4.1');
     expect(lines[1]).toContain(METADATA.modelName);
     expect(lines[2]).toMatch(/^global /);
-    expect(lines[3]).toBe('fk5');
+    expect(lines[3]).toBe('icrs');
     expect(lines.at(-1)).toBe('');
   });
 

@@ -153,6 +153,14 @@ describeIf(hasAstropy, `astropy not importable by ${astropyPython}`, 'FITS expor
     }
   });
 
+  it('gives every dimensional column a unit astropy understands', () => {
+    // Positions, magnitudes, fluxes and noise levels: each is meaningless without its unit.
+    const dimensional = ['ra', 'dec', 'x_center', 'y_center', 'mag_vis', 'ps_flux', 'ps_flux_err', 'ps_flux_ujy', 'ps_flux_ujy_err', 'noise_sigma', 'core_x', 'core_y'];
+    expect(Object.fromEntries(dimensional.map((name) => [name, dump.units[name] !== null && dump.units[name] !== undefined]))).toEqual(Object.fromEntries(dimensional.map((name) => [name, true])));
+    expect(dump.units.ps_flux).toBe('adu');
+    expect(dump.units.noise_sigma).toBe('adu');
+  });
+
   it('parses every unit (as VOUnit) and sees the UCDs, descriptions and run metadata', () => {
     expect(dump.units).toEqual(Object.fromEntries(COLUMNS.map((c: ColumnSpec) => [c.name, c.unit ?? null])));
     COLUMNS.forEach((column, i) => {
