@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 
@@ -37,6 +37,16 @@ describe('vis-agn export', () => {
   it('counts regions for ds9', async () => {
     const result = await runCli(['export', catalog, '--format', 'ds9']);
     expect(result.stdout).toBe(`wrote ${rows.filter((row) => row.is_candidate).length} regions to ${path.join(dir, 'run.reg')}\n`);
+  });
+
+  it('leaves an existing output alone, naming it, unless given --overwrite', async () => {
+    const out = path.join(dir, 'kept.csv');
+    writeFileSync(out, 'mine\n');
+    const refused = await runCli(['export', catalog, '--format', 'csv', '--out', out]);
+    expect(refused).toMatchObject({ code: EXIT_CODES.outputFailed, stdout: '', stderr: `error: ${out}: already exists; give --overwrite to replace it\n` });
+    expect(readFileSync(out, 'utf8')).toBe('mine\n');
+    expect((await runCli(['export', catalog, '--format', 'csv', '--out', out, '--overwrite'])).code).toBe(EXIT_CODES.ok);
+    expect(readFileSync(out, 'utf8')).not.toBe('mine\n');
   });
 
   it('names default outputs after the catalogue and the format', () => {

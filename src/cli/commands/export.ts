@@ -10,11 +10,13 @@ import { Option, type Command } from 'commander';
 
 import { UsageError } from '../../errors.js';
 import { EXPORT_FORMATS, exportCatalog, type ExportFormatName } from '../../catalog/formats.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
 interface ExportCommandOptions {
   format: ExportFormatName;
   out?: string;
   candidatesOnly?: boolean;
+  overwrite?: boolean;
 }
 
 /** `run.arrow` becomes `run.parquet`, or `run.candidates.parquet` with --candidates-only. */
@@ -25,17 +27,18 @@ export function defaultOutput(input: string, format: ExportFormatName, candidate
 
 export function register(program: Command): void {
   const formats = Object.entries(EXPORT_FORMATS).map(([name, format]) => `${name} (${format.description})`);
-  program
+  const command = program
     .command('export')
     .description('convert an Arrow catalogue to Parquet, FITS, CSV or a ds9 region file')
     .argument('<catalog>', 'Arrow IPC catalogue written by a run')
     .addOption(new Option('--format <format>', `output format: ${formats.join('; ')}`).choices(Object.keys(EXPORT_FORMATS)).makeOptionMandatory())
     .option('--out <file>', 'output file (default: the catalogue name with the format extension)')
-    .option('--candidates-only', 'keep only AGN/QSO candidates (is_candidate); ds9 always does')
-    .action(async (catalog: string, options: ExportCommandOptions) => {
+    .option('--candidates-only', 'keep only AGN/QSO candidates (is_candidate); ds9 always does');
+  overwriteOption(command).action(async (catalog: string, options: ExportCommandOptions) => {
       const candidatesOnly = options.candidatesOnly === true;
       const out = options.out ?? defaultOutput(catalog, options.format, candidatesOnly);
       if (path.resolve(out) === path.resolve(catalog)) throw new UsageError(`the output ${out} would replace the catalogue it is read from`);
+      refuseToOverwrite([out], options.overwrite);
       const rows = await exportCatalog(catalog, options.format, out, { candidatesOnly });
       process.stdout.write(`wrote ${rows} ${options.format === 'ds9' ? 'regions' : 'rows'} to ${out}\n`);
     });

@@ -14,12 +14,14 @@ import { UsageError } from '../../errors.js';
 import { renderLinePlot } from '../../inspect/plot.js';
 import { encodePng } from '../../inspect/png.js';
 import { defaultCardPath } from '../../model/card.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { detectionConfigFrom, detectionOptions, numberOption, type DetectionCommandOptions } from './run.js';
 
 interface InjectCommandOptions extends DetectionCommandOptions {
   out: string;
   fps: string;
   magBins: string;
+  overwrite?: boolean;
 }
 
 function numberList(name: string, text: string): number[] {
@@ -69,8 +71,8 @@ export function injectionPlot(report: InjectionReport): Buffer {
 
 export function register(program: Command): void {
   detectionOptions(
-    program
-      .command('inject')
+    overwriteOption(program
+      .command('inject'))
       .description('injection-recovery: add PSF point sources of chosen f_PS to cutouts and measure how many are recovered')
       .argument('<inputs...>', 'cutout FITS files, or folders of them')
       .requiredOption('--out <dir>', 'output folder for injection.json, injection.md and injection.png')
@@ -81,6 +83,8 @@ export function register(program: Command): void {
     if (fps.some((f) => !(f > 0 && f < 1))) throw new UsageError(`--fps values must lie in (0, 1), got ${options.fps}`);
     const magEdges = numberList('--mag-bins', options.magBins);
     const { config, device, threads, batch } = detectionConfigFrom(options);
+    const outputs = ['injection.json', 'injection.md', 'injection.png'].map((name) => path.join(options.out, name));
+    refuseToOverwrite(outputs, options.overwrite);
     const report = await runInjection({
       inputs,
       fps,

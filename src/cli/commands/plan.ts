@@ -13,6 +13,7 @@ import { writeAtomically } from '../../atomic-file.js';
 import { mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest, type TileFiles } from '../../batch/shards.js';
 import { UsageError } from '../../errors.js';
 import { completenessReport, defaultCompletenessOptions } from './completeness.js';
+import { refuseToOverwrite } from '../overwrite.js';
 import { numberOption } from './run.js';
 
 interface PlanOptions {
@@ -25,6 +26,7 @@ interface PlanOptions {
   raCol?: string;
   decCol?: string;
   idCol?: string;
+  overwrite?: boolean;
 }
 
 /** The tiles with their RMS mosaics, paired in the order given. */
@@ -67,7 +69,9 @@ export function register(program: Command): void {
     .option('--ra-col <name>', 'RA column of the catalogue (default: found by name)')
     .option('--dec-col <name>', 'Dec column of the catalogue (default: found by name)')
     .option('--id-col <name>', 'object id column of the catalogue (default object_id)')
+    .option('--overwrite', 'replace an existing manifest')
     .action(async (inputs: string[], options: PlanOptions) => {
+      refuseToOverwrite([options.out], options.overwrite);
       const manifest = await planFrom(inputs, options);
       await writeManifest(options.out, manifest);
       const sizes = manifest.shards.map((_, k) => shardSize(manifest, k));
@@ -85,8 +89,10 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'merged Arrow catalogue (its counts go to <out>.summary.json)')
     .option('--truth <file>', "a simulation's truth table: also write the merged catalogue's completeness (<out>.completeness.md and .json)")
     .option('--reference <file>', 'known AGN/QSOs (FITS, Parquet, CSV, Arrow): also write the completeness against them, matched on the sky')
-    .action(async (options: { manifest: string; parts: string; out: string; truth?: string; reference?: string }) => {
+    .option('--overwrite', 'replace an existing merged catalogue and its summary')
+    .action(async (options: { manifest: string; parts: string; out: string; truth?: string; reference?: string; overwrite?: boolean }) => {
       if (options.truth !== undefined && options.reference !== undefined) throw new UsageError('give --truth or --reference, not both');
+      refuseToOverwrite([options.out, `${options.out.replace(/\.arrow$/, '')}.summary.json`], options.overwrite);
       const tally = await mergeShards(options.manifest, options.parts, options.out);
       const counts = tally.counts();
       const base = options.out.replace(/\.arrow$/, '');

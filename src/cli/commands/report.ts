@@ -5,15 +5,18 @@
  */
 
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 
 import type { Command } from 'commander';
 
 import { CANDIDATE_CLASSES, type CandidateClass } from '../../catalog/schema.js';
 import { UsageError } from '../../errors.js';
 import { writeReport } from '../../inspect/report.js';
+import { refuseToOverwrite } from '../overwrite.js';
 import { numberOption, stderrProgress } from './run.js';
 
 interface ReportCommandOptions {
+  overwrite?: boolean;
   catalog: string;
   out: string;
   maxCandidates: string;
@@ -41,10 +44,12 @@ export function register(program: Command): void {
     .option('--truth <file>', "the simulation's truth table (Arrow, FITS, ...): adds completeness plots")
     .option('--model <card>', "model card to recompute the images with (default: the run's, as recorded in the catalogue)")
     .option('--quiet', 'no progress lines')
+    .option('--overwrite', 'replace an existing report in --out')
     .action(async (options: ReportCommandOptions) => {
       const started = performance.now();
       const maxCandidates = numberOption('--max-candidates', options.maxCandidates, { min: 1, integer: true });
       const classes = classList(options.classes);
+      refuseToOverwrite([path.join(options.out, 'index.html')], options.overwrite);
       const result = await writeReport({
         catalog: options.catalog,
         out: options.out,

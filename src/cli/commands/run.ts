@@ -4,6 +4,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 
 import type { Command } from 'commander';
 
@@ -16,6 +17,7 @@ import { cardSolverMethod, defaultCardPath, readCard } from '../../model/card.js
 import type { DeviceRequest } from '../../model/runtime.js';
 import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
 import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
 export interface DetectionCommandOptions {
   model?: string;
@@ -48,6 +50,7 @@ interface RunCommandOptions extends DetectionCommandOptions {
   raCol?: string;
   decCol?: string;
   idCol?: string;
+  overwrite?: boolean;
 }
 
 /** Tile mode's inputs, or undefined for cutout files; a UsageError when the two are mixed or incomplete. */
@@ -208,8 +211,8 @@ async function runShardCommand(inputs: readonly string[], options: RunCommandOpt
 
 export function register(program: Command): void {
   detectionOptions(
-    program
-      .command('run')
+    overwriteOption(program
+      .command('run'))
       .description('detect AGN/QSO candidates in cutout FITS files, or in a MER tile at catalogue positions, and write an Arrow catalogue')
       .argument('[inputs...]', 'cutout FITS files, or folders of them')
       .requiredOption('--out <dir>', 'output folder (catalog.arrow, summary.json), e.g. catalogs/<name>')
@@ -229,6 +232,7 @@ export function register(program: Command): void {
       return;
     }
     const tile = tileInputOf(inputs, options);
+    refuseToOverwrite([path.join(options.out, 'catalog.arrow'), path.join(options.out, 'summary.json')], options.overwrite);
     const summary = await runDetection({
       ...scoringOptionsFrom(options),
       inputs,
