@@ -37,7 +37,9 @@ export function buildProgram(): Command {
   const program = new Command('vis-agn')
     .description('find AGN and quasars in Euclid VIS images')
     .version(packageVersion())
-    .showHelpAfterError()
+    // One line for a mistake, with commander's nearest valid name joined onto it; the full help
+    // would bury it.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/\n\(Did you mean (.+)\?\)\n$/, ' (did you mean $1?)\n')) })
     .exitOverride();
   for (const command of COMMANDS) command.register(program);
   for (const command of program.commands) command.exitOverride();
