@@ -16,7 +16,8 @@ describe('vis-agn start (npm start)', () => {
     const out = path.join(dir, 'demo');
     const { code, stdout } = await runCli(['start', '--out', out, '--n', '30']);
     expect(code).toBe(EXIT_CODES.ok);
-    expect(stdout).toMatch(/normal galaxies: 12, selected \(false positives\): \d+\/12/);
+    expect(stdout).toMatch(/normal galaxies: 12, selected \(false positives\): \d+\/12 = [\d.]+% \[[\d.]+%, [\d.]+%\] \(68% Wilson interval\)/);
+    expect(stdout).toMatch(/\| completeness of the selection \[68% Wilson interval\] \|/);
     expect(stdout).toMatch(/\| 0\.20 \| 3 \|/);
     const catalog = await readCatalog(path.join(out, 'catalog.arrow'));
     expect(catalog.rows).toHaveLength(30);

@@ -14,3 +14,21 @@ describe('command-line mistakes', () => {
     expect(result).toEqual({ code: EXIT_CODES.usage, stdout: '', stderr: "error: unknown command 'inpsect' (did you mean inspect?)\n" });
   });
 });
+
+describe('tile mode without --rms or --psf', () => {
+  test('says once, before the run, what it falls back on', async () => {
+    const result = await runCli(['run', '--tile', 'no-such-tile.fits', '--catalog', 'no-such-catalogue.fits', '--out', 'no-such-folder', '--quiet']);
+    const warnings = result.stderr.split('\n').filter((line) => line.startsWith('run: warning:'));
+    expect(warnings).toEqual([
+      'run: warning: no --rms: the noise of every source is estimated from the tile itself (every row flagged no_rms_map)',
+      'run: warning: no --psf: the mean Q1 VIS PSF is used for every source (every row flagged no_psf_hdu)',
+    ]);
+    expect(result.stderr.indexOf('run: warning')).toBeLessThan(result.stderr.indexOf('error:'));
+  });
+
+  test('is silent about what was given', async () => {
+    const { tileModeWarnings } = await import('../../src/cli/commands/run.js');
+    expect(tileModeWarnings({ tile: 't.fits', catalog: 'c.fits', rms: 'r.fits', psf: 'p.fits' })).toEqual([]);
+    expect(tileModeWarnings({ tile: 't.fits', catalog: 'c.fits', psf: 'p.fits' })).toHaveLength(1);
+  });
+});

@@ -15,7 +15,7 @@ import { renderLinePlot } from '../../inspect/plot.js';
 import { encodePng } from '../../inspect/png.js';
 import { defaultCardPath } from '../../model/card.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
-import { detectionConfigFrom, detectionOptions, numberOption, type DetectionCommandOptions } from './run.js';
+import { detectionConfigFrom, detectionOptions, numberOption, stderrProgress, type DetectionCommandOptions } from './run.js';
 
 interface InjectCommandOptions extends DetectionCommandOptions {
   out: string;
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       threads,
       batch,
       config,
-      onProgress: (done, total) => options.quiet !== true && process.stderr.write(`inject: ${done}/${total} cutouts\n`),
+      onProgress: stderrProgress('inject', options.quiet === true),
       onInputError: (_file, error) => process.stderr.write(`inject: skipped: ${error.message}\n`),
     });
     await ensureOutputDir(options.out);

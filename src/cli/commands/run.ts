@@ -75,6 +75,17 @@ export function tileInputOf(inputs: readonly string[], options: RunCommandOption
   };
 }
 
+/**
+ * What tile mode falls back on without --rms or --psf, said once before the run: otherwise the only
+ * sign is a flag on every row.
+ */
+export function tileModeWarnings(tile: TileInput): string[] {
+  return [
+    ...(tile.rms === undefined ? ['no --rms: the noise of every source is estimated from the tile itself (every row flagged no_rms_map)'] : []),
+    ...(tile.psf === undefined ? ['no --psf: the mean Q1 VIS PSF is used for every source (every row flagged no_psf_hdu)'] : []),
+  ];
+}
+
 /** A finite number (integer when asked) within [min, max], or a UsageError naming the option. */
 export function numberOption(name: string, text: string, { min = -Infinity, max = Infinity, integer = false } = {}): number {
   const value = Number(text);
@@ -233,6 +244,7 @@ export function register(program: Command): void {
     }
     const tile = tileInputOf(inputs, options);
     refuseToOverwrite([path.join(options.out, 'catalog.arrow'), path.join(options.out, 'summary.json')], options.overwrite);
+    for (const warning of tile === undefined ? [] : tileModeWarnings(tile)) process.stderr.write(`run: warning: ${warning}\n`);
     const summary = await runDetection({
       ...scoringOptionsFrom(options),
       inputs,

@@ -14,7 +14,7 @@ import { ensureOutputDir, writeAtomically } from '../../atomic-file.js';
 import { defaultDetectionConfig, runDetection } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import type { CatalogRow } from '../../catalog/schema.js';
-import { formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
+import { DEFAULT_CONFIDENCE, formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
 import { evaluateAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../../completeness/truth.js';
 import { inspectCutout } from '../../inspect/inspect.js';
 import { renderLinePlot } from '../../inspect/plot.js';
@@ -36,11 +36,12 @@ interface StartOptions {
 
 export function demoSummary(report: TruthReport): string {
   const fps = report.fpsBins.bins;
+  const level = `${Math.round(DEFAULT_CONFIDENCE * 100)}% Wilson interval`;
   return [
-    `normal galaxies: ${report.galaxies.n}, selected (false positives): ${formatProportion(report.galaxies.selected)}`,
-    `stars: ${report.stars.n}, selected: ${formatProportion(report.stars.selected)} (point-like sources are not AGN candidates)`,
+    `normal galaxies: ${report.galaxies.n}, selected (false positives): ${formatProportion(report.galaxies.selected)} (${level})`,
+    `stars: ${report.stars.n}, selected: ${formatProportion(report.stars.selected)} (${level}; point-like sources are not AGN candidates)`,
     '',
-    markdownRow(['true f_PS', 'sources', 'completeness of the selection', 'f_ps bias', 'f_ps RMSE']),
+    markdownRow(['true f_PS', 'sources', `completeness of the selection [${level}]`, 'f_ps bias', 'f_ps RMSE']),
     markdownRule(5),
     ...fps.map((b) => markdownRow([b.lo.toFixed(2), String(b.n), formatProportion(b.completeness), b.fpsEstimate.bias?.toFixed(3) ?? '–', b.fpsEstimate.rmse?.toFixed(3) ?? '–'])),
   ].join('\n');
