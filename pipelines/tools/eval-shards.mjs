@@ -1,55 +1,88 @@
 #!/usr/bin/env node
 /**
- * Ranking power of a model on held-out simulated shards with truth, before any significance
- * calibration: raw z of normal galaxies (mean, sd, quantiles, per magnitude), completeness per f_PS at
- * the galaxies' 99th percentile (1% false positives), f_ps accuracy. How docs/model.md compares
- * training variants (v2 against the 7x7 mask and the hidden 9x9 box). Needs `npm run build`.
+ * Ranking power of a model and score on held-out simulated shards with truth, before any significance
+ * calibration: raw z of normal galaxies, completeness at the galaxies' 99th percentile (1% false
+ * positives) per true f_PS (grid mixes: per grid value, stars included), ROC AUC of f_PS >= 0.2
+ * against normal galaxies, and f_PS accuracy over 0.1-0.8. How docs/model.md compares training
+ * variants and scores. Needs `npm run build`. Prints a table and writes JSON with OUT=file.
  *
- *   CARD=models/default/card.json SHARDS=sims/test-seed23 N=3000 node pipelines/tools/eval-shards.mjs
+ *   CARD=models/default/card.json SHARDS=sims/grid-r24 N=10000 JOINT=1 node pipelines/tools/eval-shards.mjs
  *
- * SHARDS: `vis-agn simulate shards --n 6000 --seed 23 --stamp 72 --out sims/test-seed23`.
+ * SHARDS: e.g. `vis-agn simulate shards --n 10000 --seed 24 --stamp 72 --mix grid
+ *   --fps 0,0,0,0.05,0.1,0.2,0.3,0.5,0.8,1 --population realistic --out sims/grid-r24`.
  */
+import { writeFileSync } from 'node:fs';
 import { CoreGenerator } from '../../dist/model/generator.js';
 import { readShards } from '../../dist/sim/read-shards.js';
 import { scoreShards } from '../../dist/score/shards.js';
 import { MER_RMS_TO_SIGMA } from '../../dist/score/prepare.js';
+
 const card = process.env.CARD ?? new URL('../../models/default/card.json', import.meta.url).pathname;
-const dir = process.env.SHARDS ?? 'sims/test-seed23';
-const N = Number(process.env.N ?? 3000);
-const g = await CoreGenerator.load(card, { device: 'cpu', threads: 2 });
+const dir = process.env.SHARDS ?? 'sims/grid-r24';
+const jointFit = process.env.JOINT === '1';
+const samples = Number(process.env.SAMPLES ?? 16);
+const g = await CoreGenerator.load(card, { device: 'cpu', threads: Number(process.env.THREADS ?? 2) });
 const shards = readShards(dir);
+const N = Math.min(Number(process.env.N ?? shards.truth.length), shards.truth.length);
 const t0 = performance.now();
-const res = await scoreShards(g, shards, { sampling: { samples: 16, solver: { steps: 4, method: 'heun' }, seed: 1 }, calibration: { offset: 0, scale: 1 }, rmsToSigma: MER_RMS_TO_SIGMA }, Array.from({ length: N }, (_, i) => i));
-console.log('scored', res.length, 'in', ((performance.now() - t0) / 1000).toFixed(1), 's');
+const scored = await scoreShards(
+  g,
+  shards,
+  { sampling: { samples, solver: { steps: 4, method: 'heun' }, seed: 1, jointFit }, calibration: { offset: 0, scale: 1 }, rmsToSigma: MER_RMS_TO_SIGMA },
+  Array.from({ length: N }, (_, i) => i),
+);
+const seconds = (performance.now() - t0) / 1000;
 await g.release();
-const rows = res.filter((r) => r.scores).map((r) => ({ cls: r.truth.cls, fps: r.truth.fps, mag: r.truth.mag, z: r.scores.z, fpsEst: r.scores.fPs }));
-const gal = rows.filter((r) => r.cls === 'galaxy').map((r) => r.z).sort((a, b) => a - b);
-const q = (a, p) => a[Math.floor(p * (a.length - 1))];
-const mean = gal.reduce((a, b) => a + b, 0) / gal.length, sd = Math.sqrt(gal.reduce((a, b) => a + (b - mean) ** 2, 0) / gal.length);
-console.log('galaxies', gal.length, 'z mean', mean.toFixed(3), 'sd', sd.toFixed(3), 'median', q(gal, 0.5).toFixed(3), 'q16', q(gal, 0.16).toFixed(2), 'q84', q(gal, 0.84).toFixed(2), 'q99', q(gal, 0.99).toFixed(2), 'q99.9', q(gal, 0.999).toFixed(2), 'P(z>3)', (gal.filter((z) => z > 3).length / gal.length).toFixed(4));
-const thr = q(gal, 0.99);
-for (const [lo, hi] of [[0.01, 0.07], [0.07, 0.15], [0.15, 0.3], [0.3, 0.6], [0.6, 1.01]]) {
-  const sel = rows.filter((r) => r.cls !== 'galaxy' && r.cls !== 'star' && r.fps >= lo && r.fps < hi);
-  console.log(`f_ps ${lo}-${hi}: n=${sel.length} completeness at 1% FPR ${(sel.filter((r) => r.z > thr).length / Math.max(1, sel.length)).toFixed(3)}`);
+
+const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, z: r.scores.z, fpsEst: r.scores.fPs }));
+const quantile = (sorted, p) => sorted[Math.floor(p * (sorted.length - 1))];
+const galaxies = rows.filter((r) => r.fps === 0);
+const galZ = galaxies.map((r) => r.z).sort((a, b) => a - b);
+const threshold = quantile(galZ, 0.99);
+const mean = galZ.reduce((a, b) => a + b, 0) / galZ.length;
+const sd = Math.sqrt(galZ.reduce((a, b) => a + (b - mean) ** 2, 0) / galZ.length);
+const bins = [...new Set(rows.map((r) => r.fps).filter((f) => f > 0))].sort((a, b) => a - b);
+const gridded = bins.length <= 12;
+const completeness = (gridded ? bins.map((f) => [f, f]) : [[0.01, 0.07], [0.07, 0.15], [0.15, 0.3], [0.3, 0.6], [0.6, 0.999], [1, 1]]).map(([lo, hi]) => {
+  const sel = rows.filter((r) => r.fps >= lo && r.fps <= hi);
+  return { fps: lo === hi ? lo : `${lo}-${hi}`, n: sel.length, completeness: sel.filter((r) => r.z > threshold).length / Math.max(1, sel.length) };
+});
+/** Mann-Whitney AUC of positives against galaxies. */
+function auc(positives) {
+  const all = [...galZ.map((z) => ({ z, p: 0 })), ...positives.map((z) => ({ z, p: 1 }))].sort((a, b) => a.z - b.z);
+  let rankSum = 0;
+  all.forEach((e, i) => (rankSum += e.p ? i + 1 : 0));
+  const np = positives.length;
+  return (rankSum - (np * (np + 1)) / 2) / (np * galZ.length);
 }
-const nonstar = rows.filter((r) => r.cls !== 'star' && r.fpsEst !== null);
-const rmse = Math.sqrt(nonstar.reduce((a, r) => a + (r.fpsEst - r.fps) ** 2, 0) / nonstar.length);
-const agn = nonstar.filter((r) => r.fps > 0);
-const rmseAgn = Math.sqrt(agn.reduce((a, r) => a + (r.fpsEst - r.fps) ** 2, 0) / agn.length);
-const medBias = agn.map((r) => r.fpsEst - r.fps).sort((a, b) => a - b)[Math.floor(agn.length / 2)];
-console.log('f_ps RMSE all non-star', rmse.toFixed(4), 'AGN/QSO', rmseAgn.toFixed(4), 'median bias AGN', medBias.toFixed(4));
-{
-  const score = (r) => r.fpsEst ?? -Infinity;
-  const galf = rows.filter((r) => r.cls === 'galaxy').map(score).sort((a, b) => a - b);
-  const t = q(galf, 0.99);
-  console.log('ranking by f_ps estimate: galaxy q50', q(galf, 0.5).toFixed(3), 'q99', t.toFixed(3));
-  for (const [lo, hi] of [[0.01, 0.07], [0.07, 0.15], [0.15, 0.3], [0.3, 0.6], [0.6, 1.01]]) {
-    const sel = rows.filter((r) => r.cls !== 'galaxy' && r.cls !== 'star' && r.fps >= lo && r.fps < hi);
-    console.log(`  f_ps ${lo}-${hi}: completeness at 1% FPR ${(sel.filter((r) => score(r) > t).length / Math.max(1, sel.length)).toFixed(3)}`);
-  }
-  const zmag = rows.filter((r) => r.cls === 'galaxy');
-  for (const [lo, hi] of [[19, 21], [21, 23], [23, 24], [24, 25.5]]) {
-    const g = zmag.filter((r) => r.mag >= lo && r.mag < hi).map((r) => r.z).sort((a, b) => a - b);
-    console.log(`  galaxies mag ${lo}-${hi}: n ${g.length} z median ${q(g, 0.5).toFixed(2)} q84 ${q(g, 0.84).toFixed(2)} q99 ${q(g, 0.99).toFixed(2)}`);
-  }
-}
+const magBins = [[19, 21], [21, 22], [22, 23], [23, 24], [24, 25]];
+const byMagnitude = magBins.map(([lo, hi]) => {
+  const inBin = (r) => r.mag >= lo && r.mag < hi;
+  const z = rows.filter((r) => r.fps === 0 && inBin(r)).map((r) => r.z).sort((a, b) => a - b);
+  const sel = rows.filter((r) => r.fps === 0.2 && inBin(r));
+  return { mag: `${lo}-${hi}`, galaxies: z.length, galaxyQ99: z.length ? quantile(z, 0.99) : null, completenessFps02: sel.filter((r) => r.z > threshold).length / Math.max(1, sel.length), n: sel.length };
+});
+const aucBright = auc(rows.filter((r) => r.fps >= 0.2 && r.fps < 1).map((r) => r.z));
+const measured = rows.filter((r) => r.fps >= 0.1 && r.fps <= 0.8 && r.fpsEst !== null);
+const errors = measured.map((r) => r.fpsEst - r.fps).sort((a, b) => a - b);
+const rmse = Math.sqrt(errors.reduce((a, e) => a + e * e, 0) / Math.max(1, errors.length));
+const result = {
+  card,
+  shards: dir,
+  jointFit,
+  samples,
+  stamps: scored.length,
+  seconds,
+  galaxies: { n: galZ.length, mean, sd, q99: threshold, pAbove3: galZ.filter((z) => z > 3).length / galZ.length },
+  completenessAt1pctFpr: completeness,
+  completenessFps02ByMagnitude: byMagnitude,
+  aucFps02: aucBright,
+  fpsRmse01to08: rmse,
+  fpsMedianBias01to08: quantile(errors, 0.5),
+};
+console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${jointFit ? 'on' : 'off'}, S ${samples})`);
+console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} P(z>3) ${result.galaxies.pAbove3.toFixed(4)}`);
+console.log('completeness at 1% FPR: ' + completeness.map((c) => `${c.fps}: ${(100 * c.completeness).toFixed(1)}% (n ${c.n})`).join(', '));
+console.log('f_PS 0.2 by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.completenessFps02).toFixed(1)}% (n ${b.n})`).join(', '));
+console.log(`AUC(f_PS >= 0.2, hosts) ${aucBright.toFixed(4)}; f_PS RMSE 0.1-0.8 ${rmse.toFixed(4)}, median bias ${result.fpsMedianBias01to08.toFixed(4)}`);
+if (process.env.OUT) writeFileSync(process.env.OUT, JSON.stringify(result, null, 1) + '\n');

@@ -44,6 +44,8 @@ export interface PreparedSource {
   readonly coreY: number;
   readonly observedCore: Float32Array;
   readonly psfWeights: Float64Array;
+  /** The whole PSF stamp, for fitting a point source beyond the core (joint-fit.ts). */
+  readonly psf: PsfStamp;
   /** Flux inside the Kron-like aperture around the core, image units; NaN when not measurable. */
   readonly totalFlux: number;
   readonly flags: readonly FlagName[];
@@ -133,7 +135,7 @@ export function prepareSource(window: SourceWindow, crop: number, mask: CoreMask
   const found = centreOnCore(window.pixels, window.width, window.height, { crop, search: CORE_SEARCH });
   const psfWeights = psfCoreWeights(window.psf, mask);
   if (found === undefined) {
-    return { crop: new Float32Array(crop * crop), sigma: Number.NaN, coreX: Number.NaN, coreY: Number.NaN, observedCore: new Float32Array(psfWeights.length), psfWeights, totalFlux: Number.NaN, flags: ['core_near_edge'], scorable: false };
+    return { crop: new Float32Array(crop * crop), sigma: Number.NaN, coreX: Number.NaN, coreY: Number.NaN, observedCore: new Float32Array(psfWeights.length), psfWeights, psf: window.psf, totalFlux: Number.NaN, flags: ['core_near_edge'], scorable: false };
   }
   const pixels = found.pixels;
   const core = coreIndices(crop, mask);
@@ -162,6 +164,7 @@ export function prepareSource(window: SourceWindow, crop: number, mask: CoreMask
     coreY: found.coreY,
     observedCore,
     psfWeights,
+    psf: window.psf,
     totalFlux: kronFlux(pixels, crop),
     flags,
     scorable,

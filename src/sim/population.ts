@@ -41,7 +41,29 @@ export interface MagnitudeLaw {
   readonly slope: number;
 }
 
+/**
+ * A one-dimensional law, written out in the recipe so that a population is plain data: uniform,
+ * log-uniform, or log-normal (median and scatter in dex) clipped to [min, max].
+ */
+export type Law =
+  | { readonly law: 'uniform'; readonly min: number; readonly max: number }
+  | { readonly law: 'loguniform'; readonly min: number; readonly max: number }
+  | { readonly law: 'lognormal'; readonly median: number; readonly dex: number; readonly min: number; readonly max: number };
+
+export function drawLaw(rng: Rng, law: Law): number {
+  switch (law.law) {
+    case 'uniform':
+      return rng.between(law.min, law.max);
+    case 'loguniform':
+      return rng.logBetween(law.min, law.max);
+    case 'lognormal':
+      return Math.min(law.max, Math.max(law.min, lognormal(rng, law.median, law.dex)));
+  }
+}
+
 export interface PopulationRecipe {
+  /** Which named population this is ('realistic', 'stress'), recorded with every output. */
+  readonly name: string;
   /** 'survey': classes by `classFractions`; 'grid': f_PS cycles through `gridFps` by object id. */
   readonly mix: 'survey' | 'grid';
   readonly classFractions: Readonly<Record<SourceClass, number>>;
@@ -53,21 +75,69 @@ export interface PopulationRecipe {
   /** Total (host + point) I_E magnitude of targets and catalogued neighbours. */
   readonly magnitude: MagnitudeLaw;
   readonly hostFractions: Readonly<Record<HostKind, number>>;
-  readonly nucleusProbability: number;
   /**
    * Median disk half-light radius (arcsec) at I_E = 20 and its change per magnitude (dex), with a
    * log-normal scatter; spheroids are `spheroidScale` times smaller at the same magnitude.
    */
   readonly size: { readonly re20: number; readonly dexPerMag: number; readonly scatterDex: number; readonly spheroidScale: number };
+  /** Bulge-to-total flux of disks and spirals, the bulge's Re as a fraction of the disk's, its Sérsic n. */
+  readonly bulge: { readonly diskToTotal: Law; readonly spiralToTotal: Law; readonly reRatio: Law; readonly n: Law };
+  /** Sérsic index of spheroids. */
+  readonly spheroidN: Law;
+  /**
+   * Half-light radius of 'compact' bodies: in pixels, or with `relative` as a fraction of the disk
+   * size the size law gives at that magnitude (compact for its luminosity, as real compact galaxies are).
+   */
+  readonly compactRe: Law & { readonly relative?: boolean };
+  /**
+   * Nuclear star clusters of disks, spirals and spheroids: how often, what fraction of the host's
+   * light, and their Re in pixels (below ~0.7 px they are point sources to VIS).
+   */
+  readonly nucleus: { readonly probability: number; readonly fraction: Law; readonly re: Law };
 }
 
 /**
- * Defaults: counts slope 0.3 (I-band galaxy counts at 19-25); most sources are normal galaxies with a
- * tail of AGN and few QSOs and stars; disk sizes fall from 0.6" at I = 20 to 0.29" at 24 and 0.18" at
- * 26, roughly the HST I-band magnitude-size relation, and bring the isophotal sizes of simulated
- * detections to those of the real Q1 cutouts (docs/simulator.md).
+ * The sky as the literature measures it (docs/simulator.md names the sources): counts slope 0.3
+ * (I-band galaxy counts at 19-25); sizes log10 Re["] = -0.42 - 0.115 (I - 22) with 0.25 dex scatter
+ * (HST/COSMOS), so ~3% of galaxies brighter than 24.5 are below 0.07"; bulge-to-total median 0.1 with
+ * bulge Re 0.37 of the disk's and Sérsic n 1-4 (at B/T ~ 0.1 most bulges are pseudo-bulges with n < 2);
+ * spheroids n 2-4.5 (the brightest ellipticals have higher n but flattened, cored centres); compact
+ * galaxies 0.25-0.5 of the size law's Re at their magnitude; nuclear star clusters in 70% of hosts
+ * with a median 0.4% of the light, rarely above 5%; stars 12% of sources; AGN and QSOs a few per cent.
  */
-export const DEFAULT_POPULATION: PopulationRecipe = {
+export const REALISTIC_POPULATION: PopulationRecipe = {
+  name: 'realistic',
+  mix: 'survey',
+  classFractions: { galaxy: 0.85, agn: 0.025, qso: 0.005, star: 0.12 },
+  gridFps: [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1],
+  agnFps: [0.02, 0.5],
+  qsoFps: [0.5, 0.95],
+  magnitude: { min: 19, max: 25, slope: 0.3 },
+  hostFractions: { disk: 0.4, spiral: 0.15, spheroid: 0.2, compact: 0.05, irregular: 0.2 },
+  size: { re20: 0.646, dexPerMag: -0.115, scatterDex: 0.25, spheroidScale: 0.7 },
+  bulge: {
+    diskToTotal: { law: 'lognormal', median: 0.1, dex: 0.4, min: 0.01, max: 0.8 },
+    spiralToTotal: { law: 'lognormal', median: 0.1, dex: 0.4, min: 0.01, max: 0.6 },
+    reRatio: { law: 'lognormal', median: 0.37, dex: 0.15, min: 0.15, max: 0.8 },
+    n: { law: 'uniform', min: 1, max: 4 },
+  },
+  spheroidN: { law: 'uniform', min: 2, max: 4.5 },
+  compactRe: { law: 'loguniform', min: 0.25, max: 0.5, relative: true },
+  nucleus: {
+    probability: 0.7,
+    fraction: { law: 'lognormal', median: 0.004, dex: 0.45, min: 0.0005, max: 0.05 },
+    re: { law: 'loguniform', min: 0.1, max: 0.5 },
+  },
+};
+
+/**
+ * The harder population the project used until December 2026, kept as a stress test: 15% compact
+ * bodies of Re 0.3-1.5 px (half of them unresolved) and 15% of hosts with a nuclear cluster holding
+ * 3-30% of the light, i.e. many galaxies that VIS sees as point source plus host although their truth
+ * says "normal galaxy"; bulge-to-total uniform up to 0.4-0.6.
+ */
+export const STRESS_POPULATION: PopulationRecipe = {
+  name: 'stress',
   mix: 'survey',
   classFractions: { galaxy: 0.88, agn: 0.07, qso: 0.02, star: 0.03 },
   gridFps: [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1],
@@ -75,9 +145,21 @@ export const DEFAULT_POPULATION: PopulationRecipe = {
   qsoFps: [0.5, 0.95],
   magnitude: { min: 19, max: 25, slope: 0.3 },
   hostFractions: { disk: 0.38, spiral: 0.12, spheroid: 0.2, compact: 0.15, irregular: 0.15 },
-  nucleusProbability: 0.15,
   size: { re20: 0.6, dexPerMag: -0.08, scatterDex: 0.2, spheroidScale: 0.6 },
+  bulge: {
+    diskToTotal: { law: 'uniform', min: 0.05, max: 0.6 },
+    spiralToTotal: { law: 'uniform', min: 0.05, max: 0.4 },
+    reRatio: { law: 'uniform', min: 0.15, max: 0.5 },
+    n: { law: 'uniform', min: 2.5, max: 5 },
+  },
+  spheroidN: { law: 'uniform', min: 2.5, max: 6 },
+  compactRe: { law: 'loguniform', min: 0.3, max: 1.5 },
+  nucleus: { probability: 0.15, fraction: { law: 'uniform', min: 0.03, max: 0.3 }, re: { law: 'loguniform', min: 0.4, max: 1.2 } },
 };
+
+export const POPULATIONS: Readonly<Record<string, PopulationRecipe>> = { realistic: REALISTIC_POPULATION, stress: STRESS_POPULATION };
+
+export const DEFAULT_POPULATION = REALISTIC_POPULATION;
 
 export interface HostSummary {
   readonly kind: HostKind;
@@ -185,7 +267,7 @@ export function drawHost(rng: Rng, recipe: PopulationRecipe, mag: number, flux: 
   switch (kind) {
     case 'disk':
     case 'spiral': {
-      const bt = rng.between(0.05, kind === 'spiral' ? 0.4 : 0.6);
+      const bt = drawLaw(rng, kind === 'spiral' ? recipe.bulge.spiralToTotal : recipe.bulge.diskToTotal);
       const q = diskAxisRatio(rng);
       const n = rng.between(0.7, 1.3);
       const spiral: SpiralArms | undefined =
@@ -193,20 +275,21 @@ export function drawHost(rng: Rng, recipe: PopulationRecipe, mag: number, flux: 
           ? { arms: rng.uniform() < 0.7 ? 2 : 3 + rng.int(2), pitch: rng.between(10, 30) * DEG, amplitude: rng.between(0.3, 0.7), phase: rng.between(0, 2 * Math.PI) }
           : undefined;
       components.push(component('disk', flux * (1 - bt), diskRe, n, q, pa, spiral ? { spiral } : {}));
-      components.push(component('bulge', flux * bt, max(0.3, diskRe * rng.between(0.15, 0.5)), rng.between(2.5, 5), rng.between(0.6, 1), pa + rng.normal() * 10 * DEG));
+      components.push(component('bulge', flux * bt, max(0.3, diskRe * drawLaw(rng, recipe.bulge.reRatio)), drawLaw(rng, recipe.bulge.n), rng.between(0.6, 1), pa + rng.normal() * 10 * DEG));
       summary = { kind, re: diskRe, n, q, pa, bulgeToTotal: bt, spiralArms: spiral?.arms ?? 0 };
       break;
     }
     case 'spheroid': {
       const re = max(0.4, diskRe * recipe.size.spheroidScale);
-      const n = rng.between(2.5, 6);
+      const n = drawLaw(rng, recipe.spheroidN);
       const q = rng.between(0.5, 1);
       components.push(component('bulge', flux, re, n, q, pa));
       summary = { kind, re, n, q, pa, bulgeToTotal: 1, spiralArms: 0 };
       break;
     }
     case 'compact': {
-      const re = rng.logBetween(0.3, 1.5);
+      const drawn = drawLaw(rng, recipe.compactRe);
+      const re = recipe.compactRe.relative ? max(0.5, drawn * medianDiskRe(recipe, mag)) : drawn;
       const n = rng.between(1, 4);
       const q = rng.between(0.5, 1);
       components.push(component('body', flux, re, n, q, pa));
@@ -241,11 +324,10 @@ export function drawHost(rng: Rng, recipe: PopulationRecipe, mag: number, flux: 
     }
   }
   let nucleusFraction = 0;
-  if (kind !== 'compact' && rng.uniform() < recipe.nucleusProbability) {
-    // Resolved but compact: Re 0.04"-0.12", i.e. 0.2-0.6 of the PSF FWHM.
-    nucleusFraction = rng.between(0.03, 0.3);
+  if (kind !== 'compact' && rng.uniform() < recipe.nucleus.probability) {
+    nucleusFraction = drawLaw(rng, recipe.nucleus.fraction);
     for (const c of components.splice(0)) components.push({ ...c, flux: c.flux * (1 - nucleusFraction) });
-    components.push(component('nucleus', flux * nucleusFraction, rng.logBetween(0.4, 1.2), rng.between(0.5, 2), rng.between(0.7, 1), rng.between(0, Math.PI)));
+    components.push(component('nucleus', flux * nucleusFraction, drawLaw(rng, recipe.nucleus.re), rng.between(0.5, 2), rng.between(0.7, 1), rng.between(0, Math.PI)));
   }
   return { host: { ...summary, nucleusFraction, knotFraction: 0 }, components };
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 
 import { UsageError } from '../errors.js';
 import { Q1_NOISE } from './calibration.js';
-import { DEFAULT_POPULATION } from './population.js';
+import { DEFAULT_POPULATION, POPULATIONS } from './population.js';
 import { DEFAULT_NEIGHBOURHOOD, type PsfChoice, type SimRecipe } from './scene.js';
 
 export const DEFAULT_RECIPE: SimRecipe = {
@@ -20,6 +20,8 @@ export const DEFAULT_RECIPE: SimRecipe = {
 };
 
 export interface RecipeOptions {
+  /** A named population (POPULATIONS): 'realistic' (the default) or 'stress'. */
+  readonly population?: string;
   readonly mix?: 'survey' | 'grid';
   /** f_PS values of the grid mix. */
   readonly gridFps?: readonly number[];
@@ -38,11 +40,13 @@ export function buildRecipe(options: RecipeOptions = {}, base: SimRecipe = DEFAU
   if (options.psf?.kind === 'moffat' && !(options.psf.fwhm[0] > 0 && options.psf.fwhm[1] >= options.psf.fwhm[0] && options.psf.beta > 1)) {
     throw new UsageError('a Moffat PSF needs 0 < FWHM min <= FWHM max and beta > 1');
   }
+  const named = options.population === undefined ? base.population : POPULATIONS[options.population];
+  if (named === undefined) throw new UsageError(`unknown population '${options.population}': one of ${Object.keys(POPULATIONS).join(', ')}`);
   const population = {
-    ...base.population,
-    mix: options.mix ?? base.population.mix,
-    gridFps: options.gridFps ?? base.population.gridFps,
-    magnitude: options.magnitude === undefined ? base.population.magnitude : { ...base.population.magnitude, min: options.magnitude[0], max: options.magnitude[1] },
+    ...named,
+    mix: options.mix ?? named.mix,
+    gridFps: options.gridFps ?? named.gridFps,
+    magnitude: options.magnitude === undefined ? named.magnitude : { ...named.magnitude, min: options.magnitude[0], max: options.magnitude[1] },
   };
   return { ...base, population, psf: options.psf ?? base.psf };
 }

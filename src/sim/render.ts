@@ -79,7 +79,8 @@ export class Canvas {
 const LANCZOS_A = 3;
 const TAPS = 2 * LANCZOS_A;
 
-function lanczos(t: number): number {
+/** The Lanczos-3 interpolation kernel, also how a point source is placed between pixel centres when fitted (score/joint-fit.ts). */
+export function lanczos(t: number): number {
   if (t === 0) return 1;
   if (abs(t) >= LANCZOS_A) return 0;
   return (LANCZOS_A * sin(Math.PI * t) * sin((Math.PI * t) / LANCZOS_A)) / (Math.PI * Math.PI * t * t);

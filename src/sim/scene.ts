@@ -157,7 +157,7 @@ export function cellSources(recipe: SimRecipe, key: Key, window: Window, options
     mix: 'survey',
     classFractions: { galaxy: 1, agn: 0, qso: 0, star: 0 },
     hostFractions: neighbourhood.fieldHosts,
-    nucleusProbability: 0,
+    nucleus: { ...population.nucleus, probability: 0 },
   };
   const kinds = [
     { role: 'neighbour', stream: STREAM.neighbours, density: neighbourhood.density, recipe: neighbourRecipe, magnitude: neighbourhood.magnitude },

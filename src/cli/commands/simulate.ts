@@ -43,6 +43,7 @@ function pair(text: string, what: string): [number, number] {
 
 interface CommonOptions {
   seed: string;
+  population: string;
   mix?: string;
   fps?: string;
   mag?: string;
@@ -57,6 +58,7 @@ function recipeFrom(options: CommonOptions): SimRecipe {
   if (options.mix !== undefined && options.mix !== 'survey' && options.mix !== 'grid') throw new UsageError(`--mix must be survey or grid, got '${options.mix}'`);
   if (options.psf !== 'q1' && options.psf !== 'moffat') throw new UsageError(`--psf must be q1 or moffat, got '${options.psf}'`);
   const recipe: RecipeOptions = {
+    population: options.population,
     ...(options.mix === undefined ? {} : { mix: options.mix }),
     ...(options.fps === undefined ? {} : { gridFps: numbers(options.fps, '--fps') }),
     ...(options.mag === undefined ? {} : { magnitude: pair(options.mag, '--mag') }),
@@ -86,6 +88,7 @@ function common(command: Command): Command {
   return command
     .requiredOption('--out <dir>', 'output folder')
     .option('--seed <seed>', 'run seed: every draw is seeded from (seed, object id)', '1')
+    .option('--population <name>', "'realistic' (sizes, bulges, nuclei and star counts as measured; docs/simulator.md) or 'stress' (many unresolved compact hosts and bright nuclei)", 'realistic')
     .option('--mix <mix>', "'survey' (class fractions as in the survey) or 'grid' (f_PS cycling through --fps)")
     .option('--fps <list>', 'f_PS values of the grid mix, comma-separated (default 0,0.02,0.05,0.1,0.2,0.3,0.5,0.8,1)')
     .option('--mag <min,max>', 'I_E range of the targets (default 19,25)')

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ModelError, UsageError } from '../../errors.js';
 import { checkParity, type ParityReport } from '../../model/parity.js';
+import { DEFAULT_RECIPE, recipeDigest } from '../../sim/recipe.js';
 import { writeTrainingShards } from '../../sim/shards.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -59,8 +60,10 @@ export async function trainModel(options: TrainOptions): Promise<ParityReport> {
   const n = options.quick ? 1500 : Number(options.n);
   const valN = options.quick ? 300 : Number(options.valN);
   if (!Number.isInteger(seed) || !(n > 0) || !(valN > 0)) throw new UsageError('--seed, --n and --val-n must be positive integers');
-  const trainDir = path.join(options.data, `train-seed${seed}-n${n}`);
-  const valDir = path.join(options.data, `val-seed${seed + 1}-n${valN}`);
+  // The recipe's digest in the name: shards cached under an older population are never reused.
+  const recipe = recipeDigest(DEFAULT_RECIPE);
+  const trainDir = path.join(options.data, `train-${recipe}-seed${seed}-n${n}`);
+  const valDir = path.join(options.data, `val-${recipe}-seed${seed + 1}-n${valN}`);
   for (const [dir, count, s] of [[trainDir, n, seed], [valDir, valN, seed + 1]] as const) {
     if (existsSync(path.join(dir, 'manifest.json'))) continue;
     process.stderr.write(`train: simulating ${count} stamps (seed ${s}) into ${dir}\n`);
