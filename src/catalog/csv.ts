@@ -8,7 +8,7 @@
 
 import { writeAtomically } from '../atomic-file.js';
 import type { CatalogSource } from './batch.js';
-import { COLUMNS, type ColumnKind, type KindValues } from './schema.js';
+import { COLUMNS, exportedName, type ColumnKind, type ColumnNaming, type KindValues } from './schema.js';
 
 const FORMATS: { readonly [K in ColumnKind]: (value: KindValues[K]) => string } = {
   int64: String,
@@ -33,9 +33,9 @@ function cell(kind: ColumnKind, value: unknown): string {
 const EOL = '\r\n';
 
 /** Writes `source` as CSV; resolves to the number of rows. */
-export async function writeCsvCatalog(target: string, source: CatalogSource): Promise<number> {
+export async function writeCsvCatalog(target: string, source: CatalogSource, naming: ColumnNaming = 'vis-agn'): Promise<number> {
   return writeAtomically(target, async (file) => {
-    await file.write(Buffer.from(COLUMNS.map((column) => field(column.name)).join(',') + EOL, 'utf8'));
+    await file.write(Buffer.from(COLUMNS.map((column) => field(exportedName(column.name, naming))).join(',') + EOL, 'utf8'));
     let rows = 0;
     for await (const batch of source.batches) {
       const lines: string[] = [];

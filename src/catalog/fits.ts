@@ -14,10 +14,12 @@ import {
   CATALOG_SCHEMA,
   COLUMNS,
   encodeRunMetadata,
+  exportedName,
   metadataEntries,
   SCHEMA_KEY,
   type CatalogValue,
   type ColumnKind,
+  type ColumnNaming,
   type ColumnSpec,
   type RunMetadata,
 } from './schema.js';
@@ -77,10 +79,10 @@ const FITS_KINDS: { readonly [K in ColumnKind]: (column: ColumnSpec, values: rea
   }),
 };
 
-function tableColumn(column: ColumnSpec, values: readonly CatalogValue[]): ColumnInput {
+function tableColumn(column: ColumnSpec, values: readonly CatalogValue[], naming: ColumnNaming): ColumnInput {
   const { cells, tnull } = FITS_KINDS[column.kind](column, values);
   const keywords = { TUCD: column.ucd, TCOMM: asciiEscape(column.description), ...(tnull === undefined ? {} : { TNULL: tnull }) };
-  return { name: column.name, ...(column.unit === undefined ? {} : { unit: column.unit }), keywords, ...cells } as ColumnInput;
+  return { name: exportedName(column.name, naming), ...(column.unit === undefined ? {} : { unit: column.unit }), keywords, ...cells } as ColumnInput;
 }
 
 /** The run metadata as header cards of the table HDU (the source's metadata was checked when read). */
@@ -96,7 +98,7 @@ function metadataCards(metadata: RunMetadata, target: string): CardInput[] {
 }
 
 /** Writes `source` as a FITS file with one binary table; resolves to the number of rows. Holds the table in memory. */
-export async function writeFitsCatalog(target: string, source: CatalogSource): Promise<number> {
+export async function writeFitsCatalog(target: string, source: CatalogSource, naming: ColumnNaming = 'vis-agn'): Promise<number> {
   const values: Record<string, CatalogValue[]> = Object.fromEntries(COLUMNS.map((column) => [column.name, []]));
   let rows = 0;
   for await (const batch of source.batches) {
@@ -105,7 +107,7 @@ export async function writeFitsCatalog(target: string, source: CatalogSource): P
   }
   let columns: ColumnInput[];
   try {
-    columns = COLUMNS.map((column) => tableColumn(column, values[column.name]!));
+    columns = COLUMNS.map((column) => tableColumn(column, values[column.name]!, naming));
   } catch (error) {
     throw asOutputError(error, target);
   }

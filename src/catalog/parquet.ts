@@ -11,7 +11,9 @@ import { ByteWriter, ParquetWriter, type KeyValue, type SchemaElement } from 'hy
 import { schemaMessage } from './arrow.js';
 import { writeAtomically, type AtomicFile } from '../atomic-file.js';
 import type { CatalogSource } from './batch.js';
-import { catalogArrowSchema, COLUMNS, encodeRunMetadata, type CatalogValue, type ColumnKind, type ColumnSpec, type RunMetadata } from './schema.js';
+import { Field, Schema } from 'apache-arrow';
+
+import { catalogArrowSchema, COLUMNS, encodeRunMetadata, exportedName, type CatalogValue, type ColumnKind, type ColumnNaming, type ColumnSpec, type RunMetadata } from './schema.js';
 
 /** Rows per row group: DuckDB parallelises over row groups, and ~100k rows keeps each a few MB. */
 export const ROW_GROUP_ROWS = 100_000;
@@ -29,17 +31,21 @@ const PARQUET_TYPES: { readonly [K in ColumnKind]: Omit<SchemaElement, 'name' | 
   category: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
 };
 
-const PARQUET_SCHEMA: SchemaElement[] = [
-  { name: 'schema', num_children: COLUMNS.length },
-  ...COLUMNS.map((column): SchemaElement => ({ name: column.name, repetition_type: column.nullable ? 'OPTIONAL' : 'REQUIRED', ...PARQUET_TYPES[column.kind] })),
-];
+function parquetSchema(naming: ColumnNaming): SchemaElement[] {
+  return [
+    { name: 'schema', num_children: COLUMNS.length },
+    ...COLUMNS.map((column): SchemaElement => ({ name: exportedName(column.name, naming), repetition_type: column.nullable ? 'OPTIONAL' : 'REQUIRED', ...PARQUET_TYPES[column.kind] })),
+  ];
+}
 
-function keyValueMetadata(metadata: RunMetadata, target: string): KeyValue[] {
-  const columns = COLUMNS.map(({ name, unit, ucd, description }: ColumnSpec) => ({ name, unit: unit ?? null, ucd, description }));
+function keyValueMetadata(metadata: RunMetadata, target: string, naming: ColumnNaming): KeyValue[] {
+  const columns = COLUMNS.map(({ name, unit, ucd, description }: ColumnSpec) => ({ name: exportedName(name, naming), unit: unit ?? null, ucd, description }));
+  const arrow = catalogArrowSchema(metadata, target);
+  const renamed = new Schema(arrow.fields.map((f) => new Field(exportedName(f.name, naming), f.type, f.nullable, f.metadata)), arrow.metadata);
   return [
     ...[...encodeRunMetadata(metadata, target)].map(([key, value]) => ({ key, value })),
     { key: COLUMNS_KEY, value: JSON.stringify(columns) },
-    { key: 'ARROW:schema', value: Buffer.from(schemaMessage(catalogArrowSchema(metadata, target))).toString('base64') },
+    { key: 'ARROW:schema', value: Buffer.from(schemaMessage(renamed)).toString('base64') },
   ];
 }
 
@@ -63,20 +69,22 @@ class FileSink extends ByteWriter {
 export interface ParquetOptions {
   /** Whole record batches go into a row group until it holds at least this many rows. */
   readonly rowGroupRows?: number;
+  readonly naming?: ColumnNaming;
 }
 
 /** Writes `source` as Parquet; resolves to the number of rows. */
 export async function writeParquetCatalog(target: string, source: CatalogSource, options: ParquetOptions = {}): Promise<number> {
   const rowGroupRows = options.rowGroupRows ?? ROW_GROUP_ROWS;
-  const kvMetadata = keyValueMetadata(source.metadata, target);
+  const naming = options.naming ?? 'vis-agn';
+  const kvMetadata = keyValueMetadata(source.metadata, target, naming);
   return writeAtomically(target, async (file) => {
-    const writer = new ParquetWriter({ writer: new FileSink(file), schema: PARQUET_SCHEMA, kvMetadata, createdBy: `vis-agn version ${source.metadata.visAgnVersion}` });
+    const writer = new ParquetWriter({ writer: new FileSink(file), schema: parquetSchema(naming), kvMetadata, createdBy: `vis-agn version ${source.metadata.visAgnVersion}` });
     let pending: Record<string, CatalogValue[]> = {};
     let pendingRows = 0;
     let rows = 0;
     const writeRowGroup = async (): Promise<void> => {
       if (pendingRows === 0) return;
-      const columnData = COLUMNS.map((column) => ({ name: column.name, data: pending[column.name]! }));
+      const columnData = COLUMNS.map((column) => ({ name: exportedName(column.name, naming), data: pending[column.name]! }));
       await writer.write({ columnData, rowGroupSize: pendingRows });
       rows += pendingRows;
       pending = {};

@@ -81,6 +81,20 @@ export const COLUMNS = [
 export type Column = (typeof COLUMNS)[number];
 export type ColumnName = Column['name'];
 
+/**
+ * Column names on export: vis-agn's own, or the Euclid MER catalogue's where the meaning is the same
+ * (the MER final catalogue spells the position right_ascension, declination), so an export joins MER
+ * tables without renaming.
+ */
+export const COLUMN_NAMINGS = ['vis-agn', 'mer'] as const;
+export type ColumnNaming = (typeof COLUMN_NAMINGS)[number];
+
+export const MER_COLUMN_NAMES: Readonly<Partial<Record<ColumnName, string>>> = { ra: 'right_ascension', dec: 'declination' };
+
+export function exportedName(name: string, naming: ColumnNaming): string {
+  return naming === 'mer' ? (MER_COLUMN_NAMES[name as ColumnName] ?? name) : name;
+}
+
 type ValueOf<C extends Column> = C extends { readonly values: readonly (infer V)[] } ? V : KindValues[C['kind']];
 
 /** One catalogue row; nullable columns hold `null` where a value is missing (never NaN). */

@@ -2,6 +2,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 
+import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
+
 import { EXIT_CODES } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { readCatalog, writeCatalog } from '../../src/catalog/index.js';
@@ -47,6 +49,17 @@ describe('vis-agn export', () => {
     expect(readFileSync(out, 'utf8')).toBe('mine\n');
     expect((await runCli(['export', catalog, '--format', 'csv', '--out', out, '--overwrite'])).code).toBe(EXIT_CODES.ok);
     expect(readFileSync(out, 'utf8')).not.toBe('mine\n');
+  });
+
+  it('offers the Euclid MER column names with --column-names mer', async () => {
+    const out = path.join(dir, 'mer.csv');
+    expect((await runCli(['export', catalog, '--format', 'csv', '--column-names', 'mer', '--out', out])).code).toBe(EXIT_CODES.ok);
+    const header = readFileSync(out, 'utf8').split('\r\n')[0]!.split(',');
+    expect(header.slice(0, 5)).toEqual(['object_id', 'source_file', 'hdu', 'right_ascension', 'declination']);
+    const parquet = path.join(dir, 'mer.parquet');
+    expect((await runCli(['export', catalog, '--format', 'parquet', '--column-names', 'mer', '--out', parquet])).code).toBe(EXIT_CODES.ok);
+    const names = (await parquetMetadataAsync(await asyncBufferFromFile(parquet))).schema.slice(1, 6).map((e) => e.name);
+    expect(names).toEqual(['object_id', 'source_file', 'hdu', 'right_ascension', 'declination']);
   });
 
   it('names default outputs after the catalogue and the format', () => {

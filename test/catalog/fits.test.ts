@@ -161,6 +161,15 @@ describeIf(hasAstropy, `astropy not importable by ${astropyPython}`, 'FITS expor
     expect(dump.units.noise_sigma).toBe('adu');
   });
 
+  it("spells the position as the Euclid MER catalogue does under naming 'mer', units kept", async () => {
+    const mer = path.join(dir, 'run-mer.fits');
+    await exportCatalog(path.join(dir, 'run.arrow'), 'fits', mer, { naming: 'mer' });
+    const read = JSON.parse(execFileSync(astropyPython, ['-c', ASTROPY_DUMP, mer], { encoding: 'utf8' })) as AstropyDump;
+    expect(Object.keys(read.units)).toEqual(COLUMNS.map((c) => ({ ra: 'right_ascension', dec: 'declination' } as Record<string, string>)[c.name] ?? c.name));
+    expect([read.units.right_ascension, read.units.declination]).toEqual(['deg', 'deg']);
+    expect(read.columns.right_ascension).toEqual(dump.columns.ra);
+  });
+
   it('parses every unit (as VOUnit) and sees the UCDs, descriptions and run metadata', () => {
     expect(dump.units).toEqual(Object.fromEntries(COLUMNS.map((c: ColumnSpec) => [c.name, c.unit ?? null])));
     COLUMNS.forEach((column, i) => {

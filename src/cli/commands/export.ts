@@ -10,6 +10,7 @@ import { Option, type Command } from 'commander';
 
 import { UsageError } from '../../errors.js';
 import { EXPORT_FORMATS, exportCatalog, type ExportFormatName } from '../../catalog/formats.js';
+import { COLUMN_NAMINGS, MER_COLUMN_NAMES, type ColumnNaming } from '../../catalog/schema.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
 interface ExportCommandOptions {
@@ -17,6 +18,7 @@ interface ExportCommandOptions {
   out?: string;
   candidatesOnly?: boolean;
   overwrite?: boolean;
+  columnNames: ColumnNaming;
 }
 
 /** `run.arrow` becomes `run.parquet`, or `run.candidates.parquet` with --candidates-only. */
@@ -33,13 +35,18 @@ export function register(program: Command): void {
     .argument('<catalog>', 'Arrow IPC catalogue written by a run')
     .addOption(new Option('--format <format>', `output format: ${formats.join('; ')}`).choices(Object.keys(EXPORT_FORMATS)).makeOptionMandatory())
     .option('--out <file>', 'output file (default: the catalogue name with the format extension)')
-    .option('--candidates-only', 'keep only AGN/QSO candidates (is_candidate); ds9 always does');
+    .option('--candidates-only', 'keep only AGN/QSO candidates (is_candidate); ds9 always does')
+    .addOption(
+      new Option('--column-names <naming>', `vis-agn's names, or mer: the Euclid MER catalogue's where the meaning is the same (${Object.entries(MER_COLUMN_NAMES).map(([ours, mer]) => `${ours} -> ${mer}`).join(', ')})`)
+        .choices(COLUMN_NAMINGS)
+        .default('vis-agn'),
+    );
   overwriteOption(command).action(async (catalog: string, options: ExportCommandOptions) => {
       const candidatesOnly = options.candidatesOnly === true;
       const out = options.out ?? defaultOutput(catalog, options.format, candidatesOnly);
       if (path.resolve(out) === path.resolve(catalog)) throw new UsageError(`the output ${out} would replace the catalogue it is read from`);
       refuseToOverwrite([out], options.overwrite);
-      const rows = await exportCatalog(catalog, options.format, out, { candidatesOnly });
+      const rows = await exportCatalog(catalog, options.format, out, { candidatesOnly, naming: options.columnNames });
       process.stdout.write(`wrote ${rows} ${options.format === 'ds9' ? 'regions' : 'rows'} to ${out}\n`);
     });
 }
