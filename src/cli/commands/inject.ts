@@ -35,7 +35,7 @@ export function formatInjectionReport(report: InjectionReport): string {
   const lines = [
     `${report.sources} cutouts${report.unreadable > 0 ? ` (${report.unreadable} unreadable)` : ''}; selected as they are: ${formatProportion(report.selectedAsIs)}`,
     '',
-    markdownRow(['injected f_PS', 'completeness (68% interval)', 'median estimated f_ps']),
+    markdownRow(['injected f_PS', 'completeness (68% Wilson interval)', 'median estimated f_ps']),
     markdownRule(3),
     ...overall.map((c) => markdownRow([c.fps.toFixed(3), formatProportion(c.completeness), c.medianFpsEstimate?.toFixed(3) ?? 'n/a'])),
   ];
