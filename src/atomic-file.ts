@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 import { OutputError, VisAgnError } from './errors.js';
@@ -98,11 +98,53 @@ export async function writeAtomically<T>(target: string, fill: (file: AtomicFile
   }
 }
 
+/**
+ * Creates `dir` and its missing parents one level at a time. Node's `mkdir(..., { recursive: true })`
+ * loops forever where a folder cannot be made under an existing one that refuses it with ENOENT (any
+ * path under /proc), so a bad --out hung instead of failing.
+ */
+async function makeFolders(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!(await stat(dir)).isDirectory()) throw new OutputError('exists and is not a folder', { file: dir });
+      return;
+    }
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    await makeFolders(parent);
+    await mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again;
+    });
+  }
+}
+
 /** Creates an output folder (and its parents); a failure is an OutputError naming it, before any work. */
 export async function ensureOutputDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeFolders(path.resolve(dir));
   } catch (error) {
     throw asOutputError(error, dir);
   }
+}
+
+/**
+ * Removes the temporary files AtomicFile left in `dir` for targets whose names `owns` accepts: what a
+ * kill -9 leaves behind. Only the caller's own targets, so a concurrent writer's files are kept.
+ */
+export async function removeStaleTemporaries(dir: string, owns: (target: string) => boolean): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((name) => {
+    const match = /^\.(.+)\.\d+\.[0-9a-f]{8}\.tmp$/.exec(name);
+    return match !== null && owns(match[1]!);
+  });
+  await Promise.all(stale.map((name) => unlink(path.join(dir, name)).catch(() => undefined)));
+  return stale;
 }

@@ -89,6 +89,64 @@ export class PartialFailureError extends VisAgnError {
   override readonly exitCodeName = 'partialFailure';
 }
 
+/**
+ * The run was stopped by a signal: what was finished is kept, nothing half-written is left, and the
+ * message says what to rerun. The exit code is the shell's for a death by that signal (128 + its
+ * number: 130 for SIGINT, 143 for SIGTERM), so schedulers treat it as they treat a kill.
+ */
+export class InterruptedError extends VisAgnError {
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    reason: string,
+    location: ErrorLocation = {},
+  ) {
+    super(reason, location);
+  }
+
+  override get exitCode(): number {
+    return this.signal === 'SIGINT' ? 130 : 143;
+  }
+}
+
+const CLASSES: Readonly<Record<ExitCodeName, new (reason: string, location?: ErrorLocation) => VisAgnError>> = {
+  ok: VisAgnError,
+  internal: VisAgnError,
+  usage: UsageError,
+  inputNotFound: InputNotFoundError,
+  invalidInput: InvalidInputError,
+  unsupported: UnsupportedError,
+  limitExceeded: LimitExceededError,
+  outputFailed: OutputError,
+  model: ModelError,
+  partialFailure: PartialFailureError,
+};
+
+/** An error as it crosses a worker-thread boundary, where structured cloning keeps neither class nor fields. */
+export interface TransferredError {
+  readonly kind: ExitCodeName | 'foreign';
+  readonly name: string;
+  readonly reason: string;
+  readonly location: ErrorLocation;
+  readonly stack?: string;
+}
+
+export function transferError(error: unknown): TransferredError {
+  if (error instanceof VisAgnError) return { kind: error.exitCodeName, name: error.name, reason: error.reason, location: error.location };
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { kind: 'foreign', name: e.name, reason: e.message, location: {}, ...(e.stack === undefined ? {} : { stack: e.stack }) };
+}
+
+/** The error `transferError` described, of the same class (or a plain Error keeping name, message and stack). */
+export function restoreError(transferred: TransferredError): Error {
+  if (transferred.kind === 'foreign') {
+    const error = new Error(transferred.reason);
+    error.name = transferred.name;
+    if (transferred.stack !== undefined) error.stack = transferred.stack;
+    return error;
+  }
+  return new CLASSES[transferred.kind](transferred.reason, transferred.location);
+}
+
 export function exitCodeOf(error: unknown): number {
   return error instanceof VisAgnError ? error.exitCode : EXIT_CODES.internal;
 }

@@ -2,22 +2,30 @@
  * Tasks on piscina worker threads with their results handed back in task order, so outputs are
  * assembled identically whatever the number of workers. At most two tasks per worker are in flight
  * (bounded memory however many tasks there are). With one worker, or when running from TypeScript
- * sources (tests under ts-jest, where no compiled worker exists), tasks run in this thread.
+ * sources (tests under ts-jest, where no compiled worker exists), tasks run in this thread through
+ * the same loop: a pool of one.
+ *
+ * Two kinds of failure are told apart. A task that throws fails the same way every time (bad input, a
+ * broken model): its error ends the run at once, with its class intact, and is never retried. A
+ * worker thread that dies (a native crash, an out-of-memory abort) says nothing about the task, so the
+ * task is retried once on a fresh thread before the failure policy takes over.
  */
 
 import { Piscina } from 'piscina';
+
+import { restoreError, transferError, type TransferredError } from './errors.js';
 
 const compiled = import.meta.url.endsWith('.js');
 
 export interface TaskFailurePolicy<T, R> {
   /**
-   * The result standing in for a task that failed twice (a crashed worker thread, an exception). The
-   * run goes on; the substitute records the failure.
+   * The result standing in for a task whose worker thread died twice. The run goes on; the substitute
+   * records the failure.
    */
   readonly substitute: (task: T, error: unknown) => R;
   /**
-   * Failed tasks in a row after which the failure is taken as systematic (a broken model, a full
-   * disk) rather than a crash, and rethrown; default 3.
+   * Crashed tasks in a row after which the crashes are taken as systematic (a broken installation,
+   * too little memory for any task) and rethrown; default 3.
    */
   readonly maxConsecutive?: number;
 }
@@ -25,18 +33,55 @@ export interface TaskFailurePolicy<T, R> {
 export interface PoolOptions<T, R> {
   /** Worker threads; with 1 (or from TypeScript sources) tasks run in this thread. */
   readonly workers: number;
-  /** Without a policy, the first failure ends the run. */
+  /** Without a policy, the first crash ends the run. */
   readonly onFailure?: TaskFailurePolicy<T, R>;
+  /** Aborted: no new task is started and the pool rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** What a worker entry returns in place of throwing (see `reportingErrors`). */
+export interface TaskError {
+  readonly visAgnTaskError: TransferredError;
+}
+
+function isTaskError(value: unknown): value is TaskError {
+  return typeof value === 'object' && value !== null && 'visAgnTaskError' in value;
+}
+
+/**
+ * A worker entry's task function whose errors come back as values, so the pool can tell a task that
+ * threw (deterministic, not retried, class kept) from a thread that died (retried).
+ */
+export function reportingErrors<T, R>(run: (task: T) => Promise<R> | R): (task: T) => Promise<R | TaskError> {
+  return async (task) => {
+    try {
+      return await run(task);
+    } catch (error) {
+      return { visAgnTaskError: transferError(error) };
+    }
+  };
+}
+
+/** A task's own error, as opposed to its thread's death. */
+class TaskThrew {
+  constructor(readonly error: unknown) {}
 }
 
 export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, options: PoolOptions<T, R>, inThread: (task: T) => Promise<R> | R): AsyncGenerator<R> {
-  const { workers, onFailure } = options;
+  const { workers, onFailure, signal } = options;
   // A worker turns over its tasks' garbage quickly; V8's default young generation for a thread lets it
   // grow to tens of MB before collecting, which showed as ~70 MB more peak RSS on 10^4 cutouts for ~3%
   // of speed.
   const resourceLimits = { maxYoungGenerationSizeMb: 16 };
   const pool = workers <= 1 || !compiled ? undefined : new Piscina({ filename: worker.href, minThreads: workers, maxThreads: workers, resourceLimits });
-  const attempt = (task: T): Promise<R> => (pool === undefined ? Promise.resolve().then(() => inThread(task)) : (pool.run(task) as Promise<R>));
+  const attempt = (task: T): Promise<R> => {
+    if (pool === undefined) {
+      return Promise.resolve()
+        .then(() => inThread(task))
+        .catch((error: unknown) => Promise.reject(new TaskThrew(error)));
+    }
+    return (pool.run(task) as Promise<R | TaskError>).then((value) => (isTaskError(value) ? Promise.reject(new TaskThrew(restoreError(value.visAgnTaskError))) : value));
+  };
   const inFlight = pool === undefined ? 1 : 2 * workers;
   let consecutive = 0;
   const settle = async (task: T, result: Promise<R>): Promise<R> => {
@@ -44,24 +89,33 @@ export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, option
       const value = await result;
       consecutive = 0;
       return value;
-    } catch (error) {
-      if (onFailure === undefined) throw error;
+    } catch (crash) {
+      if (crash instanceof TaskThrew) throw crash.error;
+      if (onFailure === undefined) throw crash;
       try {
         const value = await attempt(task);
         consecutive = 0;
         return value;
       } catch (again) {
+        if (again instanceof TaskThrew) throw again.error;
         if (++consecutive >= (onFailure.maxConsecutive ?? 3)) throw again;
         return onFailure.substitute(task, again);
       }
     }
   };
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal === undefined) return;
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => undefined);
   const pending: { task: T; result: Promise<R> }[] = [];
   try {
     const iterator = tasks[Symbol.iterator]();
     let next = iterator.next();
     const fill = (): void => {
-      while (!next.done && pending.length < inFlight) {
+      while (!next.done && pending.length < inFlight && signal?.aborted !== true) {
         const result = attempt(next.value);
         // Failures surface when the result is settled in order; this keeps them from going unhandled.
         result.catch(() => undefined);
@@ -72,10 +126,11 @@ export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, option
     fill();
     while (pending.length > 0) {
       const { task, result } = pending.shift()!;
-      const value = await settle(task, result);
+      const value = await Promise.race([settle(task, result), aborted]);
       fill();
       yield value;
     }
+    if (signal?.aborted === true) throw signal.reason;
   } finally {
     await pool?.destroy();
   }

@@ -6,13 +6,12 @@
 
 import { encodeFlags } from '../catalog/flags.js';
 import type { CatalogRow } from '../catalog/schema.js';
-import { objectIdFor } from '../cutout/from-files.js';
+import { objectIdFor, type CutoutSource } from '../cutout/from-files.js';
 import { TileReader, type TileInput, type TileObjects } from '../cutout/from-tile.js';
-import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 import { CORE_SEARCH } from '../score/prepare.js';
-import { emptyScores, fileSources, scoreGroup, significanceCalibration, type DetectionConfig, type ScoringOptions } from './run.js';
+import { emptyScores, fileSources, scoreGroup, significanceCalibration, sourceError, type DetectionConfig, type ScoredGroup, type ScoringOptions, type UnreadableInput } from './run.js';
 
 /** Cutout files, or objects to cut from one tile. */
 export type TaskInputs = { readonly files: readonly string[] } | { readonly tile: TileInput; readonly objects: TileObjects };
@@ -25,13 +24,8 @@ export interface DetectTask {
   readonly threads: number;
 }
 
-export interface DetectResult {
-  readonly rows: CatalogRow[];
-  /** Inputs that could not be read, with the error's message (their rows are flagged). */
-  readonly unreadable: { readonly file: string; readonly message: string }[];
-  /** Set when the task failed twice and its rows are placeholders flagged inference_failed. */
-  readonly failure?: string;
-}
+/** The task's rows in order, and the failures among them (unreadable inputs, sources that could not be scored). */
+export type DetectResult = ScoredGroup;
 
 /** The task that scores `inputs` as `options` say. */
 export function detectTask(options: ScoringOptions, inputs: TaskInputs): DetectTask {
@@ -49,12 +43,9 @@ function generatorFor(task: DetectTask): Promise<CoreGenerator> {
 export async function runDetectTask(task: DetectTask): Promise<DetectResult> {
   const generator = await generatorFor(task);
   const side = generator.crop + CORE_SEARCH - 1;
-  const unreadable: { file: string; message: string }[] = [];
-  const sources = [];
+  const sources: (CutoutSource | UnreadableInput)[] = [];
   if ('files' in task.inputs) {
-    for await (const source of fileSources(task.inputs.files, task.config.hduNames, side, (file, error: VisAgnError) => unreadable.push({ file, message: error.message }))) {
-      sources.push(source);
-    }
+    sources.push(...fileSources(task.inputs.files, task.config.hduNames, side));
   } else {
     // Opened per task: a few header reads, against seconds of scoring, and no descriptor outlives it.
     const reader = TileReader.open(task.inputs.tile, task.config.hduNames);
@@ -64,17 +55,20 @@ export async function runDetectTask(task: DetectTask): Promise<DetectResult> {
       reader.close();
     }
   }
-  return { rows: await scoreGroup(generator, sources, task.config, significanceCalibration(generator)), unreadable };
+  return scoreGroup(generator, sources, task.config, significanceCalibration(generator));
 }
 
-/** The rows of a task that failed twice: what is known of each input, flagged inference_failed. */
+/** The rows of a task whose worker thread died twice: what is known of each input, flagged inference_failed. */
 export function failedTaskResult(task: DetectTask, error: unknown): DetectResult {
   const flags = encodeFlags(['inference_failed']);
   const base = { hdu: '', flags, is_candidate: false, candidate_class: 'none' as const, ...emptyScores };
-  const message = error instanceof Error ? error.message : String(error);
-  if ('files' in task.inputs) {
-    return { rows: task.inputs.files.map((file) => ({ ...base, object_id: objectIdFor(file, []).objectId, source_file: file, ra: null, dec: null })), unreadable: [], failure: message };
-  }
-  const { tile, objects } = task.inputs;
-  return { rows: objects.ids.map((id, i) => ({ ...base, object_id: id, source_file: tile.tile, ra: objects.ra[i]!, dec: objects.dec[i]! })), unreadable: [], failure: message };
+  const reason = `its worker thread died twice: ${error instanceof Error ? error.message : String(error)}`;
+  const rows: CatalogRow[] =
+    'files' in task.inputs
+      ? task.inputs.files.map((file) => ({ ...base, object_id: objectIdFor(file, []).objectId, source_file: file, ra: null, dec: null }))
+      : task.inputs.objects.ids.map((id, i) => {
+          const { tile, objects } = task.inputs as { tile: TileInput; objects: TileObjects };
+          return { ...base, object_id: id, source_file: tile.tile, ra: objects.ra[i]!, dec: objects.dec[i]! };
+        });
+  return { rows, errors: rows.map((row) => sourceError(row, 'inference_failed', reason)) };
 }

@@ -1,7 +1,6 @@
-/** Worker-thread entry of the detection pool (piscina): a group of files in, their rows out. */
+/** Worker-thread entry of the detection pool (piscina): a group of sources in, their rows out. */
 
-import { runDetectTask, type DetectResult, type DetectTask } from './detect-task.js';
+import { reportingErrors } from '../worker-pool.js';
+import { runDetectTask } from './detect-task.js';
 
-export default function detect(task: DetectTask): Promise<DetectResult> {
-  return runDetectTask(task);
-}
+export default reportingErrors(runDetectTask);

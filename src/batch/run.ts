@@ -1,19 +1,22 @@
 /**
- * `vis-agn run` on one process: cutout files → windows → prepared sources → batched regeneration and
- * scores → catalogue rows, streamed to an Arrow catalogue written atomically. A file that cannot be
- * read becomes a flagged row naming it, never a gap. Batching changes nothing in the results: each
- * source's random draws come from (seed, object id).
+ * `vis-agn run` on one process: cutout files → windows → validated, prepared sources → batched
+ * regeneration and scores → catalogue rows, streamed to an Arrow catalogue written atomically. Every
+ * source gives exactly one row: a file that cannot be read, a source whose scoring throws and a score
+ * outside its physical bounds all become flagged rows with their reason in errors.jsonl, never a gap
+ * and never a lost batch. Batching changes nothing in the results: each source's random draws come
+ * from (seed, object id), and a source that failed in a batch is scored again alone.
  */
 
 import path from 'node:path';
 
-import { ensureOutputDir, writeAtomically } from '../atomic-file.js';
+import { ensureOutputDir, removeStaleTemporaries, writeAtomically } from '../atomic-file.js';
 import { CatalogWriter } from '../catalog/arrow.js';
-import { encodeFlags, hasFlag, type FlagName } from '../catalog/flags.js';
+import { decodeFlags, encodeFlags, FLAGS, hasFlag, isFailure, type FlagName } from '../catalog/flags.js';
 import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
-import { readTileObjects, selectObjects, tileSources, type TileInput } from '../cutout/from-tile.js';
-import { InvalidInputError, VisAgnError } from '../errors.js';
+import { readTileObjects, selectObjects, type TileInput } from '../cutout/from-tile.js';
+import { validateCutout } from '../cutout/validate.js';
+import { ModelError, OutputError, VisAgnError } from '../errors.js';
 import { orderedPool } from '../worker-pool.js';
 import { detectTask, failedTaskResult, runDetectTask, type DetectTask } from './detect-task.js';
 import { cardSolverMethod, type ModelCard } from '../model/card.js';
@@ -22,7 +25,7 @@ import type { DeviceRequest } from '../model/runtime.js';
 import { runtimeVersion } from '../model/runtime.js';
 import type { FlowMethod } from '../model/sampler.js';
 import { classify, DEFAULT_THRESHOLDS, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../score/detect.js';
-import { CORE_SEARCH, MER_RMS_TO_SIGMA, prepareSource, type PreparedSource } from '../score/prepare.js';
+import { MER_RMS_TO_SIGMA, prepareSource, type PreparedSource } from '../score/prepare.js';
 import { defaultVisPsf } from '../sim/psf.js';
 import { generatorVersion } from '../sim/recipe.js';
 
@@ -62,10 +65,32 @@ export interface ScoringOptions {
   /** Sources per model batch (one worker task). */
   readonly batch: number;
   readonly config: DetectionConfig;
-  /** A file that could not be read (its row is flagged corrupt_input). */
-  readonly onInputError?: (file: string, error: VisAgnError) => void;
-  /** A group of sources whose task failed twice on a worker (their rows are flagged inference_failed). */
-  readonly onTaskFailure?: (sources: number, message: string) => void;
+  /** A source that failed (its row carries the failure flag), as it is written to errors.jsonl. */
+  readonly onSourceError?: (error: SourceError) => void;
+  /** Aborted (SIGTERM, SIGINT): no new work starts and the run rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** One line of errors.jsonl: a source that was not scored, where it came from and why. */
+export interface SourceError {
+  readonly file: string;
+  /** The HDU, when the failure is tied to one ('' otherwise). */
+  readonly hdu: string;
+  /** Decimal text: JSON has no 64-bit integers. */
+  readonly object_id: string;
+  /** The row's failure flag (one of FAILURE_FLAGS). */
+  readonly flag: FlagName;
+  readonly reason: string;
+}
+
+export function sourceError(row: Pick<CatalogRow, 'source_file' | 'hdu' | 'object_id'>, flag: FlagName, reason: string): SourceError {
+  return { file: row.source_file, hdu: row.hdu, object_id: String(row.object_id), flag, reason };
+}
+
+/** The rows of a group of sources, in order, and the failures among them. */
+export interface ScoredGroup {
+  readonly rows: CatalogRow[];
+  readonly errors: SourceError[];
 }
 
 export interface RunOptions extends ScoringOptions {
@@ -87,8 +112,10 @@ export class RunTally {
   flagged = 0;
   /** Inputs that could not be read (corrupt_input). */
   unreadable = 0;
-  /** Rows of tasks that failed twice on a worker (inference_failed). */
+  /** Rows of sources that were not scored because something failed (any of FAILURE_FLAGS). */
   failed = 0;
+  /** Rows carrying each flag, by name; every defined flag is listed, 0 when unused. */
+  readonly byFlag: Record<string, number> = Object.fromEntries(FLAGS.map((flag) => [flag.name, 0]));
 
   add(row: CatalogRow): void {
     this.sources++;
@@ -96,11 +123,12 @@ export class RunTally {
     if (row.is_candidate) this.candidates++;
     if (row.flags !== 0) this.flagged++;
     if (hasFlag(row.flags, 'corrupt_input')) this.unreadable++;
-    if (hasFlag(row.flags, 'inference_failed')) this.failed++;
+    if (isFailure(row.flags)) this.failed++;
+    for (const name of decodeFlags(row.flags)) this.byFlag[name] = (this.byFlag[name] ?? 0) + 1;
   }
 
-  counts(): Omit<RunSummary, 'catalog' | 'seconds' | 'provider'> {
-    return { sources: this.sources, byClass: { ...this.byClass }, candidates: this.candidates, flagged: this.flagged, unreadable: this.unreadable, failed: this.failed };
+  counts(): Omit<RunSummary, 'catalog' | 'errors' | 'seconds' | 'provider'> {
+    return { sources: this.sources, byClass: { ...this.byClass }, candidates: this.candidates, flagged: this.flagged, byFlag: { ...this.byFlag }, unreadable: this.unreadable, failed: this.failed };
   }
 }
 
@@ -110,8 +138,11 @@ export interface RunSummary {
   readonly byClass: Readonly<Record<CandidateClass, number>>;
   readonly candidates: number;
   readonly flagged: number;
+  readonly byFlag: Readonly<Record<string, number>>;
   readonly unreadable: number;
   readonly failed: number;
+  /** errors.jsonl: one line per failed source (empty when every source was scored). */
+  readonly errors: string;
   readonly seconds: number;
   readonly provider: string;
 }
@@ -126,8 +157,50 @@ function finiteOrNull(value: number | null | undefined): number | null {
   return value === null || value === undefined || !Number.isFinite(value) ? null : value;
 }
 
+/**
+ * What a score can physically be. A point source cannot hold ten times a source's flux, or less than
+ * minus ten times (noise on a faint galaxy reaches about -1.4 on the survey mix); an error, a chi2 or a
+ * reconstruction error is not negative; a p-value is a probability. Values beyond are the signature of
+ * broken inputs (a PSF of almost no weight in the core gave f_ps of 6e35), never of a real source.
+ */
+export const SCORE_BOUNDS = {
+  recon_error: [0, Infinity],
+  chi2_core: [0, Infinity],
+  agn_pvalue: [0, 1],
+  ps_flux_err: [0, Infinity],
+  f_ps: [-10, 10],
+  f_ps_err: [0, 10],
+} as const satisfies Readonly<Record<string, readonly [number, number]>>;
+
+/** Why `scores` cannot be published (a non-finite value, or one outside SCORE_BOUNDS), or undefined. */
+export function scoreProblem(scores: SourceScores): string | undefined {
+  const values: [string, number | null][] = [
+    ['recon_error', scores.reconError],
+    ['chi2_core', scores.chi2],
+    ['agn_z', scores.agnZ],
+    ['agn_pvalue', scores.agnPValue],
+    ['ps_flux', scores.psFlux],
+    ['ps_flux_err', scores.psFluxErr],
+    // Null by design when the total flux is not positive.
+    ['f_ps', scores.fPs],
+    ['f_ps_err', scores.fPsErr],
+  ];
+  for (const [name, value] of values) {
+    if (value === null) continue;
+    if (!Number.isFinite(value)) return `${name} is ${value}`;
+    const bounds: readonly [number, number] | undefined = SCORE_BOUNDS[name as keyof typeof SCORE_BOUNDS];
+    if (bounds !== undefined && (value < bounds[0] || value > bounds[1])) return `${name} = ${value} is outside its physical bounds [${bounds[0]}, ${bounds[1]}]`;
+  }
+  return undefined;
+}
+
+/** The row of a scored (or unscorable) source; scores outside their physical bounds are withheld and flagged. */
 export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores: SourceScores | undefined, thresholds: Thresholds): CatalogRow {
   const flags: FlagName[] = [...cutout.flags, ...prepared.flags];
+  if (scores !== undefined && scoreProblem(scores) !== undefined) {
+    flags.push('unphysical_score');
+    scores = undefined;
+  }
   const toMicrojansky = microjanskyPerUnit(cutout.magzero);
   const fPs = finiteOrNull(scores?.fPs);
   const agnZ = finiteOrNull(scores?.agnZ);
@@ -164,9 +237,37 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
 }
 
 /** The row of a file that could not be read: its name, an id from the name, and the flag. */
-export function unreadableRow(file: string): CatalogRow {
+export function unreadableRow(file: string, hdu = ''): CatalogRow {
   const { objectId } = objectIdFor(file, []);
-  return { object_id: objectId, source_file: file, hdu: '', flags: encodeFlags(['corrupt_input']), is_candidate: false, candidate_class: 'none', ra: null, dec: null, ...emptyScores };
+  return { object_id: objectId, source_file: file, hdu, flags: encodeFlags(['corrupt_input']), is_candidate: false, candidate_class: 'none', ra: null, dec: null, ...emptyScores };
+}
+
+/** A cutout file that could not be read, as its row and the error behind it. */
+export interface UnreadableInput {
+  readonly row: CatalogRow;
+  readonly error: SourceError;
+}
+
+/** The row of a source that could not be scored: what the cutout says, its flags and `flag`, no scores. */
+function failedRow(cutout: CutoutSource, flags: readonly FlagName[], flag: FlagName): CatalogRow {
+  return {
+    ...emptyScores,
+    object_id: cutout.objectId,
+    source_file: cutout.sourceFile,
+    hdu: cutout.hdu,
+    ra: cutout.ra,
+    dec: cutout.dec,
+    x_center: cutout.xCenter,
+    y_center: cutout.yCenter,
+    flags: encodeFlags([...flags, flag]),
+    is_candidate: false,
+    candidate_class: 'none',
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof VisAgnError) return error.message;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** The measured columns of a row with nothing measured. */
@@ -177,8 +278,9 @@ export interface PreparedCutout {
   readonly prepared: PreparedSource;
 }
 
-/** A cutout's window prepared for the model, with its own PSF or the default one. */
-export function prepareCutout(cutout: CutoutSource, crop: number, generator: CoreGenerator, rmsToSigma: number): PreparedCutout {
+/** A cutout's window validated (src/cutout/validate.ts) and prepared for the model, with its own PSF or the default one. */
+export function prepareCutout(source: CutoutSource, crop: number, generator: CoreGenerator, rmsToSigma: number): PreparedCutout {
+  const cutout = validateCutout(source, generator.mask.size);
   const prepared = prepareSource(
     { pixels: cutout.pixels, width: cutout.side, height: cutout.side, ...(cutout.rms === undefined ? {} : { rms: cutout.rms }), rmsToSigma, psf: cutout.psf ?? defaultVisPsf() },
     crop,
@@ -191,16 +293,45 @@ export interface ScoredCutout {
   readonly row: CatalogRow;
   /** Undefined when the source could not be scored (see its flags). */
   readonly scores: SourceScores | undefined;
+  /** Set when the row carries a failure flag: why. */
+  readonly error?: SourceError;
 }
 
+/** Errors that say the model or the machine is broken, not the source: no source can be scored past them. */
+function isSystemic(error: unknown): boolean {
+  return error instanceof ModelError || error instanceof OutputError;
+}
+
+/**
+ * Scores of a group as one model batch. When the batch throws, each source is scored again alone
+ * (its scores do not depend on its batch), so only the source that fails alone is lost, as a row
+ * flagged scoring_failed.
+ */
 export async function scorePrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<ScoredCutout[]> {
-  const scores = await detectBatch(
-    generator,
-    group.map((g) => ({ prepared: g.prepared, objectId: g.cutout.objectId })),
-    { samples: config.samples, solver: { steps: config.steps, method: config.method }, seed: config.seed, ...(config.temperature === undefined ? {} : { temperature: config.temperature }) },
-    calibration,
-  );
-  return group.map((g, k) => ({ row: sourceRow(g.cutout, g.prepared, scores[k], config.thresholds), scores: scores[k] }));
+  let scores: (SourceScores | undefined)[];
+  try {
+    scores = await detectBatch(
+      generator,
+      group.map((g) => ({ prepared: g.prepared, objectId: g.cutout.objectId })),
+      { samples: config.samples, solver: { steps: config.steps, method: config.method }, seed: config.seed, ...(config.temperature === undefined ? {} : { temperature: config.temperature }) },
+      calibration,
+    );
+  } catch (error) {
+    if (isSystemic(error)) throw error;
+    if (group.length > 1) {
+      const alone: ScoredCutout[] = [];
+      for (const g of group) alone.push(...(await scorePrepared(generator, [g], config, calibration)));
+      return alone;
+    }
+    const { cutout, prepared } = group[0]!;
+    const row = failedRow(cutout, [...cutout.flags, ...prepared.flags], 'scoring_failed');
+    return [{ row, scores: undefined, error: sourceError(row, 'scoring_failed', describe(error)) }];
+  }
+  return group.map((g, k) => {
+    const row = sourceRow(g.cutout, g.prepared, scores[k], config.thresholds);
+    const problem = scores[k] === undefined ? undefined : scoreProblem(scores[k]!);
+    return problem === undefined ? { row, scores: scores[k] } : { row, scores: undefined, error: sourceError(row, 'unphysical_score', problem) };
+  });
 }
 
 export function significanceCalibration(generator: CoreGenerator): SignificanceCalibration {
@@ -227,53 +358,52 @@ export function runMetadata(generator: CoreGenerator, config: DetectionConfig, i
   };
 }
 
-/** What a run reads, in order: sources, or the rows of inputs that could not be read. */
-async function* runSources(options: RunOptions, files: readonly string[] | undefined, side: number): AsyncGenerator<CutoutSource | CatalogRow> {
-  if (options.tile !== undefined) {
-    yield* tileSources(options.tile, side, options.config.hduNames);
-    return;
-  }
-  yield* fileSources(files ?? [], options.config.hduNames, side, options.onInputError);
-}
-
-/** Cutout files as sources, or as the flagged rows of those that cannot be read. */
-export async function* fileSources(files: readonly string[], hduNames: HduNames, side: number, onInputError?: (file: string, error: VisAgnError) => void): AsyncGenerator<CutoutSource | CatalogRow> {
+/** Cutout files as sources, or as the flagged rows (with their reasons) of those that cannot be read. */
+export function* fileSources(files: readonly string[], hduNames: HduNames, side: number): Generator<CutoutSource | UnreadableInput> {
   for (const file of files) {
+    let source: CutoutSource;
     try {
-      yield readCutout(file, { hduNames, side });
+      source = readCutout(file, { hduNames, side });
     } catch (error) {
-      if (!(error instanceof VisAgnError)) throw error;
-      onInputError?.(file, error);
-      yield unreadableRow(file);
+      // Whatever a file does to the reader, it costs that file's row only.
+      const hdu = error instanceof VisAgnError && error.location.hdu !== undefined ? String(error.location.hdu) : '';
+      const row = unreadableRow(file, hdu);
+      yield { row, error: sourceError(row, 'corrupt_input', error instanceof VisAgnError ? error.reason : `internal error while reading: ${describe(error)}`) };
+      continue;
     }
+    yield source;
   }
 }
 
-/** Catalogue rows of a group of sources, in order (rows of unreadable inputs keep their place). */
-export async function scoreGroup(generator: CoreGenerator, group: readonly (CutoutSource | CatalogRow)[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<CatalogRow[]> {
-  const entries = group.map((e) => ('pixels' in e ? prepareCutout(e, generator.crop, generator, config.rmsToSigma) : e));
-  const readable = entries.filter((e): e is PreparedCutout => 'prepared' in e);
-  const scored = await scorePrepared(generator, readable, config, calibration);
-  let next = 0;
-  return entries.map((e) => ('prepared' in e ? scored[next++]!.row : e));
+/** Catalogue rows of a group of sources, in order (rows of unreadable inputs keep their place), and the failures. */
+export async function scoreGroup(generator: CoreGenerator, group: readonly (CutoutSource | UnreadableInput)[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<ScoredGroup> {
+  const rows: CatalogRow[] = new Array<CatalogRow>(group.length);
+  const errors: (SourceError | undefined)[] = new Array<SourceError | undefined>(group.length);
+  const readable: { index: number; prepared: PreparedCutout }[] = [];
+  group.forEach((entry, index) => {
+    if ('row' in entry) {
+      rows[index] = entry.row;
+      errors[index] = entry.error;
+      return;
+    }
+    try {
+      readable.push({ index, prepared: prepareCutout(entry, generator.crop, generator, config.rmsToSigma) });
+    } catch (error) {
+      rows[index] = failedRow(entry, entry.flags, 'scoring_failed');
+      errors[index] = sourceError(rows[index], 'scoring_failed', describe(error));
+    }
+  });
+  const scored = await scorePrepared(generator, readable.map((r) => r.prepared), config, calibration);
+  scored.forEach((result, k) => {
+    rows[readable[k]!.index] = result.row;
+    errors[readable[k]!.index] = result.error;
+  });
+  return { rows, errors: errors.filter((e): e is SourceError => e !== undefined) };
 }
 
 /** `items` in consecutive groups of `size`, the last one shorter. */
 export function inGroupsOf<T>(items: readonly T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-}
-
-/** `source` in groups of `size`, the last one shorter. */
-export async function* groups<T>(source: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
-  let group: T[] = [];
-  for await (const item of source) {
-    group.push(item);
-    if (group.length === size) {
-      yield group;
-      group = [];
-    }
-  }
-  if (group.length > 0) yield group;
 }
 
 /** The pool's tasks: groups of `batch` files, or of catalogue objects (read here, once). */
@@ -293,21 +423,18 @@ async function detectTasks(options: RunOptions, files: readonly string[] | undef
   })();
 }
 
-/** The rows of the run, a group at a time, in input order: on worker threads when asked and possible. */
-async function* scoredRows(options: RunOptions, files: readonly string[] | undefined, generator: CoreGenerator, side: number): AsyncGenerator<CatalogRow[]> {
-  const workers = options.workers ?? 1;
-  if (workers > 1) {
-    const tasks = await detectTasks(options, files);
-    const onFailure = { substitute: failedTaskResult };
-    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks, { workers, onFailure }, runDetectTask)) {
-      for (const { file, message } of result.unreadable) options.onInputError?.(file, new InvalidInputError(message));
-      if (result.failure !== undefined) options.onTaskFailure?.(result.rows.length, result.failure);
-      yield result.rows;
-    }
-    return;
-  }
-  const calibration = significanceCalibration(generator);
-  for await (const group of groups(runSources(options, files, side), options.batch)) yield await scoreGroup(generator, group, options.config, calibration);
+/**
+ * The results of `tasks` in order, on the worker pool (one worker: this thread, through the same
+ * loop). A task whose worker thread died twice stands as rows flagged inference_failed.
+ */
+export function detectionPool(tasks: Iterable<DetectTask>, options: Pick<ScoringOptions, 'workers' | 'signal'>): AsyncGenerator<ScoredGroup> {
+  const pool = { workers: options.workers ?? 1, onFailure: { substitute: failedTaskResult }, ...(options.signal === undefined ? {} : { signal: options.signal }) };
+  return orderedPool(new URL('./detect-worker.js', import.meta.url), tasks, pool, runDetectTask);
+}
+
+/** errors.jsonl's text: one JSON object per line. */
+export function errorLines(errors: readonly SourceError[]): string {
+  return errors.map((e) => `${JSON.stringify(e)}\n`).join('');
 }
 
 export async function runDetection(options: RunOptions): Promise<RunSummary> {
@@ -316,30 +443,38 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const files = options.tile === undefined ? listInputFiles(options.inputs) : undefined;
   const total = files?.length;
   await ensureOutputDir(options.out);
+  const outputs = ['catalog.arrow', 'summary.json', 'errors.jsonl'];
+  await removeStaleTemporaries(options.out, (target) => outputs.includes(target));
   const catalog = path.join(options.out, 'catalog.arrow');
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
-  const tally = new RunTally();
-  const { config } = options;
-  const side = generator.crop + CORE_SEARCH - 1;
   const inputs = options.tile === undefined ? options.inputs : [options.tile.tile, options.tile.catalog, ...(options.tile.rms === undefined ? [] : [options.tile.rms]), ...(options.tile.psf === undefined ? [] : [options.tile.psf])];
+  const metadata = runMetadata(generator, options.config, inputs, options.cardPath, options.tile === undefined ? undefined : [options.tile]);
+  const provider = generator.provider;
+  await generator.release();
+  const tally = new RunTally();
+  const errors: SourceError[] = [];
   let writer: CatalogWriter | undefined;
   try {
-    writer = await CatalogWriter.create(catalog, runMetadata(generator, config, inputs, options.cardPath, options.tile === undefined ? undefined : [options.tile]));
-    for await (const rows of scoredRows(options, files, generator, side)) {
-      for (const row of rows) {
+    writer = await CatalogWriter.create(catalog, metadata);
+    for await (const result of detectionPool(await detectTasks(options, files), options)) {
+      for (const row of result.rows) {
         writer.append(row);
         tally.add(row);
       }
+      for (const error of result.errors) {
+        errors.push(error);
+        options.onSourceError?.(error);
+      }
       options.onProgress?.(writer.rows, total);
     }
+    const errorsFile = path.join(options.out, 'errors.jsonl');
+    await writeAtomically(errorsFile, (file) => file.write(Buffer.from(errorLines(errors))));
     await writer.close();
-    const summary: RunSummary = { catalog, ...tally.counts(), seconds: (performance.now() - started) / 1000, provider: generator.provider };
+    const summary: RunSummary = { catalog, ...tally.counts(), errors: errorsFile, seconds: (performance.now() - started) / 1000, provider };
     await writeAtomically(path.join(options.out, 'summary.json'), (file) => file.write(Buffer.from(`${JSON.stringify(summary, null, 2)}\n`)));
     return summary;
   } catch (error) {
     await writer?.abort();
     throw error;
-  } finally {
-    await generator.release();
   }
 }

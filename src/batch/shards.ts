@@ -9,10 +9,10 @@
  */
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import { ensureOutputDir, writeAtomically } from '../atomic-file.js';
+import { ensureOutputDir, removeStaleTemporaries, writeAtomically } from '../atomic-file.js';
 import { CatalogWriter } from '../catalog/arrow.js';
 import { openCatalog } from '../catalog/read.js';
 import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
@@ -21,9 +21,8 @@ import { DEFAULT_HDU_NAMES, listInputFiles, type HduNames } from '../cutout/from
 import { readTileObjects, selectObjects, TileReader, type TileInput } from '../cutout/from-tile.js';
 import { InputNotFoundError, InvalidInputError, UsageError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
-import { orderedPool } from '../worker-pool.js';
-import { detectTask, failedTaskResult, runDetectTask, type DetectTask, type TaskInputs } from './detect-task.js';
-import { inGroupsOf, runMetadata, RunTally, type ScoringOptions } from './run.js';
+import { detectTask, type DetectTask, type TaskInputs } from './detect-task.js';
+import { detectionPool, errorLines, inGroupsOf, runMetadata, RunTally, type ScoringOptions, type SourceError } from './run.js';
 
 export const MANIFEST_SCHEMA = 'vis-agn/manifest/1';
 
@@ -166,12 +165,48 @@ export const partPath = (dir: string, shard: number): string => path.join(dir, `
 export const doneMarker = (dir: string, shard: number): string => path.join(dir, `${partName(shard)}.done`);
 const chunkDir = (dir: string, shard: number): string => path.join(dir, `${partName(shard)}.chunks`);
 const chunkPath = (dir: string, shard: number, chunk: number): string => path.join(chunkDir(dir, shard), `chunk-${String(chunk).padStart(6, '0')}.arrow`);
+/** The failed sources of a part (or chunk): errors.jsonl lines, beside it. */
+export const errorsPath = (arrow: string): string => `${arrow.replace(/\.arrow$/, '')}.errors.jsonl`;
+
+/**
+ * How the settings of two catalogues differ, in words, or undefined when every row of one could
+ * stand in the other: same seed, same model (by the card's hash) and the same scoring configuration.
+ * The model's path may differ (another node, another checkout).
+ */
+export function settingsDifference(a: RunMetadata, b: RunMetadata): string | undefined {
+  const differences: string[] = [];
+  if (a.seed !== b.seed) differences.push(`seed ${a.seed} vs ${b.seed}`);
+  if (a.modelCardSha256 !== b.modelCardSha256) differences.push(`model ${a.modelName} (card sha256 ${a.modelCardSha256.slice(0, 12)}) vs ${b.modelName} (${b.modelCardSha256.slice(0, 12)})`);
+  for (const key of new Set([...Object.keys(a.config), ...Object.keys(b.config)])) {
+    if (key === 'model' || key === 'seed') continue;
+    const [x, y] = [JSON.stringify(a.config[key]), JSON.stringify(b.config[key])];
+    if (x !== y) differences.push(`${key} ${x ?? 'unset'} vs ${y ?? 'unset'}`);
+  }
+  return differences.length === 0 ? undefined : differences.join('; ');
+}
+
+async function storedMetadata(file: string): Promise<RunMetadata> {
+  const catalog = await openCatalog(file);
+  await catalog.close();
+  return catalog.metadata;
+}
+
+/** Refuses to build on `file` when it was made with other settings than `metadata`'s. */
+async function checkSameSettings(file: string, metadata: RunMetadata, rerun: string): Promise<void> {
+  const difference = settingsDifference(await storedMetadata(file), metadata);
+  if (difference !== undefined) throw new UsageError(`${file} was made with other settings than this run (${difference}); ${rerun}`);
+}
+
+async function readErrors(file: string): Promise<string> {
+  return existsSync(file) ? readFile(file, 'utf8') : '';
+}
 
 async function* catalogRows(file: string): AsyncGenerator<CatalogRow> {
   const catalog = await openCatalog(file);
   for await (const batch of catalog.batches) for (let i = 0; i < batch.length; i++) yield rowAt(batch, i);
 }
 
+/** The catalogues `sources` as one at `target`, their errors.jsonl files as one beside it. */
 async function concatenate(target: string, metadata: RunMetadata, sources: readonly string[]): Promise<RunTally> {
   const writer = await CatalogWriter.create(target, metadata);
   const tally = new RunTally();
@@ -182,6 +217,8 @@ async function concatenate(target: string, metadata: RunMetadata, sources: reado
         tally.add(row);
       }
     }
+    const errors = (await Promise.all(sources.map((source) => readErrors(errorsPath(source))))).join('');
+    await writeAtomically(errorsPath(target), (file) => file.write(Buffer.from(errors)));
     await writer.close();
     return tally;
   } catch (error) {
@@ -206,7 +243,7 @@ export interface ShardRunResult {
   readonly skipped: boolean;
   /** Chunks found from an interrupted attempt and kept. */
   readonly resumedChunks: number;
-  /** Rows of tasks that failed twice (flagged inference_failed). */
+  /** Rows of sources that were not scored because something failed (flagged with one of FAILURE_FLAGS). */
   readonly failed: number;
 }
 
@@ -246,10 +283,22 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const manifest = readManifest(options.manifest);
   if (manifest.shards[options.shard] === undefined) throw new UsageError(`--shard ${options.shard} is outside the manifest's ${manifest.shards.length} shards (0-based)`);
   const part = partPath(options.out, options.shard);
-  if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) return { part, rows: shardSize(manifest, options.shard), skipped: true, resumedChunks: 0, failed: 0 };
+  const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
+  const tiles = manifest.kind === 'tiles' ? manifest.tiles.map((files) => ({ ...files, ...manifest.catalogue })) : undefined;
+  const metadata = runMetadata(generator, options.config, [options.manifest], options.cardPath, tiles);
+  await generator.release();
+  const rerun = `rerun with the settings it was made with, or remove it to start the shard again`;
+  if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) {
+    await checkSameSettings(part, metadata, rerun);
+    const done = await tallyOf(part);
+    return { part, rows: done.sources, skipped: true, resumedChunks: 0, failed: done.failed };
+  }
   const inputs = await shardInputs(manifest, options.shard);
   const chunks = chunkDir(options.out, options.shard);
   await ensureOutputDir(chunks);
+  // What a kill -9 left: temporary files of this shard's outputs (no other process writes them).
+  await removeStaleTemporaries(options.out, (target) => target.startsWith(`${partName(options.shard)}.`));
+  await removeStaleTemporaries(chunks, () => true);
   const layoutFile = path.join(chunks, 'chunking.json');
   // The chunk size of the first attempt decides which files each chunk file holds.
   const chunk = existsSync(layoutFile) ? (JSON.parse(readFileSync(layoutFile, 'utf8')) as { chunk: number }).chunk : options.chunk;
@@ -257,10 +306,8 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const chunkCount = Math.ceil(inputs.count / chunk);
   const present = new Set(readdirSync(chunks).filter((name) => /^chunk-\d{6}\.arrow$/.test(name)));
   const missing = Array.from({ length: chunkCount }, (_, c) => c).filter((c) => !present.has(path.basename(chunkPath(options.out, options.shard, c))));
-  const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
-  const tiles = manifest.kind === 'tiles' ? manifest.tiles.map((files) => ({ ...files, ...manifest.catalogue })) : undefined;
-  const metadata = runMetadata(generator, options.config, [options.manifest], options.cardPath, tiles);
-  await generator.release();
+  const kept = [...present].sort()[0];
+  if (kept !== undefined) await checkSameSettings(path.join(chunks, kept), metadata, `resume with the settings it was made with, or remove ${chunks} to start the shard again`);
 
   // Every missing chunk's tasks go through one pool, in order; a chunk's file is written when its last
   // task's rows are in.
@@ -273,21 +320,21 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
     }
   };
   let writer: CatalogWriter | undefined;
-  let failed = 0;
+  let errors: SourceError[] = [];
   try {
-    const onFailure = { substitute: failedTaskResult };
-    for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks(), { workers: options.workers ?? 1, onFailure }, runDetectTask)) {
+    for await (const result of detectionPool(tasks(), options)) {
       const current = queued[0]!;
-      writer ??= await CatalogWriter.create(chunkPath(options.out, options.shard, current.chunk), metadata);
-      for (const { file, message } of result.unreadable) options.onInputError?.(file, new InvalidInputError(message));
-      if (result.failure !== undefined) {
-        failed += result.rows.length;
-        options.onTaskFailure?.(result.rows.length, result.failure);
-      }
+      const target = chunkPath(options.out, options.shard, current.chunk);
+      writer ??= await CatalogWriter.create(target, metadata);
+      for (const error of result.errors) options.onSourceError?.(error);
+      errors.push(...result.errors);
       for (const row of result.rows) writer.append(row);
       if (--current.tasks > 0) continue;
+      // The errors first: a chunk's catalogue marks it done, so its errors must already be there.
+      await writeAtomically(errorsPath(target), (file) => file.write(Buffer.from(errorLines(errors))));
       await writer.close();
       writer = undefined;
+      errors = [];
       queued.shift();
       options.onProgress?.(Math.min(inputs.count, (current.chunk + 1) * chunk), inputs.count);
     }
@@ -298,7 +345,14 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const rows = await concatenate(part, metadata, Array.from({ length: chunkCount }, (_, c) => chunkPath(options.out, options.shard, c)));
   await writeAtomically(doneMarker(options.out, options.shard), (file) => file.write(Buffer.from(`${JSON.stringify({ rows: rows.sources })}\n`)));
   await rm(chunks, { recursive: true, force: true });
-  return { part, rows: rows.sources, skipped: false, resumedChunks: chunkCount - missing.length, failed };
+  return { part, rows: rows.sources, skipped: false, resumedChunks: chunkCount - missing.length, failed: rows.failed };
+}
+
+/** The counts of a finished catalogue. */
+async function tallyOf(file: string): Promise<RunTally> {
+  const tally = new RunTally();
+  for await (const row of catalogRows(file)) tally.add(row);
+  return tally;
 }
 
 /** What identifies an input in the rows: the file for cutouts, the object id for tile objects. */
@@ -329,6 +383,11 @@ export async function mergeShards(manifestFile: string, partsDir: string, target
   let metadata: RunMetadata | undefined;
   for (const part of parts) {
     const catalog = await openCatalog(part);
+    const difference = metadata === undefined ? undefined : settingsDifference(metadata, catalog.metadata);
+    if (difference !== undefined) {
+      await catalog.close();
+      throw new InvalidInputError(`${part} was made with other settings than ${parts[0]} (${difference}); rerun its shard with the same settings`, { file: partsDir });
+    }
     metadata ??= { ...catalog.metadata, inputs: [manifestFile], createdAt: new Date().toISOString() };
     for await (const batch of catalog.batches) {
       for (let i = 0; i < batch.length; i++) {

@@ -20,9 +20,25 @@ export const FLAGS = [
   { name: 'saturated_or_blank', bit: 6, description: 'saturated or blank (BLANK/NaN) pixels in the cutout outside the core' },
   { name: 'corrupt_input', bit: 7, description: 'the file or HDU could not be read; only the input position is known' },
   { name: 'inference_failed', bit: 8, description: 'the model did not produce samples for this source; scores are null' },
+  { name: 'bad_psf', bit: 9, description: 'the PSF stamp is unusable (not odd and square, smaller than the core, not finite, or its sum not positive); the default VIS PSF was used' },
+  { name: 'bad_rms_map', bit: 10, description: 'RMS map pixels that are not finite and positive where the image has data; they were left out of the noise level' },
+  { name: 'unphysical_pixels', bit: 11, description: 'infinite pixels or pixels of magnitude 1e10 image units or more (no sky pixel is that bright or that negative); masked as blank' },
+  { name: 'scoring_failed', bit: 12, description: 'scoring this source raised an error (the reason is in errors.jsonl); scores are null' },
+  { name: 'unphysical_score', bit: 13, description: 'a score came out outside its physical bounds (docs/detection.md); every score of the row is withheld (null)' },
 ] as const satisfies readonly FlagSpec[];
 
 export type FlagName = (typeof FLAGS)[number]['name'];
+
+/**
+ * Flags that mean the source was not scored because something failed (rather than because the data
+ * are what they are, as at a tile edge): a run with any such row ends with the partial-failure exit
+ * code, and each of them has a line in the run's errors.jsonl.
+ */
+export const FAILURE_FLAGS = ['corrupt_input', 'inference_failed', 'scoring_failed', 'unphysical_score'] as const satisfies readonly FlagName[];
+
+export function isFailure(value: number): boolean {
+  return FAILURE_FLAGS.some((name) => hasFlag(value, name));
+}
 
 /** A set bit that this version does not define, as a catalogue from a newer version may carry. */
 export type UnknownFlag = `bit_${number}`;

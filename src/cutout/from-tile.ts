@@ -11,6 +11,7 @@ import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
 import { wcsFromHeader, type TanWcs } from '../fits/wcs.js';
 import { psfFromStamp, type Psf } from '../sim/psf.js';
 import { DEFAULT_MAGZERO, findImageHdu, windowAround, type CutoutSource, type HduNames } from './from-files.js';
+import { psfProblem } from './validate.js';
 
 export interface TileInput {
   readonly tile: string;
@@ -30,9 +31,11 @@ export function readPsfFile(file: string): Psf {
     const hdu = fits.hdus.find((h) => (h.kind === 'image' || h.kind === 'compressed-image') && fits.imageHeader(h).getInt('NAXIS', 0) === 2);
     if (hdu === undefined) throw new InvalidInputError('no 2-D image HDU holding a PSF stamp', { file });
     const image = fits.readImage(hdu);
-    const [w, h] = image.axes as [number, number];
-    if (w !== h || w % 2 !== 1) throw new InvalidInputError(`PSF stamp is ${w}x${h}; an odd square stamp centred on its middle pixel is expected`, { file, hdu: hdu.name || hdu.index });
-    return psfFromStamp(file, w, Array.from(image.data as ArrayLike<number>, Number));
+    const [w = 0, h = 1] = image.axes;
+    const values = Array.from(image.data as ArrayLike<number>, Number);
+    const problem = psfProblem(w, h, values);
+    if (problem !== undefined) throw new InvalidInputError(problem, { file, hdu: hdu.name || hdu.index });
+    return psfFromStamp(file, w, values);
   } finally {
     fits.close();
   }
@@ -126,16 +129,5 @@ export class TileReader {
   close(): void {
     this.image.fits.close();
     this.rms?.fits.close();
-  }
-}
-
-/** The catalogue's objects as sources, in catalogue order. */
-export async function* tileSources(input: TileInput, side: number, names: HduNames): AsyncGenerator<CutoutSource> {
-  const objects = await readTileObjects(input);
-  const reader = TileReader.open(input, names);
-  try {
-    yield* reader.cut(objects, side);
-  } finally {
-    reader.close();
   }
 }

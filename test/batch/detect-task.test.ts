@@ -12,7 +12,10 @@ describe('rows of a task that failed twice', () => {
   test('tile objects keep their ids and positions, flagged inference_failed, with no scores', () => {
     const task: DetectTask = { ...common, inputs: { tile: { tile: 'T.fits', catalog: 'C.fits' }, objects: { ids: [7n, 9n], ra: Float64Array.of(10, 11), dec: Float64Array.of(-1, -2) } } };
     const result = failedTaskResult(task, new Error('worker exited with code 70'));
-    expect(result.failure).toBe('worker exited with code 70');
+    expect(result.errors.map((e) => [e.object_id, e.flag, e.reason])).toEqual([
+      ['7', 'inference_failed', 'its worker thread died twice: worker exited with code 70'],
+      ['9', 'inference_failed', 'its worker thread died twice: worker exited with code 70'],
+    ]);
     expect(result.rows.map((r) => [r.object_id, r.ra, r.dec, r.source_file])).toEqual([
       [7n, 10, -1, 'T.fits'],
       [9n, 11, -2, 'T.fits'],

@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest, type TileFiles } from '../../batch/shards.js';
-import { UsageError } from '../../errors.js';
+import { errorsPath, mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest, type TileFiles } from '../../batch/shards.js';
+import { EXIT_CODES, UsageError } from '../../errors.js';
 import { completenessReport, defaultCompletenessOptions } from './completeness.js';
 import { refuseToOverwrite } from '../overwrite.js';
 import { numberOption } from './run.js';
@@ -99,7 +99,8 @@ export function register(program: Command): void {
       const summaryFile = `${base}.summary.json`;
       await writeAtomically(summaryFile, (file) => file.write(Buffer.from(`${JSON.stringify({ catalog: path.resolve(options.out), ...counts }, null, 2)}\n`)));
       const c = counts.byClass;
-      process.stdout.write(`merged ${counts.sources} rows into ${options.out}: candidates ${counts.candidates} (agn ${c.agn}, qso ${c.qso}), point-like ${c.point_like}, flagged ${counts.flagged}${counts.failed > 0 ? `, failed ${counts.failed}` : ''}; counts in ${summaryFile}\n`);
+      process.stdout.write(`merged ${counts.sources} rows into ${options.out}: candidates ${counts.candidates} (agn ${c.agn}, qso ${c.qso}), point-like ${c.point_like}, flagged ${counts.flagged}${counts.failed > 0 ? `, failed ${counts.failed} (reasons in ${errorsPath(options.out)})` : ''}; counts in ${summaryFile}\n`);
+      if (counts.failed > 0) process.exitCode = EXIT_CODES.partialFailure;
       if (options.truth === undefined && options.reference === undefined) return;
       // The same report `vis-agn completeness` gives, at its defaults, over the whole merged catalogue.
       const against = options.truth === undefined ? { reference: options.reference! } : { truth: options.truth };

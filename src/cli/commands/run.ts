@@ -9,10 +9,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { runDetection, type DetectionConfig, type RunSummary, type ScoringOptions } from '../../batch/run.js';
-import { runShard } from '../../batch/shards.js';
+import { errorsPath, runShard } from '../../batch/shards.js';
+import { FAILURE_FLAGS } from '../../catalog/flags.js';
 import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
 import type { TileInput } from '../../cutout/from-tile.js';
-import { EXIT_CODES, UsageError } from '../../errors.js';
+import { EXIT_CODES, InterruptedError, UsageError } from '../../errors.js';
 import { cardSolverMethod, defaultCardPath, readCard } from '../../model/card.js';
 import type { DeviceRequest } from '../../model/runtime.js';
 import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
@@ -137,9 +138,44 @@ export function formatSummary(summary: RunSummary): string {
   return [
     `${summary.sources} sources in ${summary.seconds.toFixed(1)} s (${(summary.sources / summary.seconds).toFixed(0)}/s on ${summary.provider})`,
     `candidates: ${summary.candidates} (agn ${c.agn}, qso ${c.qso}); point-like ${c.point_like}; none ${c.none}`,
-    `flagged rows: ${summary.flagged}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}${summary.failed > 0 ? `, ${summary.failed} failed on a worker (inference_failed)` : ''}`,
+    `flagged rows: ${summary.flagged}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}`,
+    ...(summary.failed > 0 ? [`not scored: ${summary.failed} (${failureCounts(summary.byFlag)}); reasons in ${summary.errors}`] : []),
     `catalogue: ${summary.catalog}`,
   ].join('\n');
+}
+
+/** "corrupt_input 3, scoring_failed 1": the failure flags that occur, with their row counts. */
+function failureCounts(byFlag: Readonly<Record<string, number>>): string {
+  return FAILURE_FLAGS.filter((name) => (byFlag[name] ?? 0) > 0)
+    .map((name) => `${name} ${byFlag[name]}`)
+    .join(', ');
+}
+
+/**
+ * Runs `work` with a signal that SIGTERM and SIGINT abort: the work stops taking sources, keeps what is
+ * finished and removes its temporary files; the command then ends with 143 or 130 and says how to
+ * go on. A second signal ends the process at once.
+ */
+export async function interruptible<T>(rerun: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const handler = (signal: 'SIGINT' | 'SIGTERM') => () => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`run: ${signal}: stopping after the work in hand...\n`);
+    controller.abort(new InterruptedError(signal, `interrupted by ${signal}`));
+  };
+  const onTerm = handler('SIGTERM');
+  const onInt = handler('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  try {
+    return await work(controller.signal);
+  } catch (error) {
+    if (error instanceof InterruptedError) throw new InterruptedError(error.signal, `interrupted by ${error.signal}; finished work is kept, no temporary file is left: ${rerun}`);
+    throw error;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+  }
 }
 
 /** The options every command that runs detection shares (run, inject, inspect). */
@@ -198,8 +234,7 @@ function scoringOptionsFrom(options: RunCommandOptions): ScoringOptions {
     workers,
     batch,
     config,
-    onInputError: (_file, error) => process.stderr.write(`run: skipped: ${error.message}\n`),
-    onTaskFailure: (sources, message) => process.stderr.write(`run: ${sources} sources failed twice on a worker, kept as rows flagged inference_failed: ${message}\n`),
+    onSourceError: (error) => process.stderr.write(`run: ${error.flag}: ${error.file}${error.hdu === '' ? '' : `[${error.hdu}]`}: ${error.reason}\n`),
   };
 }
 
@@ -207,17 +242,26 @@ async function runShardCommand(inputs: readonly string[], options: RunCommandOpt
   if (options.manifest === undefined || options.shard === undefined) throw new UsageError('a sharded run needs both --manifest and --shard');
   if (inputs.length > 0 || options.tile !== undefined) throw new UsageError('with --manifest, the inputs come from the manifest');
   const shard = numberOption('--shard', options.shard, { min: 0, integer: true });
-  const result = await runShard({
-    ...scoringOptionsFrom(options),
-    manifest: options.manifest,
-    shard,
-    out: options.out,
-    chunk: numberOption('--chunk', options.chunk, { min: 1, integer: true }),
-    onProgress: (done, total) => options.quiet !== true && process.stderr.write(`run: shard ${shard}: ${done}/${total} sources\n`),
-  });
-  if (result.failed > 0) process.exitCode = EXIT_CODES.partialFailure;
+  const scoring = scoringOptionsFrom(options);
+  const chunk = numberOption('--chunk', options.chunk, { min: 1, integer: true });
+  const rerun = `rerun vis-agn run --manifest ${options.manifest} --shard ${shard} --out ${options.out} to resume from the finished chunks`;
+  const result = await interruptible(rerun, (signal) =>
+    runShard({
+      ...scoring,
+      signal,
+      manifest: options.manifest!,
+      shard,
+      out: options.out,
+      chunk,
+      onProgress: (done, total) => options.quiet !== true && process.stderr.write(`run: shard ${shard}: ${done}/${total} sources\n`),
+    }),
+  );
   const how = result.skipped ? 'already done, skipped' : `${result.rows} rows${result.resumedChunks > 0 ? `, resumed after ${result.resumedChunks} finished chunks` : ''}`;
   process.stdout.write(`shard ${shard}: ${how}: ${result.part}\n`);
+  if (result.failed > 0) {
+    process.stderr.write(`run: shard ${shard}: ${result.failed} sources not scored; reasons in ${errorsPath(result.part)}\n`);
+    process.exitCode = EXIT_CODES.partialFailure;
+  }
 }
 
 export function register(program: Command): void {
@@ -245,13 +289,17 @@ export function register(program: Command): void {
     const tile = tileInputOf(inputs, options);
     refuseToOverwrite([path.join(options.out, 'catalog.arrow'), path.join(options.out, 'summary.json')], options.overwrite);
     for (const warning of tile === undefined ? [] : tileModeWarnings(tile)) process.stderr.write(`run: warning: ${warning}\n`);
-    const summary = await runDetection({
-      ...scoringOptionsFrom(options),
-      inputs,
-      ...(tile === undefined ? {} : { tile }),
-      out: options.out,
-      onProgress: stderrProgress('run', options.quiet === true),
-    });
+    const scoring = scoringOptionsFrom(options);
+    const summary = await interruptible(`nothing was written to ${options.out} (the catalogue appears only when complete); rerun the same command`, (signal) =>
+      runDetection({
+        ...scoring,
+        signal,
+        inputs,
+        ...(tile === undefined ? {} : { tile }),
+        out: options.out,
+        onProgress: stderrProgress('run', options.quiet === true),
+      }),
+    );
     process.stdout.write(`${formatSummary(summary)}\n`);
     // The catalogue is complete, but some rows hold no scores: a scheduler should see that.
     if (summary.failed > 0) process.exitCode = EXIT_CODES.partialFailure;
