@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -44,6 +44,43 @@ describe('worker pool faults', () => {
   test('failures in a row are taken as systematic and end the run', async () => {
     const tasks: Task[] = [{ value: 1 }, { value: 2, crash: 'always' }, { value: 3, crash: 'always' }, { value: 4 }];
     await expect(collect(tasks, { substitute: () => 0, maxConsecutive: 2 })).rejects.toThrow(/exit/i);
+  });
+
+  test('a task that throws is not retried, and its error keeps its class, file and HDU across the thread boundary', async () => {
+    const { InvalidInputError } = (await import(path.join(repoRoot, 'dist', 'errors.js'))) as typeof import('../src/errors.js');
+    const throwing = new URL(`file://${path.join(repoRoot, 'test', 'fixtures', 'pool', 'throwing-worker.mjs')}`);
+    const marker = path.join(dir, 'attempts');
+    const tasks = [{ value: 1, marker: `${marker}-1` }, { value: -1, marker }];
+    const results: number[] = [];
+    const run = async () => {
+      for await (const result of orderedPool(throwing, tasks, { workers: 2, onFailure: { substitute: () => 0 } }, () => Number.NaN)) results.push(result);
+    };
+    const error = await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe('task.fits, HDU 2: negative value');
+    expect(results).toEqual([2]);
+    expect(readFileSync(marker, 'utf8')).toBe('x');
+  });
+
+  test('aborted, the pool starts no new task and rejects with the reason', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const tasks = (function* () {
+      for (let value = 1; value <= 100; value++) yield { value };
+    })();
+    const run = async () => {
+      for await (const result of orderedPool<Task, number>(worker, tasks, { workers: 2, signal: controller.signal }, () => Number.NaN)) {
+        seen.push(result);
+        if (seen.length === 3) controller.abort(new Error('stop'));
+      }
+    };
+    await expect(run()).rejects.toThrow('stop');
+    expect(seen).toEqual([2, 4, 6]);
+    // Beyond the three seen, at most the tasks in flight (two per worker) and the one drawn ahead were taken.
+    expect(tasks.next().value?.value).toBeLessThanOrEqual(3 + 4 + 1 + 1);
   });
 
   test('without a failure policy the first failure ends the run', async () => {

@@ -165,9 +165,9 @@ export function objectIdFor(file: string, headers: readonly FitsHeader[]): { obj
 
 /**
  * Reads a side x side window; parts outside the image stay 0 (`clipped`). RMS values that mark
- * missing coverage read as NaN.
+ * missing coverage read as NaN; image pixels are kept as they are (validateCutout flags the unphysical).
  */
-function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number, noCoverage: number): { pixels: Float32Array; clipped: boolean } {
+function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: number, width: number, height: number, isRms: boolean): { pixels: Float32Array; clipped: boolean } {
   const pixels = new Float32Array(side * side);
   const section = { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(width, x0 + side), y1: Math.min(height, y0 + side) };
   const clipped = section.x0 !== x0 || section.y0 !== y0 || section.x1 !== x0 + side || section.y1 !== y0 + side;
@@ -179,7 +179,7 @@ function readWindow(fits: FitsFile, hdu: FitsHdu, x0: number, y0: number, side: 
       const to = (y - y0) * side + (section.x0 - x0);
       for (let i = 0; i < w; i++) {
         const value = Number(data[from + i]!);
-        pixels[to + i] = value >= noCoverage ? Number.NaN : value;
+        pixels[to + i] = isRms && value >= NO_COVERAGE_RMS ? Number.NaN : value;
       }
     }
   }
@@ -223,9 +223,8 @@ export function windowAround(
 ): WindowPixels {
   const x0 = xCenter - Math.floor(side / 2);
   const y0 = yCenter - Math.floor(side / 2);
-  // Image pixels are kept as they are: validateCutout flags the unphysical ones.
-  const { pixels, clipped } = readWindow(image.fits, image.hdu, x0, y0, side, width, height, Infinity);
-  const rms = rmsMap === undefined ? undefined : readWindow(rmsMap.fits, rmsMap.hdu, x0, y0, side, width, height, NO_COVERAGE_RMS).pixels;
+  const { pixels, clipped } = readWindow(image.fits, image.hdu, x0, y0, side, width, height, false);
+  const rms = rmsMap === undefined ? undefined : readWindow(rmsMap.fits, rmsMap.hdu, x0, y0, side, width, height, true).pixels;
   return { windowX0: x0, windowY0: y0, side, pixels, rms, clipped };
 }
 
