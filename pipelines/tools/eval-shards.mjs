@@ -19,7 +19,7 @@ import { MER_RMS_TO_SIGMA } from '../../dist/score/prepare.js';
 
 const card = process.env.CARD ?? new URL('../../models/default/card.json', import.meta.url).pathname;
 const dir = process.env.SHARDS ?? 'sims/grid-r24';
-const jointFit = process.env.JOINT === '1';
+const jointFit = process.env.JOINT === undefined ? undefined : process.env.JOINT === '1';
 const samples = Number(process.env.SAMPLES ?? 16);
 const g = await CoreGenerator.load(card, { device: 'cpu', threads: Number(process.env.THREADS ?? 2) });
 const shards = readShards(dir);
@@ -32,6 +32,7 @@ const scored = await scoreShards(
   Array.from({ length: N }, (_, i) => i),
 );
 const seconds = (performance.now() - t0) / 1000;
+const cardJointFit = g.jointFit;
 await g.release();
 
 const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, z: r.scores.z, fpsEst: r.scores.fPs }));
@@ -69,7 +70,7 @@ const rmse = Math.sqrt(errors.reduce((a, e) => a + e * e, 0) / Math.max(1, error
 const result = {
   card,
   shards: dir,
-  jointFit,
+  jointFit: jointFit ?? cardJointFit,
   samples,
   stamps: scored.length,
   seconds,
@@ -80,7 +81,7 @@ const result = {
   fpsRmse01to08: rmse,
   fpsMedianBias01to08: quantile(errors, 0.5),
 };
-console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${jointFit ? 'on' : 'off'}, S ${samples})`);
+console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples})`);
 console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} P(z>3) ${result.galaxies.pAbove3.toFixed(4)}`);
 console.log('completeness at 1% FPR: ' + completeness.map((c) => `${c.fps}: ${(100 * c.completeness).toFixed(1)}% (n ${c.n})`).join(', '));
 console.log('f_PS 0.2 by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.completenessFps02).toFixed(1)}% (n ${b.n})`).join(', '));

@@ -38,6 +38,8 @@ export interface ModelCard {
      * samples' central intervals cover the observed cores as often as they claim (1 when absent).
      */
     readonly temperature?: number;
+    /** Score with the joint point-source fit (score/joint-fit.ts); the calibration was fitted with it. */
+    readonly joint_fit?: boolean;
   };
   readonly training: Readonly<Record<string, unknown>>;
   readonly validation: Readonly<Record<string, unknown>>;

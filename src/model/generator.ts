@@ -94,6 +94,11 @@ export class CoreGenerator {
     return this.loaded.card.sampler.temperature ?? 1;
   }
 
+  /** Whether the card's scores fit the point source jointly with the host. */
+  get jointFit(): boolean {
+    return this.loaded.card.sampler.joint_fit ?? false;
+  }
+
   get mask(): CoreMask {
     return maskOf(this.loaded.card);
   }

@@ -75,7 +75,8 @@ export interface SamplingOptions {
   readonly temperature?: number;
   /**
    * Fit the point source jointly with the host (joint-fit.ts): two more regenerations for each source
-   * with a positive excess. Off, the host is regenerated once from the context as observed.
+   * with a positive excess. Off, the host is regenerated once from the context as observed. Default:
+   * the model card's choice, which its calibration was fitted with.
    */
   readonly jointFit?: boolean;
 }
@@ -129,6 +130,7 @@ export async function detectBatch(
   const crop = generator.crop;
   const pixels = generator.corePixels;
   const S = options.samples;
+  const jointFit = options.jointFit ?? generator.jointFit;
   let clock = performance.now();
   const lap = (stage: Parameters<StageTimer>[0]) => {
     const now = performance.now();
@@ -154,7 +156,7 @@ export async function detectBatch(
   };
   // The joint fit places the PSF where the light peaks within the core pixel, for the core's flux as well.
   const psfs = chosen.map(({ prepared }) => {
-    if (!options.jointFit) return { psf: prepared.psf, weights: prepared.psfWeights };
+    if (!jointFit) return { psf: prepared.psf, weights: prepared.psfWeights };
     const { dx, dy } = subpixelPeak(prepared.crop, crop);
     const psf = shiftPsf(prepared.psf, dx, dy);
     return { psf, weights: psfCoreWeights(psf, generator.mask) };
@@ -168,7 +170,7 @@ export async function detectBatch(
   const first = await regenerate(all, (k) => chosen[k]!.prepared.crop);
   const final = all.map((k) => score(k, first, k));
   lap('scoring');
-  if (options.jointFit) {
+  if (jointFit) {
     const fitted = all.filter((k) => final[k]!.raw.psFlux > 0);
     const trial = (k: number, amplitude: number) => subtractPointSource(chosen[k]!.prepared.crop, crop, psfs[k]!.psf, amplitude);
     const second = await regenerate(fitted, (k) => trial(k, final[k]!.raw.psFlux));
