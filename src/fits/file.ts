@@ -190,7 +190,7 @@ export class FitsFile {
     } else if (layout.axes.length === 2 && total > 0) {
       const [width, height] = layout.axes as [number, number];
       // Bands hold whole tile rows: a band that cut through tiles would decode them once per band.
-      const tileRows = compressionInfo(hdu).tile[1] ?? 1;
+      const tileRows = compressionInfo(hdu, this.path).tile[1] ?? 1;
       const rows = tileRows * Math.max(1, Math.floor(chunkPixels / width / tileRows));
       for (let y0 = 0; y0 < height; y0 += rows) {
         yield this.readImage(hdu, { x0: 0, x1: width, y0, y1: Math.min(height, y0 + rows) }).data;

@@ -156,7 +156,7 @@ export function tableLayout(source: ByteSource, hdu: HduInfo, xtensions: readonl
   if (headerInt(header, 'BITPIX', at, undefined, -64) !== 8) throw new InvalidInputError('a table must have BITPIX = 8', at);
   if (headerInt(header, 'NAXIS', at) !== 2) throw new InvalidInputError('a table must have NAXIS = 2', at);
   if (headerInt(header, 'GCOUNT', at, 1) !== 1) throw new InvalidInputError('a table must have GCOUNT = 1', at);
-  return {
+  const layout = {
     at,
     header,
     rowBytes: headerInt(header, 'NAXIS1', at),
@@ -164,6 +164,9 @@ export function tableLayout(source: ByteSource, hdu: HduInfo, xtensions: readonl
     fields: headerInt(header, 'TFIELDS', at),
     pcount: headerInt(header, 'PCOUNT', at, 0),
   };
+  // The standard's bound, checked before the column loop it sizes.
+  if (layout.fields > 999) throw new InvalidInputError(`TFIELDS = ${layout.fields} is above 999`, at);
+  return layout;
 }
 
 /** The keywords every table column may carry, and the column's name for messages. */

@@ -173,6 +173,8 @@ function integerConverter(scaling: PixelScaling, type: BitpixType): PixelConvert
   const sampleType = type.dtype as SampleType;
   const integerSamples = (samples: TileSamples): IntegerSamples => {
     if (isFloatSamples(samples)) throw new InvalidInputError('floating-point tile in an integer image');
+    // A ZBITPIX that disagrees with the codec's output (a header edit, a bad writer) must not reach BigInt arithmetic.
+    if (samples instanceof BigInt64Array && sampleType !== 'int64') throw new InvalidInputError(`64-bit integer tile in an image of ZBITPIX = ${bitpix}`);
     return samples;
   };
   if (bscale === 1 && (bzero === 0 || bzero === 0n)) {

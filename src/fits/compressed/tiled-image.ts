@@ -58,6 +58,8 @@ function realKeyword(header: HeaderLookup, key: string, at: ErrorLocation): numb
 /** TTYPEn of the table, upper-cased, from the header alone. */
 function columnNames(header: HeaderLookup, at: ErrorLocation): string[] {
   const fields = intKeyword(header, 'TFIELDS', at);
+  // The standard's bound, checked before the loop: TFIELDS = 2^31 ran for minutes, then V8 died.
+  if (fields < 0 || fields > 999) throw new InvalidInputError(`TFIELDS = ${fields} is outside 0..999`, at);
   const names: string[] = [];
   for (let n = 1; n <= fields; n++) {
     const name = header.get(`TTYPE${n}`);
@@ -109,9 +111,9 @@ function parseInfo(hdu: HduInfo, at: ErrorLocation): CompressionInfo {
   return { algorithm: algorithm.trim(), bitpix, axes, tile, tileCount, params, quantize, ditherSeed };
 }
 
-/** The compression parameters of a tile-compressed HDU (checked, with defaults filled in). */
-export function compressionInfo(hdu: HduInfo): CompressionInfo {
-  return parseInfo(hdu, locationOf(hdu));
+/** The compression parameters of a tile-compressed HDU (checked, with defaults filled in); `file` names it in errors. */
+export function compressionInfo(hdu: HduInfo, file?: string): CompressionInfo {
+  return parseInfo(hdu, locationOf(hdu, file));
 }
 
 /** A box of the image, per axis [lo, hi). */
@@ -240,7 +242,8 @@ class TiledImageReader {
     const first = region.lo.map((lo, k) => Math.floor(lo / info.tile[k]!));
     const last = region.hi.map((hi, k) => Math.floor((hi - 1) / info.tile[k]!));
     // Reused across tiles: the codec's int32 samples, and the pixels of tiles only partly in the region.
-    const tilePixels = info.tile.reduce((a, b) => a * b, 1);
+    // A tile never holds more than the image along an axis, whatever ZTILEn claims (99999999999 was met).
+    const tilePixels = info.tile.reduce((a, b, k) => a * Math.min(b, info.axes[k]!), 1);
     const several = first.some((f, k) => f !== last[k]);
     const scratch = converter.sampleType === 'int32' && several ? new Int32Array(tilePixels) : undefined;
     let partial: PixelArray | undefined;
