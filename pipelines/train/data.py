@@ -9,11 +9,31 @@ import os
 
 import numpy as np
 
+# What each --target needs beyond the observed image and its noise.
+TARGET_KINDS = {"galaxies": ("point",), "host": ("point",), "observed": ()}
+
+
+class UnlabelledStampsError(ValueError):
+    pass
+
+
+def read_manifest(folder):
+    with open(os.path.join(folder, "manifest.json")) as f:
+        return json.load(f)
+
+
+def require_target(manifest, folder, target):
+    """Refuses a target that needs truth on stamps that have none (`vis-agn stamps`: labels "none")."""
+    if TARGET_KINDS[target] and manifest.get("labels") == "none":
+        raise UnlabelledStampsError(
+            f"{folder}: observed stamps carry no truth (manifest labels 'none', no 'point' arrays), so "
+            f"--target {target} cannot tell normal galaxies or hosts from point sources; train on them "
+            f"with --target observed (what `vis-agn train --stamps` does)")
+
 
 def load_shards(folder, kinds=("image", "sigma")):
     """The arrays of `kinds` (see docs/sim-shards.md), each concatenated over the shards."""
-    with open(os.path.join(folder, "manifest.json")) as f:
-        manifest = json.load(f)
+    manifest = read_manifest(folder)
     arrays = {kind: [] for kind in kinds}
     for entry in manifest["files"]:
         if entry["kind"] in arrays:
@@ -48,3 +68,56 @@ def centre_on_core(stamps, crop, search=9, also=None):
         return images[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]].astype(np.float32)
     centres = np.stack([bx, by], axis=1)
     return (cut(stamps), centres) if also is None else (cut(stamps), centres, cut(also))
+
+
+class ShardStream:
+    """A shard folder's stamps read on demand by global index; a rank opens only the shards it owns
+    (shard k belongs to rank k mod world), so no rank ever holds the whole set."""
+
+    def __init__(self, folder, manifest, kinds, rank=0, world=1):
+        by_first = {}
+        for entry in manifest["files"]:
+            if entry["kind"] in kinds:
+                by_first.setdefault(entry["first"], {})[entry["kind"]] = entry
+        self.folder, self.kinds, self.rank, self.world = folder, tuple(kinds), rank, world
+        self.firsts = np.array(sorted(by_first), dtype=np.int64)
+        self.entries = [by_first[f] for f in self.firsts]
+        missing = [k for k in kinds if any(k not in e for e in self.entries)]
+        if missing:
+            raise ValueError(f"{folder}: some shards have no {', '.join(missing)} file")
+        self.sizes = np.array([e[kinds[0]]["shape"][0] for e in self.entries], dtype=np.int64)
+        self.count = int(self.sizes.sum())
+        if self.count != manifest["count"]:
+            raise ValueError(f"{folder}: the shards hold {self.count} stamps, the manifest says {manifest['count']}")
+        self.opened = {}
+
+    @property
+    def shards(self):
+        return len(self.entries)
+
+    def shard_of(self, index):
+        return np.searchsorted(self.firsts, index, side="right") - 1
+
+    def owner_of(self, index):
+        return self.shard_of(index) % self.world
+
+    def owned_shards(self):
+        return [k for k in range(self.shards) if k % self.world == self.rank]
+
+    def arrays(self, shard):
+        if shard not in self.opened:
+            self.opened[shard] = {
+                kind: np.memmap(os.path.join(self.folder, e["path"]), dtype=np.dtype(e["dtype"]).newbyteorder("<"),
+                                mode="r", shape=tuple(e["shape"]))
+                for kind, e in self.entries[shard].items()}
+        return self.opened[shard]
+
+    def read(self, index, kinds=None):
+        """{kind: array} of the stamps at global `index`, in that order."""
+        index = np.asarray(index, dtype=np.int64)
+        shard = self.shard_of(index)
+        out = {}
+        for kind in kinds or self.kinds:
+            rows = [self.arrays(s)[kind][i - self.firsts[s]] for s, i in zip(shard, index)]
+            out[kind] = np.stack(rows).astype(np.float32) if rows else None
+        return out

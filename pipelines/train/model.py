@@ -165,11 +165,13 @@ class CoreGenerator(nn.Module):
     def core_of(self, image):
         return image.reshape(image.shape[0], -1)[:, self.geometry.core_index]
 
-    def losses(self, image, sigma, draws=4, target_image=None):
+    def losses(self, image, sigma, draws=4, target_image=None, noise=None):
         """Flow-matching loss in the normalised frame plus a Gaussian NLL that trains the frame.
 
         The encoder sees `image`; the core it learns to generate is taken from `target_image` when given
-        (the host alone under a point source), else from `image`.
+        (the host alone under a point source), else from `image`. `noise` = (z0, t), shaped like the
+        repeated core (draws * n rows, draw-major) and (draws * n, 1), replaces the global RNG's draws:
+        distributed training passes each stamp the draws it would get in a single process.
         """
         features, _, _, mean, log_scale, s = self.encoder(image, sigma)
         target = self.core_of(image if target_image is None else target_image) / s[:, None]
@@ -177,8 +179,11 @@ class CoreGenerator(nn.Module):
         z1 = ((target - mean) / torch.exp(log_scale)).detach()
         z1 = z1.repeat(draws, 1)
         feats = features.repeat(draws, 1)
-        z0 = torch.randn_like(z1)
-        t = torch.rand(z1.shape[0], 1, device=z1.device)
+        if noise is None:
+            z0 = torch.randn_like(z1)
+            t = torch.rand(z1.shape[0], 1, device=z1.device)
+        else:
+            z0, t = noise
         z_t = (1 - t) * z0 + t * z1
         flow = F.mse_loss(self.denoiser(z_t, t, feats), z1 - z0)
         return flow, nll

@@ -4,8 +4,15 @@ Runs with Debian's python3-torch (1.13) on CPU and unchanged on CUDA:
   /usr/bin/python3 pipelines/train/train.py --shards DIR --val-shards DIR --out models/NAME
 Checkpoints go outside git (--checkpoint, default ~/.cache/vis-agn/train/NAME.pt) every few minutes,
 so an interrupted run resumes with --resume. The log (JSON lines) and the card are written to --out.
+
+Under torchrun (WORLD_SIZE set) the same script trains with DistributedDataParallel, gloo on CPUs and
+NCCL on GPUs (bf16 autocast there), each rank reading only its own shards:
+  /usr/bin/python3 -m torch.distributed.run --nproc_per_node N pipelines/train/train.py --shards DIR ...
+The global batch and every stamp's noise draws come from (seed, step) alone, so N ranks follow the
+curve one rank does (docs/model.md, "Training at scale").
 """
 import argparse
+import contextlib
 import copy
 import hashlib
 import json
@@ -18,7 +25,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import centre_on_core, load_shards  # noqa: E402
+from data import (TARGET_KINDS, ShardStream, UnlabelledStampsError, centre_on_core, load_shards,  # noqa: E402
+                  read_manifest, require_target)
 from model import CoreGenerator, CoreGeometry, count_parameters  # noqa: E402
 
 CARD_SCHEMA = "vis-agn/model-card/1"
@@ -27,7 +35,10 @@ CARD_SCHEMA = "vis-agn/model-card/1"
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shards", required=True, help="training shards folder (unlabelled survey mix)")
-    p.add_argument("--val-shards", required=True, help="held-out shards folder (different seed)")
+    p.add_argument("--val-shards", default=None,
+                   help="held-out shards folder (different seed); without it every --holdout-th stamp of --shards")
+    p.add_argument("--holdout", type=int, default=50,
+                   help="without --val-shards, stamps 0, N, 2N, ... of --shards are held out for validation")
     p.add_argument("--out", required=True, help="folder for encoder.onnx, denoiser.onnx, card.json, train-log.jsonl")
     p.add_argument("--name", default=None)
     p.add_argument("--seed", type=int, default=20261125)
@@ -51,14 +62,20 @@ def parse_args(argv=None):
     p.add_argument("--max-minutes", type=float, default=120.0)
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--patience", type=int, default=8, help="evaluations without 0.2%% improvement before stopping")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--threads", type=int, default=None, help="default: the cores, shared among a node's ranks")
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--pause-at", type=int, default=None,
+                   help="stop at this step with a checkpoint and no export; --resume continues (time-limited jobs)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="'auto': bf16 autocast under torchrun on GPUs, fp32 otherwise")
     p.add_argument("--quick", action="store_true", help="tiny model, few steps: a smoke run for CI")
     args = p.parse_args(argv)
     if args.quick:
         args.width, args.hidden, args.max_steps, args.eval_every, args.batch = 8, 32, 60, 20, 64
+    if args.holdout < 2:
+        p.error("--holdout must be at least 2")
     args.name = args.name or os.path.basename(os.path.normpath(args.out))
     if args.checkpoint is None:
         args.checkpoint = os.path.join(os.path.expanduser("~/.cache/vis-agn/train"), args.name + ".pt")
@@ -85,25 +102,42 @@ def sha256_of(path):
 
 
 class Stamps:
-    """Core-centred crops, their noise sigma and, for --target host, the crops with the point source removed."""
+    """Core-centred crops, their noise sigma and, for --target host, the crops with the point source removed.
 
-    def __init__(self, folder, geometry, target):
+    With `holdout` N, `part` "val" keeps the stamps whose index is a multiple of N, "train" the others.
+    """
+
+    def __init__(self, folder, geometry, target, holdout=None, part=None):
+        require_target(read_manifest(folder), folder, target)
         if target == "host":
             self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
+            index = np.arange(len(sigma))
             self.images, _, point_crops = centre_on_core(raw, geometry.crop, also=point)
             self.hosts = self.images - point_crops
         elif target == "galaxies":
             self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
             # The point image is exactly zero for a normal galaxy and nowhere else.
             keep = ~np.any(point != 0, axis=(1, 2))
+            index = np.flatnonzero(keep)
             raw, sigma = raw[keep], sigma[keep]
             self.images, _ = centre_on_core(raw, geometry.crop)
             self.hosts = None
         else:
             self.manifest, raw, sigma = load_shards(folder)
+            index = np.arange(len(sigma))
             self.images, _ = centre_on_core(raw, geometry.crop)
             self.hosts = None
         self.sigma = sigma.astype(np.float32)
+        if holdout is not None:
+            rows = (index % holdout == 0) if part == "val" else (index % holdout != 0)
+            self.images, self.sigma = self.images[rows], self.sigma[rows]
+            self.hosts = None if self.hosts is None else self.hosts[rows]
+
+    @classmethod
+    def from_arrays(cls, manifest, images, sigma, hosts):
+        stamps = cls.__new__(cls)
+        stamps.manifest, stamps.images, stamps.sigma, stamps.hosts = manifest, images, sigma, hosts
+        return stamps
 
     def __len__(self):
         return len(self.sigma)
@@ -180,7 +214,19 @@ def export(model, args, out, example_image, example_sigma):
     return encoder_path, denoiser_path
 
 
-def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, device):
+def data_provenance(args, manifest, used):
+    """The training data as the card records it: the manifest by path and sha256, and for observed
+    stamps (`vis-agn stamps`) their source, selection and counts, so the set can be rebuilt."""
+    path = os.path.join(args.shards, "manifest.json")
+    data = {"manifest": os.path.abspath(path), "manifest_sha256": sha256_of(path), "schema": manifest.get("schema"),
+            "recipe": manifest.get("recipe"), "seed": manifest.get("seed"), "stamps": manifest.get("count"), "used": used,
+            "validation": os.path.abspath(args.val_shards) if args.val_shards else f"every {args.holdout}th stamp held out"}
+    if manifest.get("labels") == "none":
+        data.update(labels="none", source=manifest.get("source"), selection=manifest.get("selection"), counts=manifest.get("counts"))
+    return data
+
+
+def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, device, run=None):
     geometry = model.geometry
     card = {
         "schema": CARD_SCHEMA,
@@ -211,8 +257,8 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
         },
         "sampler": {"method": "flow-heun", "samples": 16, "steps": 4, "time": "t from 0 (noise) to 1 (data)"},
         "training": {
-            "data": {"recipe": train_set.manifest.get("recipe"), "seed": train_set.manifest.get("seed"),
-                     "stamps": train_set.manifest.get("count"), "used": len(train_set)},
+            "data": data_provenance(args, train_set.manifest, len(train_set)),
+            **(run or {"world_size": 1, "distributed": None, "precision": "fp32"}),
             "target": args.target, "seed": args.seed, "steps": steps, "wall_time_s": round(wall_s, 1), "batch": args.batch,
             "draws_per_context": args.draws, "lr": args.lr, "ema": args.ema,
             "architecture": {"width": args.width, "hidden": args.hidden, "denoiser_layers": args.denoiser_layers},
@@ -227,37 +273,140 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
         json.dump(card, f, indent=1)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    geometry = CoreGeometry(args.crop, args.mask, args.mask_shape, args.hide)
-    train_set = Stamps(args.shards, geometry, args.target)
-    val_set = Stamps(args.val_shards, geometry, args.target)
+class StreamedStamps:
+    """The training stamps of a torchrun run: the global indices every rank agrees on, each read on
+    demand by the rank that owns its shard."""
+
+    def __init__(self, args, geometry, rank, world):
+        self.manifest = read_manifest(args.shards)
+        require_target(self.manifest, args.shards, args.target)
+        self.target, self.crop = args.target, geometry.crop
+        self.stream = ShardStream(args.shards, self.manifest, ("image", "sigma") + TARGET_KINDS[args.target], rank, world)
+        if self.stream.shards < world:
+            raise ValueError(f"{args.shards}: {self.stream.shards} shard(s) for {world} ranks; every rank needs a shard of its own")
+        eligible = np.arange(self.stream.count)
+        if args.target == "galaxies":
+            # The point image is exactly zero for a normal galaxy and nowhere else; each rank looks at its own shards.
+            own = {k: np.flatnonzero(~np.any(np.asarray(self.stream.arrays(k)["point"]) != 0, axis=(1, 2)))
+                   for k in self.stream.owned_shards()}
+            gathered = [None] * world
+            torch.distributed.all_gather_object(gathered, own)
+            kept = {k: rows for part in gathered for k, rows in part.items()}
+            eligible = np.concatenate([self.stream.firsts[k] + kept[k] for k in range(self.stream.shards)])
+        self.val_index = None
+        if args.val_shards is None:
+            self.val_index = eligible[eligible % args.holdout == 0]
+            eligible = eligible[eligible % args.holdout != 0]
+        self.index = eligible
+        mine = np.flatnonzero(self.stream.owner_of(eligible) == rank)
+        if len(mine) == 0:
+            raise ValueError(f"{args.shards}: rank {rank} owns no training stamps")
+        # A rank whose shards get no stamp of a step still joins the gradient reduction, with this one at weight 0.
+        self.stand_in = int(mine[0])
+
+    def __len__(self):
+        return len(self.index)
+
+    def crops(self, index, kinds=None):
+        """(images, sigma, host images or None) of the stamps at global `index`, core-centred."""
+        data = self.stream.read(index, kinds)
+        sigma = data["sigma"].astype(np.float32)
+        if self.target == "host":
+            images, _, point = centre_on_core(data["image"], self.crop, also=data["point"])
+            return images, sigma, images - point
+        images, _ = centre_on_core(data["image"], self.crop)
+        return images, sigma, None
+
+    def validation(self):
+        """The held-out stamps in memory (rank 0 reads them from every shard)."""
+        images, sigma, hosts = self.crops(self.val_index)
+        return Stamps.from_arrays(self.manifest, images, sigma, hosts)
+
+
+class LossOf(torch.nn.Module):
+    """The generator's losses as a module's forward, which DistributedDataParallel hooks into."""
+
+    def __init__(self, model, draws):
+        super().__init__()
+        self.model, self.draws = model, draws
+
+    def forward(self, image, sigma, host, z0, t):
+        return self.model.losses(image, sigma, draws=self.draws, target_image=host, noise=(z0, t))
+
+
+def global_batch(args, step, pool, core_pixels):
+    """Step `step`'s global batch as positions in the training pool, and every slot's noise draws,
+    from (seed, step) alone: the same whatever the number of ranks, and after a resume."""
+    rng = np.random.default_rng([args.seed, step])
+    slots = rng.integers(0, pool, args.batch)
+    g = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    return slots, torch.randn(args.draws, args.batch, core_pixels, generator=g), torch.rand(args.draws, args.batch, 1, generator=g)
+
+
+def build(args, geometry, device):
     model = CoreGenerator(geometry, args.width, args.hidden, args.denoiser_layers).to(device)
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.max_steps, pct_start=0.05)
     os.makedirs(args.out, exist_ok=True)
-    log_path = os.path.join(args.out, "train-log.jsonl")
-    step, best, stale, wall_before = 0, float("inf"), 0, 0.0
+    return model, ema, opt, schedule
+
+
+def restore(args, model, ema, opt, schedule, device, log_path):
+    """(step, best, stale, wall_s) from the checkpoint with --resume, else a fresh start and log."""
     if args.resume and os.path.exists(args.checkpoint):
         state = torch.load(args.checkpoint, map_location=device)
         model.load_state_dict(state["model"]); ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"]); schedule.load_state_dict(state["schedule"])
-        step, best, stale, wall_before = state["step"], state["best"], state["stale"], state["wall_s"]
-        rng = np.random.default_rng([args.seed, step])
-        torch.manual_seed(args.seed + step)
         if os.path.exists(log_path):
             # Evaluations after the checkpoint are redone by this run; keep the log free of repeats.
             with open(log_path) as f:
-                kept = [line for line in f if json.loads(line)["step"] <= step]
+                kept = [line for line in f if json.loads(line)["step"] <= state["step"]]
             with open(log_path, "w") as f:
                 f.writelines(kept)
-    elif os.path.exists(log_path):
+        return state["step"], state["best"], state["stale"], state["wall_s"]
+    if os.path.exists(log_path):
         os.remove(log_path)
+    return 0, float("inf"), 0, 0.0
+
+
+def checkpoint_state(model, ema, opt, schedule, step, best, stale, wall, world):
+    return {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+            "schedule": schedule.state_dict(), "step": step, "best": best, "stale": stale, "wall_s": wall,
+            "world_size": world}
+
+
+def save_checkpoint(args, state):
+    os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
+    torch.save(state, args.checkpoint + ".tmp")
+    os.replace(args.checkpoint + ".tmp", args.checkpoint)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    distributed = "WORLD_SIZE" in os.environ
+    if distributed:
+        return train_distributed(args)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    geometry = CoreGeometry(args.crop, args.mask, args.mask_shape, args.hide)
+    try:
+        if args.val_shards is None:
+            train_set = Stamps(args.shards, geometry, args.target, args.holdout, "train")
+            val_set = Stamps(args.shards, geometry, args.target, args.holdout, "val")
+        else:
+            train_set = Stamps(args.shards, geometry, args.target)
+            val_set = Stamps(args.val_shards, geometry, args.target)
+    except UnlabelledStampsError as error:
+        sys.exit(f"train.py: error: {error}")
+    model, ema, opt, schedule = build(args, geometry, device)
+    log_path = os.path.join(args.out, "train-log.jsonl")
+    step, best, stale, wall_before = restore(args, model, ema, opt, schedule, device, log_path)
+    if step > 0:
+        rng = np.random.default_rng([args.seed, step])
+        torch.manual_seed(args.seed + step)
     log = open(log_path, "a")
     started, last_checkpoint = time.time(), time.time()
     print(f"train: {len(train_set)} stamps, val {len(val_set)}, encoder {count_parameters(model.encoder)} "
@@ -290,12 +439,13 @@ def main(argv=None):
         if wall > args.max_minutes * 60:
             print("train: stopping at the wall-time limit", flush=True)
             break
+        if step == args.pause_at:
+            save_checkpoint(args, checkpoint_state(model, ema, opt, schedule, step, best, stale, wall, 1))
+            print(f"train: paused at step {step}; --resume continues from {args.checkpoint}", flush=True)
+            log.close()
+            return
         if time.time() - last_checkpoint > args.checkpoint_minutes * 60:
-            os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
-            torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                        "schedule": schedule.state_dict(), "step": step, "best": best, "stale": stale,
-                        "wall_s": wall}, args.checkpoint + ".tmp")
-            os.replace(args.checkpoint + ".tmp", args.checkpoint)
+            save_checkpoint(args, checkpoint_state(model, ema, opt, schedule, step, best, stale, wall, 1))
             last_checkpoint = time.time()
     log.close()
     example = torch.from_numpy(val_set.images[:4, None].copy())
@@ -303,6 +453,116 @@ def main(argv=None):
     paths = export(ema, args, args.out, example, example_sigma)
     write_card(args, ema, args.out, paths, train_set, metrics, step, wall_before + time.time() - started, device)
     print(f"train: wrote {args.out}", flush=True)
+
+
+def train_distributed(args):
+    """DistributedDataParallel under torchrun: gloo on CPUs, NCCL and bf16 autocast on GPUs. Every rank
+    computes the part of the global batch that lies in its own shards; gradients are weighted by that
+    part's size, so their average is the single-process gradient of the whole batch. Rank 0 evaluates,
+    checkpoints, logs, exports and writes the card; its stopping decisions are broadcast."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    rank, world, local_rank = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0))
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
+    dist.init_process_group("nccl" if cuda else "gloo")
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // local_world))
+    bf16 = args.precision == "bf16" or (args.precision == "auto" and cuda)
+    if bf16 and not cuda:
+        raise SystemExit("train.py: error: --precision bf16 needs GPUs (bf16 autocast on CPU is slower than fp32)")
+    torch.manual_seed(args.seed)
+    geometry = CoreGeometry(args.crop, args.mask, args.mask_shape, args.hide)
+    try:
+        train_set = StreamedStamps(args, geometry, rank, world)
+        val_set = None
+        if rank == 0:
+            val_set = Stamps(args.val_shards, geometry, args.target) if args.val_shards else train_set.validation()
+    except (UnlabelledStampsError, ValueError) as error:
+        raise SystemExit(f"train.py: error: {error}")
+    model, ema, opt, schedule = build(args, geometry, device)
+    loss_of = DistributedDataParallel(LossOf(model, args.draws), device_ids=[local_rank] if cuda else None)
+    log_path = os.path.join(args.out, "train-log.jsonl")
+    step, best, stale, wall_before = restore(args, model, ema, opt, schedule, device, log_path) if rank == 0 else (0, float("inf"), 0, 0.0)
+    if args.resume:
+        # Only rank 0 reads the checkpoint (the folder need not be shared); the others take its weights.
+        for tensor in [*model.state_dict().values(), *ema.state_dict().values()]:
+            dist.broadcast(tensor, 0)
+        shared = [step, best, stale, wall_before, opt.state_dict(), schedule.state_dict()]
+        dist.broadcast_object_list(shared, 0)
+        step, best, stale, wall_before = shared[:4]
+        opt.load_state_dict(shared[4]); schedule.load_state_dict(shared[5])
+    log = open(log_path, "a") if rank == 0 else None
+    started, last_checkpoint = time.time(), time.time()
+    if rank == 0:
+        print(f"train: {len(train_set)} stamps in {train_set.stream.shards} shards over {world} rank(s), val {len(val_set)}, "
+              f"device {device}, {'bf16' if bf16 else 'fp32'}", flush=True)
+    metrics, core = {}, geometry.core_pixels
+    while step < args.max_steps:
+        slots, z0, t = global_batch(args, step, len(train_set), core)
+        index = train_set.index[slots]
+        mine = np.flatnonzero(train_set.stream.owner_of(index) == rank)
+        weight = len(mine) * world / args.batch
+        part = mine if len(mine) else np.array([0])
+        images, sigma, hosts = train_set.crops(index[mine] if len(mine) else [train_set.stand_in])
+        to = lambda a: None if a is None else torch.from_numpy(a[:, None]).to(device)  # noqa: E731
+        z0_mine = z0[:, part].reshape(-1, core).to(device)
+        t_mine = t[:, part].reshape(-1, 1).to(device)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
+            flow, nll = loss_of(to(images), torch.from_numpy(sigma[:, None]).to(device), to(hosts), z0_mine, t_mine)
+        loss = (flow.float() + nll.float()) * weight
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        sums = torch.tensor([flow.item() * len(mine), nll.item() * len(mine)], dtype=torch.float64)
+        dist.all_reduce(sums)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step(); schedule.step(); step += 1
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), model.parameters()):
+                p_ema.mul_(args.ema).add_(p.detach(), alpha=1 - args.ema)
+        wall = wall_before + time.time() - started
+        stop = torch.zeros(1)
+        if rank == 0:
+            if step % args.eval_every == 0 or step == args.max_steps:
+                metrics = evaluate(ema, val_set, device, np.random.default_rng(args.seed + 1))
+                improved = best == float("inf") or metrics["total"] < best - 0.002 * abs(best)
+                best, stale = (metrics["total"], 0) if improved else (best, stale + 1)
+                record = {"step": step, "wall_s": round(wall, 1), "train_flow": sums[0].item() / args.batch,
+                          "train_nll": sums[1].item() / args.batch, "lr": schedule.get_last_lr()[0], "world_size": world,
+                          **{"val_" + k: v for k, v in metrics.items()}}
+                log.write(json.dumps(record) + "\n"); log.flush()
+                print(json.dumps(record), flush=True)
+                if stale >= args.patience:
+                    print(f"train: stopping, no 0.2% validation improvement in {stale} evaluations", flush=True)
+                    stop[0] = 1
+            if wall > args.max_minutes * 60:
+                print("train: stopping at the wall-time limit", flush=True)
+                stop[0] = 1
+            if step == args.pause_at or time.time() - last_checkpoint > args.checkpoint_minutes * 60:
+                save_checkpoint(args, checkpoint_state(model, ema, opt, schedule, step, best, stale, wall, world))
+                last_checkpoint = time.time()
+        dist.broadcast(stop, 0)
+        if step == args.pause_at:
+            if rank == 0:
+                print(f"train: paused at step {step}; --resume continues from {args.checkpoint}", flush=True)
+                log.close()
+            dist.destroy_process_group()
+            return
+        if stop.item():
+            break
+    if rank == 0:
+        log.close()
+        example = torch.from_numpy(val_set.images[:4, None].copy())
+        example_sigma = torch.from_numpy(val_set.sigma[:4, None].copy())
+        paths = export(ema, args, args.out, example, example_sigma)
+        run = {"world_size": world, "distributed": {"engine": "torch DistributedDataParallel (torchrun)",
+               "backend": dist.get_backend(), "shards": train_set.stream.shards}, "precision": "bf16" if bf16 else "fp32"}
+        write_card(args, ema, args.out, paths, train_set, metrics, step, wall_before + time.time() - started, device, run)
+        print(f"train: wrote {args.out}", flush=True)
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":
