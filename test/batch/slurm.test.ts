@@ -216,21 +216,24 @@ describeIf(hasSlurm && isRoot, `needs root and ${SLURM_BINARIES.join(', ')} (Deb
 
     const job = submit(script);
     await waitFor(job, parts, 90_000);
+    // Shard 1 holds the corrupt input: its attempt is a partial failure (exit 9), recorded and not
+    // requeued (a rerun would not read the file either), and its part is complete, with the flagged row.
     const status = visAgn('slurm-status', '--manifest', manifest, '--parts', parts);
     if (status.code !== 0) throw new Error(`${status.stdout}\n${diagnose(parts)}`);
     expect(status.stdout).toMatch(/3 shards: 3 done, 0 failed/);
     const retried = statusLines(parts, 1).filter((line) => line[4] !== 'running');
     expect(retried.map((line) => line.slice(0, 5))).toEqual([
       ['1', '7', 'outputFailed', '0', 'requeue'],
-      ['1', '0', 'ok', '1', 'done'],
+      ['1', '9', 'partialFailure', '1', 'failed'],
     ]);
     expect(statusLines(parts, 2).map((line) => line[3])).toEqual(['0', '0']);
-    expect(readFileSync(path.join(parts, 'logs', `slurm-${job}_1.out`), 'utf8')).toMatch(/attempt 0: exit 7 \(outputFailed\), requeue[^]*attempt 1: exit 0 \(ok\), done/);
+    expect(readFileSync(path.join(parts, 'logs', `slurm-${job}_1.out`), 'utf8')).toMatch(/attempt 0: exit 7 \(outputFailed\), requeue[^]*corrupt_input: [^]*attempt 1: exit 9 \(partialFailure\), failed/);
 
     const merged = path.join(work, 'merged.arrow');
-    expect(visAgn('merge', '--manifest', manifest, '--parts', parts, '--out', merged).code).toBe(EXIT_CODES.ok);
+    expect(visAgn('merge', '--manifest', manifest, '--parts', parts, '--out', merged).code).toBe(EXIT_CODES.partialFailure);
+    expect(readFileSync(path.join(work, 'merged.errors.jsonl'), 'utf8')).toMatch(/"flag":"corrupt_input"/);
     const single = path.join(work, 'single');
-    expect(visAgn('run', inputs, '--out', single, '--quiet').code).toBe(EXIT_CODES.ok);
+    expect(visAgn('run', inputs, '--out', single, '--quiet').code).toBe(EXIT_CODES.partialFailure);
     const a = await readCatalog(path.join(single, 'catalog.arrow'));
     const b = await readCatalog(merged);
     expect(b.rows).toHaveLength(24);
