@@ -22,10 +22,11 @@ import * as report from './commands/report.js';
 import * as run from './commands/run.js';
 import * as simulate from './commands/simulate.js';
 import * as slurm from './commands/slurm.js';
+import * as stamps from './commands/stamps.js';
 import * as start from './commands/start.js';
 import * as train from './commands/train.js';
 
-const COMMANDS: readonly { register(program: Command): void }[] = [start, run, plan, slurm, inject, inspect, report, fitsinfo, train, modelQuality, calibrate, exportCommand, completeness, simulate];
+const COMMANDS: readonly { register(program: Command): void }[] = [start, run, plan, slurm, inject, inspect, report, fitsinfo, stamps, train, modelQuality, calibrate, exportCommand, completeness, simulate];
 
 function packageVersion(): string {
   // Two levels up from both src/cli and dist/cli.

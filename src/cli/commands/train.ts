@@ -1,10 +1,12 @@
 /**
  * `vis-agn train`: simulate unlabelled survey stamps, train the core generator with PyTorch, export
  * ONNX, and check the ONNX graphs against PyTorch through onnxruntime-node. `--quick` is the CI smoke
- * run (a tiny model in about a minute on 2 cores).
+ * run (a tiny model in about a minute on 2 cores). `--stamps DIR` trains on observed stamps from
+ * `vis-agn stamps` instead, label-free, under torchrun (`--procs` ranks).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -15,15 +17,16 @@ import { writeTrainingShards } from '../../sim/shards.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const trainScript = path.join(repoRoot, 'pipelines', 'train', 'train.py');
+const torchrun = path.join(repoRoot, 'pipelines', 'train', 'torchrun.py');
 
 /** Debian's torch lives under /usr/bin/python3, not the pyenv python3 first on PATH. */
 function pythonExecutable(): string {
   return process.env.VIS_AGN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 }
 
-function run(command: string, args: string[]): Promise<void> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit' });
+    const child = spawn(command, args, { stdio: 'inherit', env });
     child.on('error', (error) => reject(new ModelError(`could not start ${command}: ${error.message}`)));
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new ModelError(`${command} ${args[0]} exited with ${code}`))));
   });
@@ -36,7 +39,36 @@ export interface TrainOptions {
   n: string;
   valN: string;
   seed: string;
+  stamps?: string | undefined;
+  valStamps?: string | undefined;
+  procs?: string | undefined;
   extra: string[];
+}
+
+/** A TCP port free now, for torchrun's rendezvous on this machine (a fixed one would collide between runs). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Label-free training on `vis-agn stamps` output: target observed, DistributedDataParallel on `procs` local ranks. */
+async function trainOnStamps(options: TrainOptions, stamps: string): Promise<void> {
+  const procs = Number(options.procs ?? '1');
+  if (!Number.isInteger(procs) || procs < 1) throw new UsageError(`--procs must be a positive integer, got '${options.procs}'`);
+  if (!existsSync(path.join(stamps, 'manifest.json'))) throw new UsageError(`${stamps} has no manifest.json: write it with vis-agn stamps (a rerun completes an interrupted folder)`);
+  const args = [
+    torchrun, '--nnodes', '1', '--nproc_per_node', String(procs), '--master_port', String(await freePort()),
+    trainScript, '--shards', stamps, ...(options.valStamps === undefined ? [] : ['--val-shards', options.valStamps]),
+    '--target', 'observed', '--out', options.out, ...(options.quick ? ['--quick'] : []), ...options.extra,
+  ];
+  // torchrun otherwise warns that it sets one OpenMP thread per rank; train.py sets its own threads.
+  await run(pythonExecutable(), args, { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' });
 }
 
 export function register(program: Command): void {
@@ -49,6 +81,9 @@ export function register(program: Command): void {
     .option('--n <count>', 'training stamps', '100000')
     .option('--val-n <count>', 'held-out validation stamps', '5000')
     .option('--seed <seed>', 'simulation seed; validation uses seed + 1', '1')
+    .option('--stamps <dir>', 'train label-free on observed stamps from vis-agn stamps (target observed) instead of simulating')
+    .option('--val-stamps <dir>', 'with --stamps: held-out stamps (default: every 50th stamp of --stamps)')
+    .option('--procs <n>', 'with --stamps: DistributedDataParallel ranks on this machine (torchrun)', '1')
     .argument('[extra...]', 'further options passed to train.py after --')
     .action(async (extra: string[], options: Omit<TrainOptions, 'extra'>) => {
       await trainModel({ ...options, extra });
@@ -56,6 +91,11 @@ export function register(program: Command): void {
 }
 
 export async function trainModel(options: TrainOptions): Promise<ParityReport> {
+  if (options.stamps !== undefined) {
+    await trainOnStamps(options, options.stamps);
+    return checkExport(options.out);
+  }
+  if (options.valStamps !== undefined) throw new UsageError('--val-stamps goes with --stamps');
   const seed = Number(options.seed);
   const n = options.quick ? 1500 : Number(options.n);
   const valN = options.quick ? 300 : Number(options.valN);
@@ -71,9 +111,13 @@ export async function trainModel(options: TrainOptions): Promise<ParityReport> {
   }
   const args = [trainScript, '--shards', trainDir, '--val-shards', valDir, '--out', options.out, ...(options.quick ? ['--quick'] : []), ...options.extra];
   await run(pythonExecutable(), args);
-  const parity = await checkParity(path.join(options.out, 'card.json'));
+  return checkExport(options.out);
+}
+
+async function checkExport(out: string): Promise<ParityReport> {
+  const parity = await checkParity(path.join(out, 'card.json'));
   const worst = parity.worst.toExponential(2);
-  if (!parity.ok) throw new ModelError(`ONNX and PyTorch outputs differ by ${worst} (tolerance ${parity.tolerance})`, { file: options.out });
+  if (!parity.ok) throw new ModelError(`ONNX and PyTorch outputs differ by ${worst} (tolerance ${parity.tolerance})`, { file: out });
   process.stdout.write(`train: ONNX matches PyTorch through onnxruntime-node (max abs diff ${worst} <= ${parity.tolerance})\n`);
   return parity;
 }
