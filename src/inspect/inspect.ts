@@ -15,7 +15,7 @@ import { InvalidInputError } from '../errors.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { CORE_SEARCH } from '../score/prepare.js';
 import { renderInspectionPanel, type PanelInput } from './panel.js';
-import type { RasterImage } from './png.js';
+import type { Figure } from './figure.js';
 
 /** What a catalogue's metadata records of its run: the detection configuration, the model, and the tiles of a tile run. */
 export type RecordedConfig = DetectionConfig & { readonly model: string; readonly tiles?: readonly TileInput[] };
@@ -31,7 +31,7 @@ export function catalogConfig(config: Readonly<Record<string, unknown>>, catalog
 export interface Inspection {
   readonly row: CatalogRow;
   readonly lines: readonly string[];
-  readonly panel: RasterImage;
+  readonly panel: Figure;
 }
 
 function withError(value: number | null, error: number | null, digits = 3): string {
@@ -65,6 +65,44 @@ export function scoreLines(row: CatalogRow, config: DetectionConfig): string[] {
     decisionText(row, config),
     `flags: ${described.length === 0 ? 'none' : described.join('; ')}`,
   ];
+}
+
+const percent = (fraction: number): string => `${(100 * fraction).toFixed(Math.abs(fraction) < 0.1 ? 1 : 0)}%`;
+
+/**
+ * The scores in sentences for a person looking at the panel: what agn_z, f_ps and chi2/dof mean for
+ * this source, and what the class decision rests on.
+ */
+export function plainSummary(row: CatalogRow, config: DetectionConfig): string[] {
+  const t = config.thresholds;
+  if (row.agn_z === null) return [`Not scored: the core could not be measured (flags: ${decodeFlags(row.flags).join(', ') || 'none'}).`];
+  const z = row.agn_z;
+  const p = row.agn_pvalue === null ? '' : ` (a normal galaxy does this with probability ${row.agn_pvalue.toExponential(1)})`;
+  const excess =
+    z >= 0
+      ? `The core is brighter along the PSF than the model's regenerations of a normal galaxy predict: an excess at ${z.toFixed(1)} sigma${p}.`
+      : `The core is fainter than the model's regenerations predict (${z.toFixed(1)} sigma): no sign of a point source.`;
+  const fps = row.f_ps === null ? undefined : `${percent(row.f_ps)}${row.f_ps_err === null ? '' : ` ± ${percent(row.f_ps_err)}`}`;
+  const share = fps === undefined ? 'no point-source fraction could be fitted' : `a point source would carry ${fps} of the light (f_ps)`;
+  const decision = {
+    none: `Not a candidate: candidates need more than ${t.z} sigma; ${share}.`,
+    agn: `AGN candidate: above ${t.z} sigma, and ${share}, below the ${percent(t.qsoFps)} that makes a QSO.`,
+    qso: `QSO candidate: above ${t.z} sigma, and ${share}, at least ${percent(t.qsoFps)} (point-like from ${percent(t.pointLikeFps)}).`,
+    point_like: `Point-like, not a candidate: ${share}, at least ${percent(t.pointLikeFps)}: a star or a quasar without a visible host.`,
+  }[row.candidate_class];
+  const sentences = [excess, decision];
+  if (row.chi2_core !== null && row.chi2_dof !== null && row.chi2_dof > 0) {
+    const ratio = row.chi2_core / row.chi2_dof;
+    const stat = `chi2/dof ${ratio.toFixed(1)} over ${row.chi2_dof} core pixels`;
+    sentences.push(
+      ratio < 2
+        ? `Pixel by pixel, the core agrees with the regenerations within the noise and their spread (${stat}).`
+        : `Pixel by pixel, the core differs from the regenerations ${ratio.toFixed(ratio < 10 ? 1 : 0)}x more than the noise and their spread allow (${stat}).`,
+    );
+  }
+  const flags = decodeFlags(row.flags);
+  if (flags.length > 0) sentences.push(`Flags: ${flags.map((name) => `${name} (${FLAGS.find((f) => f.name === name)?.description ?? 'unknown bit'})`).join('; ')}.`);
+  return sentences;
 }
 
 /** A cutout read and prepared as a run reads it. */
@@ -112,6 +150,10 @@ export async function inspectPrepared(generator: CoreGenerator, group: readonly 
       sampleCount: scores === undefined ? 0 : config.samples,
       psfWeights: prepared.psfWeights,
       psFlux: scores?.psFlux ?? 0,
+      noiseSigma: prepared.sigma,
+      // 23.9: the AB magnitude of 1 µJy.
+      uJyPerUnit: 10 ** ((23.9 - cutout.magzero) / 2.5),
+      summary: plainSummary(row, config),
       lines,
     };
     return { row, lines, view };

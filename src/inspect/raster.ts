@@ -1,6 +1,6 @@
 /**
- * A small RGB raster for figures and inspection panels: rectangles, clipped Bresenham lines, markers,
- * text in an embedded 5x8 bitmap font, false-colour images and colour bars. Integer pixel arithmetic
+ * A small RGB raster for image tiles, thumbnails and notebook figures: rectangles, clipped Bresenham
+ * lines, text in an embedded 5x8 bitmap font and false-colour images. Integer pixel arithmetic
  * only, so the same drawing calls always give the same bytes.
  */
 
@@ -114,12 +114,22 @@ export function colormapColor(name: ColormapName, t: number): Rgb {
   return [lut[i * 3]!, lut[i * 3 + 1]!, lut[i * 3 + 2]!];
 }
 
+export interface AsinhScale {
+  readonly lo: number;
+  readonly hi: number;
+  readonly softening: number;
+  /** A value to [0, 1], clamped. */
+  readonly stretch: (value: number) => number;
+  /** The value that stretches to t in [0, 1]: where a colour bar's tick of that value goes. */
+  readonly inverse: (t: number) => number;
+}
+
 /**
  * asinh stretch from lo to hi: linear within about `softening` of lo (the sky noise stays visible),
  * logarithmic above (bright cores do not saturate). By default lo and hi are the 1st and 99.5th
  * percentiles of the finite values and softening a fiftieth of their span.
  */
-export function asinhStretch(values: ArrayLike<number>, options: { lo?: number; hi?: number; softening?: number } = {}): (value: number) => number {
+export function asinhScale(values: ArrayLike<number>, options: { lo?: number; hi?: number; softening?: number } = {}): AsinhScale {
   const finite = Float64Array.from(Array.prototype.filter.call(values, Number.isFinite) as number[]).sort();
   const percentile = (p: number): number => (finite.length === 0 ? 0 : finite[Math.min(finite.length - 1, Math.floor(p * finite.length))]!);
   const lo = options.lo ?? percentile(0.01);
@@ -127,7 +137,17 @@ export function asinhStretch(values: ArrayLike<number>, options: { lo?: number; 
   const span = hi > lo ? hi - lo : 1;
   const softening = options.softening ?? span / 50;
   const top = Math.asinh(span / softening);
-  return (value) => Math.min(1, Math.max(0, Math.asinh((value - lo) / softening) / top));
+  return {
+    lo,
+    hi,
+    softening,
+    stretch: (value) => Math.min(1, Math.max(0, Math.asinh((value - lo) / softening) / top)),
+    inverse: (t) => lo + softening * Math.sinh(t * top),
+  };
+}
+
+export function asinhStretch(values: ArrayLike<number>, options: { lo?: number; hi?: number; softening?: number } = {}): (value: number) => number {
+  return asinhScale(values, options).stretch;
 }
 
 /** `pixels` copies of `rgb` from byte `start`; doubling copyWithin runs, as a set per pixel dominated drawing panels. */
@@ -151,11 +171,6 @@ export class Canvas {
     this.data = new Uint8Array(width * height * 3);
     fillPixels(this.data, 0, width * height, background);
     this.clearClip();
-  }
-
-  /** Later drawing stays inside this rectangle (intersected with the canvas), e.g. a plot frame. */
-  setClip(x: number, y: number, w: number, h: number): void {
-    this.clipBox = { x0: Math.max(0, x), y0: Math.max(0, y), x1: Math.min(this.width, x + w), y1: Math.min(this.height, y + h) };
   }
 
   clearClip(): void {
@@ -229,20 +244,6 @@ export class Canvas {
       }
     }
     return (phase + steps) % period;
-  }
-
-  /** A filled marker of `size` pixels across, centred on the pixel nearest (x, y). */
-  marker(x: number, y: number, rgb: Rgb, size = 5, shape: 'circle' | 'square' = 'circle'): void {
-    const cx = Math.round(x);
-    const cy = Math.round(y);
-    const half = Math.floor(size / 2);
-    // Even sizes have no centre pixel; offsetting by half a pixel keeps the disc symmetric.
-    const centre = size % 2 === 0 ? -0.5 : 0;
-    const r2 = (size / 2) ** 2;
-    for (let dy = -half; dy < size - half; dy++)
-      for (let dx = -half; dx < size - half; dx++) {
-        if (shape === 'square' || (dx - centre) ** 2 + (dy - centre) ** 2 <= r2) this.setPixel(cx + dx, cy + dy, rgb);
-      }
   }
 
   /**
@@ -334,32 +335,4 @@ export function formatNumber(value: number): string {
   const magnitude = Math.abs(value);
   if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
   return String(Number(value.toPrecision(3)));
-}
-
-/**
- * A colour bar: vertical (low at the bottom, labels to the right) when taller than wide, else
- * horizontal (low at the left, labels below). Black frame, lo and hi at the ends, the label centred.
- */
-export function colorBar(canvas: Canvas, x: number, y: number, w: number, h: number, colormap: ColormapName, lo: number, hi: number, label: string, scale = 1): void {
-  const vertical = h > w;
-  const length = vertical ? h : w;
-  for (let i = 0; i < length; i++) {
-    const rgb = colormapColor(colormap, length === 1 ? 0 : i / (length - 1));
-    if (vertical) canvas.fillRect(x, y + h - 1 - i, w, 1, rgb);
-    else canvas.fillRect(x + i, y, 1, h, rgb);
-  }
-  const black: Rgb = [0, 0, 0];
-  canvas.strokeRect(x, y, w, h, black);
-  const gap = 3 * scale;
-  const lineHeight = GLYPH_HEIGHT * scale;
-  if (vertical) {
-    canvas.text(x + w + gap, y + h - lineHeight, formatNumber(lo), black, { scale });
-    canvas.text(x + w + gap, y, formatNumber(hi), black, { scale });
-    const labelX = x + w + 2 * gap + Math.max(measureText(formatNumber(lo), { scale }).width, measureText(formatNumber(hi), { scale }).width);
-    canvas.text(labelX, y + Math.floor(h / 2), label, black, { scale, vertical: true, align: 'center' });
-  } else {
-    canvas.text(x, y + h + gap, formatNumber(lo), black, { scale });
-    canvas.text(x + w, y + h + gap, formatNumber(hi), black, { scale, align: 'right' });
-    canvas.text(x + Math.floor(w / 2), y + h + 2 * gap + lineHeight, label, black, { scale, align: 'center' });
-  }
 }

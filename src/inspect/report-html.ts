@@ -1,7 +1,8 @@
 /**
  * The HTML of `vis-agn report`: one page that works from a folder, offline, with nothing fetched but
- * its own PNGs (a Content-Security-Policy makes the browser refuse anything else). Inline CSS and a
- * small script sort the candidate table by any column and filter it by class, minimum agn_z and text.
+ * its own images (a Content-Security-Policy makes the browser refuse anything else); the plots are
+ * SVG inside the page. Inline CSS and a small script sort the candidate table by any column and
+ * filter it by class, minimum agn_z and text.
  * Every piece of text that reaches the page goes through escapeHtml.
  */
 
@@ -23,16 +24,19 @@ export interface ReportEntry {
   readonly row: CatalogRow;
   /** Absent when the source could not be recomputed; `note` then says why. */
   readonly thumbnail?: string;
+  /** The panel's files without their extension: it is written as .svg and .png. */
   readonly panel?: string;
   readonly note?: string;
 }
 
 export interface ReportFigure {
-  readonly file: string;
+  /** The SVG and PNG files of the figure, relative to the report folder. */
+  readonly svgFile: string;
+  readonly pngFile: string;
+  /** The SVG itself, embedded in the page; its ids must be unique across the page (scopeSvgIds). */
+  readonly svg: string;
   readonly title: string;
   readonly caption: string;
-  readonly width: number;
-  readonly height: number;
 }
 
 export interface ReportCounts {
@@ -107,7 +111,11 @@ const TABLE_COLUMNS: readonly TableColumn[] = [
   { key: 'class', label: 'class', sort: 'text', cell: ({ row }) => ({ html: escapeHtml(row.candidate_class), value: row.candidate_class }) },
   // By bit value: clean rows first, the same combination of flags together.
   { key: 'flags', label: 'flags', sort: 'number', cell: ({ row }) => ({ html: escapeHtml(flagWords(row.flags)), value: String(row.flags) }) },
-  { key: 'panel', label: 'panel', cell: ({ panel }) => ({ html: panel === undefined ? MISSING : `<a href="${escapeHtml(panel)}">panel</a>` }) },
+  {
+    key: 'panel',
+    label: 'panel',
+    cell: ({ panel }) => ({ html: panel === undefined ? MISSING : `<a href="${escapeHtml(panel)}.svg">panel</a> (<a href="${escapeHtml(panel)}.png">PNG</a>)` }),
+  },
 ];
 
 /** What the text filter searches: the id, class, flags, source file and note. */
@@ -174,7 +182,7 @@ function runSection(page: ReportPage): string {
 function figuresSection(figures: readonly ReportFigure[]): string {
   const items = figures.map(
     (f) =>
-      `<figure><a href="${escapeHtml(f.file)}"><img src="${escapeHtml(f.file)}" width="${f.width}" height="${f.height}" alt="${escapeHtml(f.title)}"></a><figcaption><strong>${escapeHtml(f.title)}</strong>. ${escapeHtml(f.caption)}</figcaption></figure>`,
+      `<figure><div class="chart" role="img" aria-label="${escapeHtml(f.title)}">${f.svg}</div><figcaption><strong>${escapeHtml(f.title)}</strong>. ${escapeHtml(f.caption)} <a href="${escapeHtml(f.svgFile)}">SVG</a> · <a href="${escapeHtml(f.pngFile)}">PNG</a></figcaption></figure>`,
   );
   return `<section id="plots"><h2>Plots</h2><div class="figures">${items.join('\n')}</div></section>`;
 }
@@ -211,8 +219,8 @@ th[aria-sort="ascending"] button::after { content: " \\25B2"; }
 th[aria-sort="descending"] button::after { content: " \\25BC"; }
 img { image-rendering: pixelated; display: block; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
-figure { margin: 0; max-width: 480px; }
-figure img { width: 480px; height: auto; }
+figure { margin: 0; max-width: 560px; }
+figure .chart svg { display: block; max-width: 100%; height: auto; }
 .note { color: #8a4b00; margin: 0; max-width: 28em; }
 .warning { background: #fff3cd; padding: 0.4em 0.6em; }
 .filters { margin: 0.5em 0; }

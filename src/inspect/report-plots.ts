@@ -1,8 +1,8 @@
 /**
- * The figures of `vis-agn report`, as plot specifications for renderLinePlot: the catalogue's agn_z
- * distribution against the N(0, 1) a calibrated significance gives for normal galaxies, f_ps against
- * magnitude by class, and, against simulation truth, completeness by true f_PS and by magnitude
- * with Wilson intervals.
+ * The figures of `vis-agn report` (and of `completeness --plot`), as charts for renderChart: the
+ * catalogue's agn_z distribution against the N(0, 1) a calibrated significance gives for normal
+ * galaxies, f_ps against magnitude by class, and, against simulation truth, completeness by true
+ * f_PS and by magnitude with Wilson intervals.
  */
 
 import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
@@ -10,22 +10,21 @@ import type { Proportion } from '../completeness/stats.js';
 import { fprLabel, type FprCompleteness, type TruthReport } from '../completeness/truth.js';
 import type { Thresholds } from '../score/detect.js';
 import { upperTailPValue } from '../score/core-scores.js';
-import type { LinePlotSpec, PlotPoint, PlotSeries } from './plot.js';
-import type { Rgb } from './raster.js';
+import type { Chart, ChartPoint, ChartSeries } from './charts.js';
 
 export interface ReportPlot {
-  /** File name under plots/. */
+  /** File name under plots/, without the .svg and .png. */
   readonly name: string;
   readonly title: string;
   readonly caption: string;
-  readonly spec: LinePlotSpec;
+  readonly chart: Chart;
 }
 
-const CLASS_COLORS: Readonly<Record<CandidateClass, Rgb>> = {
-  none: [170, 170, 170],
-  point_like: [0, 158, 115],
-  agn: [213, 94, 0],
-  qso: [0, 114, 178],
+const CLASS_COLORS: Readonly<Record<CandidateClass, string>> = {
+  none: '#aaaaaa',
+  point_like: '#009E73',
+  agn: '#D55E00',
+  qso: '#0072B2',
 };
 
 /** Half-unit bins, at most about 100 of them, covering every score. */
@@ -43,21 +42,19 @@ export function agnZPlot(rows: readonly CatalogRow[], thresholds: Thresholds): R
   if (scores.length === 0) return undefined;
   const { lo, width, counts } = zBins(scores);
   const centre = (i: number) => lo + (i + 0.5) * width;
-  const observed = counts.map((n, i): PlotPoint => ({ x: centre(i), y: n, yLo: n - Math.sqrt(n), yHi: n + Math.sqrt(n) }));
-  const expected = counts.map((_, i): PlotPoint => ({ x: centre(i), y: scores.length * (upperTailPValue(lo + i * width) - upperTailPValue(lo + (i + 1) * width)) }));
+  const expected = counts.map((_, i): ChartPoint => ({ x: centre(i), y: scores.length * (upperTailPValue(lo + i * width) - upperTailPValue(lo + (i + 1) * width)) }));
   return {
-    name: 'agn-z.png',
+    name: 'agn-z',
     title: 'agn_z distribution',
-    caption: `${scores.length} scored rows in bins of ${width} (error bars: Poisson); the dashed curve is N(0, 1) for the same number of rows, what a calibrated significance gives on galaxies without a point source.`,
-    spec: {
+    caption: `${scores.length} scored rows in bins of ${width}; the dashed curve is N(0, 1) for the same number of rows, what a calibrated significance gives on galaxies without a point source. Rows right of the threshold are the candidates.`,
+    chart: {
       title: `agn_z of ${scores.length} scored rows`,
-      xLabel: 'agn_z',
-      yLabel: 'rows per bin',
-      series: [
-        { label: 'catalogue', points: observed },
-        { label: 'N(0, 1)', points: expected, dashed: true, color: [110, 110, 110] },
-      ],
-      vLines: [{ x: thresholds.z, label: `threshold ${thresholds.z}` }],
+      subtitle: 'bars: the catalogue; dashed: N(0, 1), what normal galaxies give',
+      xTitle: 'agn_z (significance of the core excess, sigma)',
+      yTitle: 'rows per bin',
+      bars: { bins: counts.map((count, i) => ({ lo: lo + i * width, hi: lo + (i + 1) * width, count })) },
+      series: [{ label: 'N(0, 1) for the same number of rows', points: expected, dashed: true, lineOnly: true, color: '#333333' }],
+      references: [{ axis: 'x', value: thresholds.z, label: `candidates: agn_z > ${thresholds.z}` }],
     },
   };
 }
@@ -73,33 +70,33 @@ export function fpsMagPlot(rows: readonly CatalogRow[], thresholds: Thresholds):
   const series = classes.flatMap((cls) => {
     const members = usable.filter((row) => row.candidate_class === cls);
     const bars = cls === 'agn' || cls === 'qso';
-    const points = members.map((row): PlotPoint => {
+    const points = members.map((row): ChartPoint => {
       const fps = row.f_ps!;
       const err = row.f_ps_err;
-      return bars && err !== null ? { x: row.mag_vis!, y: fps, yLo: fps - err, yHi: fps + err } : { x: row.mag_vis!, y: fps };
+      return bars && err !== null ? { x: row.mag_vis!, y: fps, lower: fps - err, upper: fps + err } : { x: row.mag_vis!, y: fps };
     });
     return members.length === 0 ? [] : [{ label: `${cls} (${members.length})`, points, markersOnly: true, color: CLASS_COLORS[cls] }];
   });
   return {
-    name: 'fps-mag.png',
+    name: 'fps-mag',
     title: 'f_ps against magnitude',
     caption: `${usable.length} rows with f_ps and mag_vis, by class; candidates with their f_ps uncertainty. Dashed: the qso and point_like f_ps thresholds.${outside > 0 ? ` ${outside} row${outside === 1 ? '' : 's'} with f_ps outside [${FPS_RANGE.join(', ')}] are off the plot.` : ''}`,
-    spec: {
-      title: 'f_ps against mag_vis',
-      xLabel: 'mag_vis [AB]',
-      yLabel: 'f_ps',
-      yRange: FPS_RANGE,
+    chart: {
+      title: 'f_ps against mag_vis, by class',
+      subtitle: 'candidates (agn, qso) with their f_ps uncertainty',
+      xTitle: 'mag_vis [AB]',
+      yTitle: 'f_ps (point-source fraction)',
+      yDomain: FPS_RANGE,
       series,
-      hLines: [
-        { y: thresholds.qsoFps, label: 'qso' },
-        { y: thresholds.pointLikeFps, label: 'point_like' },
+      references: [
+        { axis: 'y', value: thresholds.qsoFps, label: `qso from f_ps ${thresholds.qsoFps}` },
+        { axis: 'y', value: thresholds.pointLikeFps, label: `point_like from f_ps ${thresholds.pointLikeFps}` },
       ],
     },
   };
 }
 
-const proportionPoint = (x: number, p: Proportion | null): PlotPoint =>
-  p === null || p.value === null ? { x, y: Number.NaN } : { x, y: p.value, yLo: p.lower, yHi: p.upper };
+export const proportionPoint = (x: number, p: Proportion | null): ChartPoint => (p === null || p.value === null ? { x, y: null } : { x, y: p.value, lower: p.lower, upper: p.upper });
 
 interface CompletenessBin {
   readonly lo: number;
@@ -109,9 +106,9 @@ interface CompletenessBin {
 }
 
 /** Completeness of the run's selection, and at the report's first fixed false-positive rate, per bin. */
-function completenessSeries(bins: readonly CompletenessBin[], fpr: number | undefined): PlotSeries[] {
+function completenessSeries(bins: readonly CompletenessBin[], fpr: number | undefined): ChartSeries[] {
   const at = (bin: CompletenessBin) => (bin.lo + bin.hi) / 2;
-  const selection: PlotSeries = { label: 'selection (is_candidate)', points: bins.map((b) => proportionPoint(at(b), b.completeness)) };
+  const selection: ChartSeries = { label: 'selection (is_candidate)', points: bins.map((b) => proportionPoint(at(b), b.completeness)) };
   if (fpr === undefined) return [selection];
   return [selection, { label: `at FPR ${fprLabel(fpr)}`, dashed: true, points: bins.map((b) => proportionPoint(at(b), b.atFpr[0]?.completeness ?? null)) }];
 }
@@ -122,27 +119,29 @@ export function truthPlots(report: TruthReport): ReportPlot[] {
   const falsePositives = report.galaxies.selected.value;
   return [
     {
-      name: 'completeness-fps.png',
+      name: 'completeness-fps',
       title: 'completeness against true f_PS',
       caption: `AGN and QSOs of the truth table by true f_PS (bin centres), Wilson ${level} intervals; dashed line: the selection's false-positive rate on ${report.galaxies.n} normal galaxies.`,
-      spec: {
+      chart: {
         title: 'completeness against true f_PS',
-        xLabel: 'true f_PS',
-        yLabel: 'completeness',
-        yRange: [0, 1.05],
+        subtitle: `AGN and QSOs of the truth table; bars: Wilson ${level} intervals`,
+        xTitle: 'true f_PS',
+        yTitle: 'completeness',
+        yDomain: [0, 1],
         series: completenessSeries(report.fpsBins.bins, fpr),
-        hLines: falsePositives === null ? [] : [{ y: falsePositives, label: 'false-positive rate' }],
+        references: falsePositives === null ? [] : [{ axis: 'y', value: falsePositives, label: `false-positive rate ${(100 * falsePositives).toFixed(1)}%` }],
       },
     },
     {
-      name: 'completeness-mag.png',
+      name: 'completeness-mag',
       title: 'completeness against magnitude',
       caption: `AGN and QSOs with true f_PS ≥ ${report.magBins.minFps} by total magnitude (bin centres), Wilson ${level} intervals.`,
-      spec: {
-        title: `completeness against I_E (f_PS >= ${report.magBins.minFps})`,
-        xLabel: 'true I_E [AB]',
-        yLabel: 'completeness',
-        yRange: [0, 1.05],
+      chart: {
+        title: `completeness against I_E (true f_PS ≥ ${report.magBins.minFps})`,
+        subtitle: `AGN and QSOs of the truth table; bars: Wilson ${level} intervals`,
+        xTitle: 'true I_E [AB]',
+        yTitle: 'completeness',
+        yDomain: [0, 1],
         series: completenessSeries(report.magBins.bins, fpr),
       },
     },

@@ -18,8 +18,9 @@ import { evaluateCatalogAgainstTruth, readTruthTable, scoredObject, type TruthRe
 import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import { catalogConfig, inspectPrepared, prepareRowForInspection, type RecordedConfig } from './inspect.js';
+import { renderChart } from './charts.js';
+import { scopeSvgIds, writeFigure } from './figure.js';
 import { renderInspectionPanel, renderThumbnail, THUMBNAIL_SIZE } from './panel.js';
-import { renderLinePlot } from './plot.js';
 import { encodePngAsync, type RasterImage } from './png.js';
 import { agnZPlot, fpsMagPlot, truthPlots, type ReportPlot } from './report-plots.js';
 import { renderReportPage, type ReportCounts, type ReportEntry, type ReportFigure } from './report-html.js';
@@ -87,7 +88,7 @@ async function settleAll(writes: readonly Promise<void>[]): Promise<void> {
 }
 
 /** The file name of an object's images: its id, which is unique in a catalogue. */
-const imageName = (row: CatalogRow) => `${row.object_id}.png`;
+const imageName = (row: CatalogRow) => String(row.object_id);
 
 async function truthReport(options: ReportOptions, rows: readonly CatalogRow[]): Promise<TruthReport | undefined> {
   if (options.truth === undefined) return undefined;
@@ -118,9 +119,9 @@ async function batchEntries(rows: readonly CatalogRow[], generator: CoreGenerato
     const cutout = cutouts[k]!;
     if (typeof cutout === 'string') return { row, note: cutout };
     const source = inspected[readable.indexOf(cutout)]!;
-    const thumbnail = `${THUMBS_DIR}/${imageName(row)}`;
+    const thumbnail = `${THUMBS_DIR}/${imageName(row)}.png`;
     const panel = `${PANELS_DIR}/${imageName(row)}`;
-    writes.push(writePng(path.join(options.out, thumbnail), renderThumbnail(source.view)), writePng(path.join(options.out, panel), renderInspectionPanel(source.view)));
+    writes.push(writePng(path.join(options.out, thumbnail), renderThumbnail(source.view)), writeFigure(path.join(options.out, panel), renderInspectionPanel(source.view)).then(() => undefined));
     if (source.row.agn_z === row.agn_z) return { row, thumbnail, panel };
     options.onWarning?.(`object ${row.object_id}: agn_z recomputes as ${source.row.agn_z}, the catalogue has ${row.agn_z}`);
     return { row, thumbnail, panel, note: `recomputed agn_z ${source.row.agn_z?.toFixed(2) ?? 'n/a'} differs from the catalogue's (another model or input file?)` };
@@ -160,10 +161,10 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
   ];
   const figures: ReportFigure[] = [];
   for (const plot of plots) {
-    const image = renderLinePlot(plot.spec);
-    const file = `${PLOTS_DIR}/${plot.name}`;
-    await writePng(path.join(options.out, file), image);
-    figures.push({ file, title: plot.title, caption: plot.caption, width: image.width, height: image.height });
+    const figure = await renderChart(plot.chart);
+    const base = `${PLOTS_DIR}/${plot.name}`;
+    await writeFigure(path.join(options.out, base), figure);
+    figures.push({ svgFile: `${base}.svg`, pngFile: `${base}.png`, svg: scopeSvgIds(figure.svg, plot.name), title: plot.title, caption: plot.caption });
   }
 
   const withoutImages = entries.filter((entry) => entry.thumbnail === undefined).length;

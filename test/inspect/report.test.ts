@@ -35,7 +35,7 @@ describe('report HTML', () => {
 
   it('renders a table row: values, sort keys, flags in words, links, and a note instead of a missing thumbnail', () => {
     const scored = row({ object_id: -(2n ** 63n), ra: 150.123456789, dec: null, mag_vis: 23.456, agn_z: 4.567, f_ps: 0.2345, f_ps_err: 0.0512, candidate_class: 'qso', flags: encodeFlags(['no_rms_map', 'corrupt_input']) });
-    const html = renderTableRow({ row: scored, thumbnail: 'thumbs/-9223372036854775808.png', panel: 'panels/-9223372036854775808.png' }, THUMBS);
+    const html = renderTableRow({ row: scored, thumbnail: 'thumbs/-9223372036854775808.png', panel: 'panels/-9223372036854775808' }, THUMBS);
     expect(html).toContain('data-class="qso"');
     expect(html).toContain('data-agn-z="4.567"');
     // The full 64-bit id survives as the sort key (a double would round it).
@@ -45,7 +45,7 @@ describe('report HTML', () => {
     expect(html).toContain('<td data-value="0.2345">0.234 ± 0.051</td>');
     expect(html).toContain(`<td data-value="${16 + 128}">no_rms_map, corrupt_input</td>`);
     expect(html).toContain(`<img src="thumbs/-9223372036854775808.png" width="${THUMBNAIL_SIZE.width}" height="${THUMBNAIL_SIZE.height}"`);
-    expect(html).toContain('<a href="panels/-9223372036854775808.png">panel</a>');
+    expect(html).toContain('<a href="panels/-9223372036854775808.svg">panel</a> (<a href="panels/-9223372036854775808.png">PNG</a>)');
 
     const hostile = row({ object_id: 7n, source_file: '/data/a<b>"evil".fits', candidate_class: 'agn', agn_z: null, flags: 0 });
     const missing = renderTableRow({ row: hostile, note: 'no images: <img src=x onerror=alert(1)>' }, THUMBS);
@@ -60,7 +60,7 @@ describe('report HTML', () => {
 
   it('builds one page with no external resource, only hashed inline code, and escaped metadata', () => {
     const rows = makeRows(30, 4);
-    const entries: ReportEntry[] = rows.slice(0, 5).map((r) => ({ row: r, thumbnail: `thumbs/${r.object_id}.png`, panel: `panels/${r.object_id}.png` }));
+    const entries: ReportEntry[] = rows.slice(0, 5).map((r) => ({ row: r, thumbnail: `thumbs/${r.object_id}.png`, panel: `panels/${r.object_id}` }));
     const page: ReportPage = {
       catalogPath: 'catalogs/<run>/catalog.arrow',
       metadata: { ...METADATA, modelName: '<img src=x onerror=alert(1)>' },
@@ -69,7 +69,7 @@ describe('report HTML', () => {
       classes: ['agn', 'qso'],
       eligible: 12,
       entries,
-      figures: [{ file: 'plots/agn-z.png', title: 'agn_z & co', caption: 'a <caption>', width: 720, height: 480 }],
+      figures: [{ svgFile: 'plots/agn-z.svg', pngFile: 'plots/agn-z.png', svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>agn_z</text></svg>', title: 'agn_z & co', caption: 'a <caption>' }],
       notes: ['model card <differs>'],
       thumbnailSize: THUMBNAIL_SIZE,
     };
@@ -81,8 +81,10 @@ describe('report HTML', () => {
     expect(html).toContain('the 5 most significant of 12');
     // Every src and href is a relative path into the report folder.
     const links = [...html.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
-    expect(links.length).toBe(1 + 1 + 2 * entries.length);
-    for (const link of links) expect(link).toMatch(/^(thumbs|panels|plots)\/-?\d*[\w-]*\.png$/);
+    expect(links.length).toBe(2 + 3 * entries.length);
+    for (const link of links) expect(link).toMatch(/^(thumbs|panels|plots)\/-?\d*[\w-]*\.(png|svg)$/);
+    // The plot itself is in the page, not fetched.
+    expect(html).toContain('<div class="chart" role="img" aria-label="agn_z &amp; co"><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><text>agn_z</text></svg></div>');
     // The policy admits exactly the page's own style and script.
     const policy = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)![1]!.replace(/&#39;/g, "'");
     const hash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
@@ -115,10 +117,11 @@ describe('report HTML', () => {
     const rows = makeRows(200, 9);
     const plot = agnZPlot(rows, { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })!;
     const scored = rows.filter((r) => r.agn_z !== null).length;
-    const [observed, expected] = plot.spec.series;
-    expect(observed!.points.reduce((n, p) => n + p.y, 0)).toBe(scored);
-    expect(expected!.points.reduce((n, p) => n + p.y, 0)).toBeLessThanOrEqual(scored);
-    expect(plot.spec.vLines).toEqual([{ x: 3, label: 'threshold 3' }]);
+    const [expected] = plot.chart.series;
+    expect(plot.chart.bars!.bins.reduce((n, b) => n + b.count, 0)).toBe(scored);
+    expect(expected!.points.reduce((n, p) => n + p.y!, 0)).toBeLessThanOrEqual(scored);
+    expect(expected!.points.reduce((n, p) => n + p.y!, 0)).toBeGreaterThan(0.9 * scored);
+    expect(plot.chart.references).toEqual([{ axis: 'x', value: 3, label: 'candidates: agn_z > 3' }]);
     expect(agnZPlot(rows.map((r) => ({ ...r, agn_z: null })), { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })).toBeUndefined();
   });
 });
@@ -128,7 +131,20 @@ describe('thumbnails', () => {
   const mask = { size: 5, shape: 'square' as const };
   const crop = Float32Array.from({ length: side * side }, (_, i) => Math.exp(-(((i % side) - 32) ** 2 + (Math.floor(i / side) - 32) ** 2) / 18));
   const core = (values: Float32Array) => Array.from({ length: 25 }, (_, k) => values[(32 + Math.floor(k / 5) - 2) * side + 32 + (k % 5) - 2]!);
-  const input = (samples: number[]): PanelInput => ({ title: 't', crop, side, mask, samples: Float32Array.from(samples), sampleCount: samples.length / 25, psfWeights: new Float32Array(25).fill(0.04), psFlux: 0, lines: [] });
+  const input = (samples: number[]): PanelInput => ({
+    title: 't',
+    crop,
+    side,
+    mask,
+    samples: Float32Array.from(samples),
+    sampleCount: samples.length / 25,
+    psfWeights: new Float32Array(25).fill(0.04),
+    psFlux: 0,
+    noiseSigma: 0.01,
+    uJyPerUnit: 0.5248,
+    summary: [],
+    lines: [],
+  });
   const tile = (image: { width: number; data: Uint8Array }, k: number) => {
     const size = THUMBNAIL_SIZE.height;
     const pixels: number[] = [];
@@ -187,20 +203,21 @@ describe('vis-agn report', () => {
     expect(new Set(shown.map((r) => r.candidate_class)).size).toBeGreaterThanOrEqual(2);
     expect(stdout).toContain(`${shown.length} of ${shown.length} rows of class agn, qso, point_like in the table (1 without images`);
     expect(stderr).toMatch(/report: \d+\/\d+ sources/);
-    expect(readdirSync(path.join(out, 'plots')).sort()).toEqual(['agn-z.png', 'completeness-fps.png', 'completeness-mag.png', 'fps-mag.png']);
-    const readable = shown.filter((r) => r !== gone).map((r) => `${r.object_id}.png`).sort();
-    expect(readdirSync(path.join(out, 'thumbs')).sort()).toEqual(readable);
-    expect(readdirSync(path.join(out, 'panels')).sort()).toEqual(readable);
+    const plots = ['agn-z', 'completeness-fps', 'completeness-mag', 'fps-mag'];
+    expect(readdirSync(path.join(out, 'plots')).sort()).toEqual(plots.flatMap((name) => [`${name}.png`, `${name}.svg`]));
+    const readable = shown.filter((r) => r !== gone).map((r) => String(r.object_id)).sort();
+    expect(readdirSync(path.join(out, 'thumbs')).sort()).toEqual(readable.map((id) => `${id}.png`));
+    expect(readdirSync(path.join(out, 'panels')).sort()).toEqual(readable.flatMap((id) => [`${id}.png`, `${id}.svg`]).sort());
     const html = readFileSync(path.join(out, 'index.html'), 'utf8');
     expect(html).toContain('no images: the cutout could not be read again');
     expect(html).toContain(escapeHtml(path.basename(gone.source_file)));
   });
 
-  it("draws the same panel as vis-agn inspect, byte for byte", async () => {
+  it("draws the same panel as vis-agn inspect, byte for byte, as SVG and PNG", async () => {
     const source = shown.find((r) => r !== gone)!;
     const panel = path.join(dir, 'inspect.png');
     expect((await runCli(['inspect', '--catalog', catalogPath, '--id', String(source.object_id), '--out', panel])).code).toBe(EXIT_CODES.ok);
-    expect(readFileSync(path.join(out, 'panels', `${source.object_id}.png`)).equals(readFileSync(panel))).toBe(true);
+    for (const ext of ['png', 'svg']) expect(readFileSync(path.join(out, 'panels', `${source.object_id}.${ext}`)).equals(readFileSync(path.join(dir, `inspect.${ext}`)))).toBe(true);
   }, 30_000);
 
   it('refuses bad options and missing catalogues; a failed report leaves no index.html', async () => {
@@ -210,7 +227,8 @@ describe('vis-agn report', () => {
     // index.html cannot be put in place (a folder is in the way): the report fails after its images.
     const blocked = path.join(dir, 'blocked');
     mkdirSync(path.join(blocked, 'index.html', 'occupied'), { recursive: true });
-    const failed = await runCli(['report', '--catalog', catalogPath, '--out', blocked, '--quiet']);
+    // --overwrite: past the refusal to replace an existing index.html, to the failure to put it in place.
+    const failed = await runCli(['report', '--catalog', catalogPath, '--out', blocked, '--quiet', '--overwrite']);
     expect(failed.code).toBe(EXIT_CODES.outputFailed);
     expect(readdirSync(path.join(blocked, 'thumbs')).length).toBeGreaterThan(0);
     expect(readdirSync(blocked).filter((name) => name.includes('index.html')).sort()).toEqual(['index.html']);
@@ -266,8 +284,33 @@ describe('vis-agn report', () => {
 
     it('renders every image', async () => {
       const images = await page.$$eval('img', (imgs) => imgs.map((img) => ({ src: img.getAttribute('src'), complete: img.complete, width: img.naturalWidth })));
-      expect(images).toHaveLength(4 + shown.length - 1);
+      expect(images).toHaveLength(shown.length - 1);
       expect(images.filter((image) => !image.complete || image.width === 0)).toEqual([]);
+    });
+
+    it('renders the four plots as SVG in the page: sized, with their titles, axes and marks laid out', async () => {
+      const charts = await page.$$eval('figure .chart svg', (svgs) =>
+        svgs.map((svg) => {
+          const box = svg.getBoundingClientRect();
+          const texts = [...svg.querySelectorAll('text')].filter((t) => (t as unknown as { getComputedTextLength(): number }).getComputedTextLength() > 0).map((t) => t.textContent);
+          const marks = [...svg.querySelectorAll('.role-mark path, .role-mark line, .role-mark rect')].filter((m) => {
+            const b = (m as unknown as { getBBox(): { width: number; height: number } }).getBBox();
+            return b.width > 0 || b.height > 0;
+          }).length;
+          return { width: box.width, height: box.height, texts, marks };
+        }),
+      );
+      expect(charts).toHaveLength(4);
+      for (const chart of charts) {
+        expect(chart.width).toBeGreaterThan(300);
+        expect(chart.height).toBeGreaterThan(200);
+        expect(chart.marks).toBeGreaterThan(0);
+      }
+      const all = charts.flatMap((c) => c.texts);
+      for (const text of ['agn_z of', 'f_ps against mag_vis, by class', 'completeness against true f_PS', 'true I_E [AB]', 'candidates: agn_z > 1']) expect(all.some((t) => t!.includes(text))).toBe(true);
+      // Inline SVGs share the page's id space: every clip path must resolve inside its own figure.
+      const ids = await page.$$eval('figure .chart [id]', (elements) => elements.map((e) => e.id));
+      expect(new Set(ids).size).toBe(ids.length);
     });
 
     it('sorts by a numeric column in both directions, and by 64-bit ids', async () => {
@@ -312,11 +355,21 @@ describe('vis-agn report', () => {
       await page.fill('#search', '');
     });
 
-    it('links every readable row to its panel, which exists', async () => {
+    it('links every readable row to its panel, SVG and PNG, which exist and render', async () => {
       const links = await page.$$eval('#candidate-table a', (anchors) => anchors.map((a) => a.getAttribute('href')!));
-      expect(links).toHaveLength(shown.length - 1);
+      expect(links).toHaveLength(2 * (shown.length - 1));
       for (const link of links) expect(existsSync(path.join(out, link))).toBe(true);
-      expect(links).not.toContain(`panels/${gone.object_id}.png`);
+      expect(links).not.toContain(`panels/${gone.object_id}.svg`);
+      const panel = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      try {
+        await panel.goto(pathToFileURL(path.join(out, links.find((l) => l.endsWith('.svg'))!)).href, { waitUntil: 'load' });
+        const tiles = await panel.$$eval('image', (images) => images.map((image) => (image as unknown as { getBBox(): { width: number } }).getBBox().width));
+        expect(tiles).toHaveLength(10);
+        expect(tiles.every((width) => width > 100)).toBe(true);
+        expect(await panel.$$eval('text', (texts) => texts.filter((t) => (t as unknown as { getComputedTextLength(): number }).getComputedTextLength() > 0).length)).toBeGreaterThan(40);
+      } finally {
+        await panel.close();
+      }
     });
   });
 });

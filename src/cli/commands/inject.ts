@@ -1,6 +1,6 @@
 /**
  * `vis-agn inject INPUT... --out DIR [--fps 0.05,0.1,0.2,0.3,0.5]`: injection–recovery on real or
- * simulated cutouts; writes DIR/injection.json, DIR/injection.md and DIR/injection.png.
+ * simulated cutouts; writes DIR/injection.json, DIR/injection.md and the plot DIR/injection.svg and .png.
  */
 
 import path from 'node:path';
@@ -11,8 +11,9 @@ import { ensureOutputDir, writeAtomically } from '../../atomic-file.js';
 import { runInjection, type InjectionReport } from '../../batch/inject.js';
 import { formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
 import { UsageError } from '../../errors.js';
-import { renderLinePlot } from '../../inspect/plot.js';
-import { encodePng } from '../../inspect/png.js';
+import { renderChart, type Chart } from '../../inspect/charts.js';
+import { writeFigure } from '../../inspect/figure.js';
+import { proportionPoint } from '../../inspect/report-plots.js';
 import { defaultCardPath } from '../../model/card.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { detectionConfigFrom, detectionOptions, numberOption, stderrProgress, type DetectionCommandOptions } from './run.js';
@@ -50,23 +51,23 @@ export function formatInjectionReport(report: InjectionReport): string {
   return lines.join('\n');
 }
 
-export function injectionPlot(report: InjectionReport): Buffer {
+/** Completeness against injected f_PS, over all sources and per magnitude bin of the originals. */
+export function injectionChart(report: InjectionReport): Chart {
   const overall = report.cells.filter((c) => c.mag === null);
   const mags = [...new Map(report.cells.filter((c) => c.mag !== null && c.completeness.trials > 0).map((c) => [c.mag!.join(), c.mag!])).values()];
   const points = (mag: readonly [number, number] | null) =>
     overall.map((o) => {
       const c = report.cells.find((x) => x.fps === o.fps && (mag === null ? x.mag === null : x.mag?.join() === mag.join()))!;
-      return { x: c.fps, y: c.completeness.value ?? Number.NaN, yLo: c.completeness.lower, yHi: c.completeness.upper };
+      return proportionPoint(c.fps, c.completeness);
     });
-  return encodePng(
-    renderLinePlot({
-      title: 'injection-recovery completeness',
-      xLabel: 'injected f_PS',
-      yLabel: 'completeness',
-      yRange: [0, 1.05],
-      series: [{ label: 'all', points: points(null) }, ...mags.map((m) => ({ label: `I_E ${m[0]}-${m[1]}`, points: points(m), dashed: true }))],
-    }),
-  );
+  return {
+    title: 'injection-recovery completeness',
+    subtitle: `${report.sources} cutouts, a PSF point source added at each f_PS; bars: 68% Wilson intervals`,
+    xTitle: 'injected f_PS',
+    yTitle: 'completeness',
+    yDomain: [0, 1],
+    series: [{ label: 'all sources', points: points(null) }, ...mags.map((m) => ({ label: `I_E ${m[0]}–${m[1]}`, points: points(m), dashed: true }))],
+  };
 }
 
 export function register(program: Command): void {
@@ -75,7 +76,7 @@ export function register(program: Command): void {
       .command('inject'))
       .description('injection-recovery: add PSF point sources of chosen f_PS to cutouts and measure how many are recovered')
       .argument('<inputs...>', 'cutout FITS files, or folders of them')
-      .requiredOption('--out <dir>', 'output folder for injection.json, injection.md and injection.png')
+      .requiredOption('--out <dir>', 'output folder for injection.json, injection.md, injection.svg and injection.png')
       .option('--fps <list>', 'f_PS values to inject, comma-separated, each in (0, 1)', '0.02,0.05,0.1,0.2,0.3,0.5')
       .option('--mag-bins <edges>', 'magnitude bin edges of the original sources', '19,20,21,22,23,24,25'),
   ).action(async (inputs: string[], options: InjectCommandOptions) => {
@@ -83,7 +84,7 @@ export function register(program: Command): void {
     if (fps.some((f) => !(f > 0 && f < 1))) throw new UsageError(`--fps values must lie in (0, 1), got ${options.fps}`);
     const magEdges = numberList('--mag-bins', options.magBins);
     const { config, device, threads, batch } = detectionConfigFrom(options);
-    const outputs = ['injection.json', 'injection.md', 'injection.png'].map((name) => path.join(options.out, name));
+    const outputs = ['injection.json', 'injection.md', 'injection.svg', 'injection.png'].map((name) => path.join(options.out, name));
     refuseToOverwrite(outputs, options.overwrite);
     const report = await runInjection({
       inputs,
@@ -103,7 +104,7 @@ export function register(program: Command): void {
     await writeAtomically(path.join(options.out, 'injection.json'), (file) => file.write(Buffer.from(`${json}\n`)));
     const table = formatInjectionReport(report);
     await writeAtomically(path.join(options.out, 'injection.md'), (file) => file.write(Buffer.from(`${table}\n`)));
-    await writeAtomically(path.join(options.out, 'injection.png'), (file) => file.write(injectionPlot(report)));
+    await writeFigure(path.join(options.out, 'injection'), await renderChart(injectionChart(report)));
     process.stdout.write(`${table}\n`);
   });
 }

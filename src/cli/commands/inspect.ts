@@ -8,33 +8,35 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { writeAtomically } from '../../atomic-file.js';
 import type { DetectionConfig } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import { InvalidInputError, UsageError } from '../../errors.js';
 import type { CatalogRow } from '../../catalog/schema.js';
 import { catalogConfig, inspectPrepared, prepareForInspection, prepareRowForInspection, type InspectedSource, type RecordedConfig } from '../../inspect/inspect.js';
+import { figureBase, writeFigure } from '../../inspect/figure.js';
 import { renderInspectionPanel } from '../../inspect/panel.js';
-import { encodePng } from '../../inspect/png.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { defaultCardPath } from '../../model/card.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { detectionConfigFrom, detectionOptions, type DetectionCommandOptions } from './run.js';
 
 interface InspectOptions extends DetectionCommandOptions {
   catalog?: string;
   id?: string;
   out?: string;
+  overwrite?: boolean;
 }
+
+const figureFiles = (out: string): string[] => ['.svg', '.png'].map((ext) => `${figureBase(out)}${ext}`);
 
 export function register(program: Command): void {
   detectionOptions(
-    program
-      .command('inspect')
+    overwriteOption(program.command('inspect'))
       .description('recompute one source and write its inspection panel (observed, regenerations, residuals) with every score')
       .argument('[file]', 'a cutout FITS file (or use --catalog with --id)')
       .option('--catalog <file>', "a run's catalogue: inspect one of its sources with the run's own settings")
       .option('--id <object_id>', 'with --catalog: the object id')
-      .option('--out <png>', 'panel file (default inspect-<object_id>.png in the current folder)'),
+      .option('--out <file>', 'panel as FILE.png and FILE.svg (default inspect-<object_id> in the current folder)'),
   ).action(async (file: string | undefined, options: InspectOptions) => {
     let config: DetectionConfig;
     let cardPath: string;
@@ -54,6 +56,8 @@ export function register(program: Command): void {
       ({ config } = detectionConfigFrom(options));
       cardPath = options.model ?? defaultCardPath();
     }
+    // Known before any work only when given; the default name needs the object id.
+    if (options.out !== undefined) refuseToOverwrite(figureFiles(options.out), options.overwrite);
     const started = performance.now();
     const generator = await CoreGenerator.load(cardPath, { device: 'cpu', threads: 1 });
     try {
@@ -62,9 +66,10 @@ export function register(program: Command): void {
       if (recorded !== undefined && inspected.row.agn_z !== recorded.row.agn_z) {
         process.stderr.write(`inspect: warning: agn_z recomputes as ${inspected.row.agn_z}, the catalogue has ${recorded.row.agn_z} (another model or input file?)\n`);
       }
-      const out = options.out ?? path.join('.', `inspect-${inspected.row.object_id}.png`);
-      await writeAtomically(out, (handle) => handle.write(encodePng(renderInspectionPanel(inspected.view))));
-      process.stdout.write(`${inspected.lines.join('\n')}\npanel: ${out} (${((performance.now() - started) / 1000).toFixed(2)} s)\n`);
+      const out = figureBase(options.out ?? path.join('.', `inspect-${inspected.row.object_id}`));
+      if (options.out === undefined) refuseToOverwrite(figureFiles(out), options.overwrite);
+      const files = await writeFigure(out, renderInspectionPanel(inspected.view));
+      process.stdout.write(`${inspected.lines.join('\n')}\npanel: ${files.png} and ${files.svg} (${((performance.now() - started) / 1000).toFixed(2)} s)\n`);
     } finally {
       await generator.release();
     }

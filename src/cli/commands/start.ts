@@ -16,9 +16,10 @@ import { readCatalog } from '../../catalog/read.js';
 import type { CatalogRow } from '../../catalog/schema.js';
 import { DEFAULT_CONFIDENCE, formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
 import { evaluateAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../../completeness/truth.js';
+import { renderChart } from '../../inspect/charts.js';
+import { writeFigure } from '../../inspect/figure.js';
 import { inspectCutout } from '../../inspect/inspect.js';
-import { renderLinePlot } from '../../inspect/plot.js';
-import { encodePng } from '../../inspect/png.js';
+import { truthPlots } from '../../inspect/report-plots.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { defaultCardPath, readCard } from '../../model/card.js';
 import { simulateCutouts } from '../../sim/cutouts.js';
@@ -78,22 +79,15 @@ export function register(program: Command): void {
       const catalog = await readCatalog(summary.catalog);
       const truth = await readTruthTable(simulated.truth);
       const report = evaluateAgainstTruth(catalog.rows.map(scoredObject), truth, { fpsBins: 'exact' });
-      const plot = renderLinePlot({
-        title: `selection agn_z > ${config.thresholds.z}, ${n} simulated cutouts`,
-        xLabel: 'true f_PS',
-        yLabel: 'completeness',
-        yRange: [0, 1.05],
-        series: [{ label: card.name, points: report.fpsBins.bins.map((b) => ({ x: b.lo, y: b.completeness.value ?? Number.NaN, yLo: b.completeness.lower, yHi: b.completeness.upper })) }],
-        hLines: [{ y: report.galaxies.selected.value ?? 0, label: 'false-positive rate' }],
-      });
-      const plotPath = path.join(options.out, 'completeness.png');
-      await writeAtomically(plotPath, (file) => file.write(encodePng(plot)));
+      const [byFps] = truthPlots(report);
+      const plot = await renderChart({ ...byFps!.chart, subtitle: `${n} simulated cutouts, ${card.name}; selection agn_z > ${config.thresholds.z}; bars: 68% Wilson intervals` });
+      const plotPaths = await writeFigure(path.join(options.out, 'completeness'), plot);
       const pick = [...catalog.rows].filter((r) => r.candidate_class === 'agn').sort((a, b) => (b.agn_z ?? 0) - (a.agn_z ?? 0))[0] ?? catalog.rows[0]!;
       const generator = await CoreGenerator.load(cardPath, { device: 'cpu', threads });
-      const panelPath = path.join(options.out, `inspect-${pick.object_id}.png`);
+      let panelPaths: { svg: string; png: string };
       try {
         const inspection = await inspectCutout(pick.source_file, generator, config);
-        await writeAtomically(panelPath, (file) => file.write(encodePng(inspection.panel)));
+        panelPaths = await writeFigure(path.join(options.out, `inspect-${pick.object_id}`), inspection.panel);
       } finally {
         await generator.release();
       }
@@ -103,8 +97,8 @@ export function register(program: Command): void {
       say(demoSummary(report));
       say('');
       say(`catalogue:        ${summary.catalog} (vis-agn export ${summary.catalog} --format csv|parquet|fits|ds9)`);
-      say(`completeness:     ${plotPath}`);
-      say(`inspection panel: ${panelPath}`);
+      say(`completeness:     ${plotPaths.png} (and .svg)`);
+      say(`inspection panel: ${panelPaths.png} (and .svg)`);
       say(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     });
 }
