@@ -6,8 +6,7 @@
  * another, and each has its own colour, marker shape and dash, distinguishable without colour.
  */
 
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 import { FONT_FAMILY, FONT_PATHS, type Figure } from './figure.js';
 import { loadFontMetrics } from './font-metrics.js';
@@ -16,12 +15,26 @@ import { loadFontMetrics } from './font-metrics.js';
 interface TextMetrics {
   width: (item: { fontSize?: number; fontWeight?: string | number }, text: unknown) => number;
 }
-const METRICS = { regular: loadFontMetrics(FONT_PATHS.regular), bold: loadFontMetrics(FONT_PATHS.bold) };
-(vega as unknown as { textMetrics: TextMetrics }).textMetrics.width = (item, text) => {
-  const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
-  const lines = Array.isArray(text) ? text.map(String) : [text === null || text === undefined ? '' : String(text)];
-  return Math.max(0, ...lines.map((line) => (bold ? METRICS.bold : METRICS.regular).width(line))) * (item.fontSize ?? 11);
-};
+
+let engine: Promise<{ vega: typeof import('vega'); compile: typeof import('vega-lite').compile }> | undefined;
+
+/**
+ * Vega and Vega-Lite, loaded on first use: their module graph has a top-level await (vega-canvas
+ * probing for node-canvas), which `require` cannot load, and the notebooks require this module.
+ */
+function loadEngine(): NonNullable<typeof engine> {
+  // One after the other: jest's ESM loader fails on two graphs linking the same modules at once.
+  engine ??= (async () => [await import('vega'), await import('vega-lite')] as const)().then(([vega, vegaLite]) => {
+    const metrics = { regular: loadFontMetrics(FONT_PATHS.regular), bold: loadFontMetrics(FONT_PATHS.bold) };
+    (vega as unknown as { textMetrics: TextMetrics }).textMetrics.width = (item, text) => {
+      const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
+      const lines = Array.isArray(text) ? text.map(String) : [text === null || text === undefined ? '' : String(text)];
+      return Math.max(0, ...lines.map((line) => (bold ? metrics.bold : metrics.regular).width(line))) * (item.fontSize ?? 11);
+    };
+    return { vega, compile: vegaLite.compile };
+  });
+  return engine;
+}
 
 export interface ChartPoint {
   readonly x: number;
@@ -158,6 +171,7 @@ export function chartSpec(chart: Chart): TopLevelSpec {
 
 /** The chart as an SVG figure (rasterised at twice its size for the PNG). */
 export async function renderChart(chart: Chart): Promise<Figure> {
+  const { vega, compile } = await loadEngine();
   const view = new vega.View(vega.parse(compile(chartSpec(chart)).spec), { renderer: 'none' });
   try {
     // Clip-path ids count up across renders otherwise: the same chart would not give the same bytes.

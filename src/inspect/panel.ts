@@ -240,7 +240,7 @@ function tileSvg(view: Regeneration, tile: Tile, x: number, y: number, scaleArcs
     text(x, y + 15, tile.title, { size: 13, weight: 'bold' }),
     `<image x="${x}" y="${top}" width="${TILE}" height="${TILE}" image-rendering="optimizeSpeed" href="data:image/png;base64,${png.toString('base64')}"/>`,
     `<path d="${edges}" stroke="${rgb(OUTLINE)}" stroke-width="1.5" fill="none"/>`,
-    `<rect x="${barX}" y="${barY}" width="${barLength}" height="4" fill="white" stroke="black" stroke-width="1.2"/>`,
+    `<rect x="${barX}" y="${barY}" width="${barLength}" height="4" fill="white" stroke="black" stroke-width="1.5"/>`,
     text(barX + barLength / 2, barY - 5, `${arcsec}″`, { size: 13, weight: 'bold', anchor: 'middle', fill: 'white', halo: true }),
     `<rect x="${x}" y="${top}" width="${TILE}" height="${TILE}" fill="none" stroke="${INK}" stroke-width="0.8"/>`,
     colorBarSvg(view.scales[tile.kind], x, top + TILE + 6),
