@@ -7,6 +7,7 @@
 
 import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
 import type { Proportion } from '../completeness/stats.js';
+import type { ReferenceReport } from '../completeness/reference-completeness.js';
 import { fprLabel, type FprCompleteness, type TruthReport } from '../completeness/truth.js';
 import type { Thresholds } from '../score/detect.js';
 import { upperTailPValue } from '../score/core-scores.js';
@@ -146,4 +147,28 @@ export function truthPlots(report: TruthReport): ReportPlot[] {
       },
     },
   ];
+}
+
+/** Completeness against a reference catalogue by its magnitudes; undefined when it has none. */
+export function referencePlot(report: ReferenceReport): ReportPlot | undefined {
+  const bins = report.magBins?.bins.filter((bin) => bin.references > 0) ?? [];
+  if (report.magBins === null || bins.length === 0) return undefined;
+  const level = `${Math.round(report.confidence * 100)}%`;
+  const at = (bin: { lo: number; hi: number }) => (bin.lo + bin.hi) / 2;
+  return {
+    name: 'completeness-mag',
+    title: 'completeness against the reference magnitude',
+    caption: `${report.totals.references} reference sources matched within ${report.radiusArcsec}" by ${report.magBins.column ?? 'magnitude'} (bin centres), Wilson ${level} intervals.`,
+    chart: {
+      title: 'completeness against the reference catalogue',
+      subtitle: `${report.totals.references} references, matched within ${report.radiusArcsec}"; bars: Wilson ${level} intervals`,
+      xTitle: `${report.magBins.column ?? 'magnitude'} (reference)`,
+      yTitle: 'completeness',
+      yDomain: [0, 1],
+      series: [
+        { label: 'selected, of all references', points: bins.map((b) => proportionPoint(at(b), b.completeness)) },
+        { label: 'selected, of those matched', dashed: true, points: bins.map((b) => proportionPoint(at(b), b.completenessOfMatched)) },
+      ],
+    },
+  };
 }

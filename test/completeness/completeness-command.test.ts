@@ -80,6 +80,26 @@ describe('vis-agn completeness', () => {
     expect(report.objects).toMatchObject({ joined: 4, nullScores: 1 });
   });
 
+  test('--plot draws the completeness curves as SVG and PNG, and neither they nor --out are replaced without --overwrite', async () => {
+    const base = path.join(dir, 'curves');
+    const out = path.join(dir, 'curves.json');
+    const args = ['completeness', '--catalog', catalog, '--truth', truth, '--fps-bins', 'exact', '--out', out, '--plot', base];
+    const result = await runCli(args);
+    expect(result).toMatchObject({ code: EXIT_CODES.ok, stderr: '' });
+    const files = ['fps', 'mag'].flatMap((name) => [`${base}-${name}.svg`, `${base}-${name}.png`]);
+    for (const file of files) expect(existsSync(file)).toBe(true);
+    expect(readFileSync(`${base}-fps.svg`, 'utf8')).toContain('>completeness against true f_PS<');
+    expect(readFileSync(`${base}-fps.png`).subarray(1, 4).toString()).toBe('PNG');
+    const again = await runCli(args);
+    expect(again.code).toBe(EXIT_CODES.outputFailed);
+    expect(again.stderr).toContain(`${out}: already exists; give --overwrite to replace it`);
+    writeFileSync(out, 'kept');
+    expect((await runCli(args.filter((a) => a !== '--out' && a !== out))).stderr).toContain(`${base}-fps.svg: already exists`);
+    expect(readFileSync(out, 'utf8')).toBe('kept');
+    expect((await runCli([...args, '--overwrite'])).code).toBe(EXIT_CODES.ok);
+    expect(readFileSync(out, 'utf8')).not.toBe('kept');
+  });
+
   test.each([
     ['both a reference and a truth', ['--reference', reference, '--truth', truth], EXIT_CODES.usage],
     ['neither', [], EXIT_CODES.usage],

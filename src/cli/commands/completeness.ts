@@ -18,6 +18,10 @@ import { readReferenceTable } from '../../completeness/reference.js';
 import type { Confidence } from '../../completeness/stats.js';
 import { DEFAULT_FPRS, DEFAULT_FPS_EDGES, evaluateCatalogAgainstTruth, formatTruthReport, readTruthTable, scoredObject } from '../../completeness/truth.js';
 import { UsageError } from '../../errors.js';
+import { renderChart } from '../../inspect/charts.js';
+import { figureBase, writeFigure } from '../../inspect/figure.js';
+import { referencePlot, truthPlots, type ReportPlot } from '../../inspect/report-plots.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
 export interface CompletenessOptions {
   catalog: string;
@@ -34,6 +38,8 @@ export interface CompletenessOptions {
   magBins?: string;
   confidence: string;
   out?: string;
+  plot?: string;
+  overwrite?: boolean;
 }
 
 function numbers(text: string, option: string): number[] {
@@ -61,7 +67,13 @@ async function catalogRows<T>(file: string, pick: (row: CatalogRow) => T): Promi
   return rows;
 }
 
-async function referenceReport(options: CompletenessOptions, confidence: Confidence): Promise<{ report: object; text: string }> {
+interface CompletenessResult {
+  readonly report: object;
+  readonly text: string;
+  readonly plots: readonly ReportPlot[];
+}
+
+async function referenceReport(options: CompletenessOptions, confidence: Confidence): Promise<CompletenessResult> {
   const radiusArcsec = numbers(options.matchRadius, '--match-radius');
   if (radiusArcsec.length !== 1) throw new UsageError(`--match-radius takes one number, got '${options.matchRadius}'`);
   const reference = await readReferenceTable(options.reference!, {
@@ -77,10 +89,11 @@ async function referenceReport(options: CompletenessOptions, confidence: Confide
     confidence,
     ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }),
   });
-  return { report, text: formatReferenceReport(report) };
+  const plot = referencePlot(report);
+  return { report, text: formatReferenceReport(report), plots: plot === undefined ? [] : [plot] };
 }
 
-async function truthReport(options: CompletenessOptions, confidence: Confidence): Promise<{ report: object; text: string }> {
+async function truthReport(options: CompletenessOptions, confidence: Confidence): Promise<CompletenessResult> {
   const truth = await readTruthTable(options.truth!, hduOf(options));
   const scored = await catalogRows(options.catalog, scoredObject);
   const report = evaluateCatalogAgainstTruth(
@@ -94,11 +107,11 @@ async function truthReport(options: CompletenessOptions, confidence: Confidence)
     },
     { catalog: options.catalog, truth: options.truth! },
   );
-  return { report, text: formatTruthReport(report) };
+  return { report, text: formatTruthReport(report), plots: truthPlots(report) };
 }
 
 /** The report of a catalogue against a reference or a truth table, as Markdown and as a JSON-able object. */
-export async function completenessReport(options: CompletenessOptions): Promise<{ report: object; text: string }> {
+export async function completenessReport(options: CompletenessOptions): Promise<CompletenessResult> {
   if ((options.reference === undefined) === (options.truth === undefined)) throw new UsageError('give exactly one of --reference and --truth');
   const confidence = confidenceOf(options.confidence);
   return options.reference !== undefined ? referenceReport(options, confidence) : truthReport(options, confidence);
@@ -109,9 +122,13 @@ export function defaultCompletenessOptions(catalog: string, against: { reference
   return { catalog, ...against, matchRadius: String(DEFAULT_MATCH_RADIUS_ARCSEC), fpr: DEFAULT_FPRS.join(','), fpsBins: DEFAULT_FPS_EDGES.join(','), confidence: '68' };
 }
 
+/** --plot BASE: BASE-fps and BASE-mag against truth, BASE-mag against a reference; each .svg and .png. */
+function plotFiles(base: string, names: readonly string[]): string[] {
+  return names.flatMap((name) => ['.svg', '.png'].map((ext) => `${figureBase(base)}-${name.replace(/^completeness-/, '')}${ext}`));
+}
+
 export function register(program: Command): void {
-  program
-    .command('completeness')
+  overwriteOption(program.command('completeness'))
     .description('completeness (and purity, against simulation truth) of a catalogue\'s candidate selection')
     .requiredOption('--catalog <file>', 'Arrow IPC catalogue written by a run')
     .option('--reference <file>', 'known AGN/QSOs to match on the sky: FITS table, Parquet, CSV with a header row, or Arrow')
@@ -127,12 +144,19 @@ export function register(program: Command): void {
     .option('--mag-bins <edges>', 'magnitude bin edges, comma-separated (default: 19,20,...,25)')
     .option('--confidence <percent>', 'coverage of the Wilson intervals: 68 (z = 1, "1 sigma") or 95', '68')
     .option('--out <file>', 'also write the report as JSON')
+    .option('--plot <base>', 'also draw the completeness curves: BASE-fps and BASE-mag (truth) or BASE-mag (reference), each as .svg and .png')
     .action(async (options: CompletenessOptions) => {
       if (options.out !== undefined && [options.catalog, options.reference, options.truth].some((input) => input !== undefined && path.resolve(input) === path.resolve(options.out!))) {
         throw new UsageError(`the output ${options.out} would replace an input`);
       }
-      const { report, text } = await completenessReport(options);
+      const planned = options.plot === undefined ? [] : plotFiles(options.plot, options.truth !== undefined ? ['fps', 'mag'] : ['mag']);
+      refuseToOverwrite([...(options.out === undefined ? [] : [options.out]), ...planned], options.overwrite);
+      const { report, text, plots } = await completenessReport(options);
       process.stdout.write(`${text}\n`);
       if (options.out !== undefined) await writeAtomically(options.out, (file) => file.write(Buffer.from(`${JSON.stringify(report, null, 1)}\n`)));
+      for (const plot of options.plot === undefined ? [] : plots) {
+        const files = await writeFigure(`${figureBase(options.plot!)}-${plot.name.replace(/^completeness-/, '')}`, await renderChart(plot.chart));
+        process.stdout.write(`plot: ${files.svg}, ${files.png}\n`);
+      }
     });
 }

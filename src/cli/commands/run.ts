@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 
 import { runDetection, type DetectionConfig, type RunSummary, type ScoringOptions } from '../../batch/run.js';
 import { errorsPath, runShard } from '../../batch/shards.js';
-import { FAILURE_FLAGS } from '../../catalog/flags.js';
+import { FAILURE_FLAGS, FLAGS } from '../../catalog/flags.js';
 import { DEFAULT_HDU_NAMES } from '../../cutout/from-files.js';
 import type { TileInput } from '../../cutout/from-tile.js';
 import { EXIT_CODES, InterruptedError, UsageError } from '../../errors.js';
@@ -138,15 +138,15 @@ export function formatSummary(summary: RunSummary): string {
   return [
     `${summary.sources} sources in ${summary.seconds.toFixed(1)} s (${(summary.sources / summary.seconds).toFixed(0)}/s on ${summary.provider})`,
     `candidates: ${summary.candidates} (agn ${c.agn}, qso ${c.qso}); point-like ${c.point_like}; none ${c.none}`,
-    `flagged rows: ${summary.flagged}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}`,
-    ...(summary.failed > 0 ? [`not scored: ${summary.failed} (${failureCounts(summary.byFlag)}); reasons in ${summary.errors}`] : []),
+    `flagged rows: ${summary.flagged}${summary.flagged > 0 ? ` (${flagCounts(FLAGS.map((flag) => flag.name), summary.byFlag)})` : ''}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}`,
+    ...(summary.failed > 0 ? [`not scored: ${summary.failed} (${flagCounts(FAILURE_FLAGS, summary.byFlag)}); reasons in ${summary.errors}`] : []),
     `catalogue: ${summary.catalog}`,
   ].join('\n');
 }
 
-/** "corrupt_input 3, scoring_failed 1": the failure flags that occur, with their row counts. */
-function failureCounts(byFlag: Readonly<Record<string, number>>): string {
-  return FAILURE_FLAGS.filter((name) => (byFlag[name] ?? 0) > 0)
+/** "corrupt_input 3, scoring_failed 1": those of `names` that occur, with their row counts (a row may carry several). */
+function flagCounts(names: readonly string[], byFlag: Readonly<Record<string, number>>): string {
+  return names.filter((name) => (byFlag[name] ?? 0) > 0)
     .map((name) => `${name} ${byFlag[name]}`)
     .join(', ');
 }
