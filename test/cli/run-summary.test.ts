@@ -9,7 +9,7 @@ const summary = {
   byClass: { agn: 1, qso: 0, point_like: 0, none: 9 },
   candidates: 1,
   flagged: 10,
-  byFlag: { ...Object.fromEntries(FLAGS.map((flag) => [flag.name, 0])), no_rms_map: 10, no_psf_hdu: 3 },
+  byFlag: { ...Object.fromEntries(FLAGS.map((flag) => [flag.name, 0])), no_rms_map: 10, no_psf_hdu: 3 } as Record<string, number>,
   unreadable: 0,
   failed: 0,
   errors: 'out/errors.jsonl',
