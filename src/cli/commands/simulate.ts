@@ -139,7 +139,7 @@ export function register(program: Command): void {
         firstId: integer(options.firstId, '--first-id', -(2 ** 52)),
         onProgress: progress('stamps'),
       });
-      process.stdout.write(`simulate: ${manifest.count} stamps in ${manifest.files.length / 3} shards, ${path.join(options.out, 'manifest.json')}\n`);
+      process.stdout.write(`simulate: ${manifest.count} stamps in ${manifest.files.filter((f) => f.kind === 'image').length} shards, ${path.join(options.out, 'manifest.json')}\n`);
     });
 
   common(simulate.command('tile').description('a MER-like mosaic with its RMS mosaic, a FITS catalogue and truth tables'))
