@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Ranking power of a model and score on held-out simulated shards with truth, before any significance
- * calibration: raw z of normal galaxies, completeness at the galaxies' 99th percentile (1% false
+ * calibration: raw z of normal galaxies (and the card's calibrated agn_z: P(agn_z > 3)), completeness at the galaxies' 99th percentile (1% false
  * positives) per true f_PS (grid mixes: per grid value, stars included), ROC AUC of f_PS >= 0.2
  * against normal galaxies, and f_PS accuracy over 0.1-0.8. How docs/model.md compares training
  * variants and scores. Needs `npm run build`. Prints a table and writes JSON with OUT=file.
@@ -28,14 +28,14 @@ const t0 = performance.now();
 const scored = await scoreShards(
   g,
   shards,
-  { sampling: { samples, solver: { steps: 4, method: 'heun' }, seed: 1, jointFit }, calibration: { offset: 0, scale: 1 }, rmsToSigma: MER_RMS_TO_SIGMA },
+  { sampling: { samples, solver: { steps: 4, method: 'heun' }, seed: 1, jointFit }, calibration: g.loaded.card.significance ?? { offset: 0, scale: 1 }, rmsToSigma: MER_RMS_TO_SIGMA },
   Array.from({ length: N }, (_, i) => i),
 );
 const seconds = (performance.now() - t0) / 1000;
 const cardJointFit = g.jointFit;
 await g.release();
 
-const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, z: r.scores.z, fpsEst: r.scores.fPs }));
+const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, z: r.scores.z, agnZ: r.scores.agnZ, fpsEst: r.scores.fPs }));
 const quantile = (sorted, p) => sorted[Math.floor(p * (sorted.length - 1))];
 const galaxies = rows.filter((r) => r.fps === 0);
 const galZ = galaxies.map((r) => r.z).sort((a, b) => a - b);
@@ -74,7 +74,8 @@ const result = {
   samples,
   stamps: scored.length,
   seconds,
-  galaxies: { n: galZ.length, mean, sd, q99: threshold, pAbove3: galZ.filter((z) => z > 3).length / galZ.length },
+  galaxies: { n: galZ.length, mean, sd, q99: threshold, pRawAbove3: galZ.filter((z) => z > 3).length / galZ.length, pAgnZAbove3: galaxies.filter((r) => r.agnZ > 3).length / galaxies.length },
+  calibrated: g.loaded.card.significance !== undefined,
   completenessAt1pctFpr: completeness,
   completenessFps02ByMagnitude: byMagnitude,
   aucFps02: aucBright,
@@ -82,7 +83,7 @@ const result = {
   fpsMedianBias01to08: quantile(errors, 0.5),
 };
 console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples})`);
-console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} P(z>3) ${result.galaxies.pAbove3.toFixed(4)}`);
+console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} raw P(z>3) ${result.galaxies.pRawAbove3.toFixed(4)}; calibrated agn_z ${result.calibrated ? '' : '(card uncalibrated) '}P(agn_z>3) ${result.galaxies.pAgnZAbove3.toFixed(4)}`);
 console.log('completeness at 1% FPR: ' + completeness.map((c) => `${c.fps}: ${(100 * c.completeness).toFixed(1)}% (n ${c.n})`).join(', '));
 console.log('f_PS 0.2 by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.completenessFps02).toFixed(1)}% (n ${b.n})`).join(', '));
 console.log(`AUC(f_PS >= 0.2, hosts) ${aucBright.toFixed(4)}; f_PS RMSE 0.1-0.8 ${rmse.toFixed(4)}, median bias ${result.fpsMedianBias01to08.toFixed(4)}`);

@@ -1,6 +1,8 @@
 /**
- * `vis-agn calibrate --shards DIR [--write-card]`: fits the significance calibration of a model on
- * held-out simulated normal galaxies and, when asked, stores it in the model card (graphs untouched).
+ * `vis-agn calibrate --shards DIR [--joint-fit on|off] [--write-card]`: fits the significance
+ * calibration of a model on held-out simulated normal galaxies and, when asked, stores it in the model
+ * card (graphs untouched), together with the scoring it was fitted for (the joint point-source fit or
+ * not), since a calibration holds only for the scores it was fitted on.
  */
 
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/c
 import { fitSignificance, rawGalaxyZ } from '../../score/calibrate.js';
 import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
 import { readShards } from '../../sim/read-shards.js';
+import { UsageError } from '../../errors.js';
 import { numberOption } from './run.js';
 
 interface CalibrateOptions {
@@ -22,6 +25,7 @@ interface CalibrateOptions {
   limit: string;
   seed: string;
   threads: string;
+  jointFit?: string;
   writeCard?: boolean;
 }
 
@@ -34,12 +38,15 @@ export function register(program: Command): void {
     .option('--limit <n>', 'normal galaxies to use', '5000')
     .option('--seed <n>', 'sampler seed', '1')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
-    .option('--write-card', 'store the calibration in the model card')
+    .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
+    .option('--write-card', 'store the calibration, and the joint-fit choice, in the model card')
     .action(async (options: CalibrateOptions) => {
+      if (options.jointFit !== undefined && options.jointFit !== 'on' && options.jointFit !== 'off') throw new UsageError(`--joint-fit must be on or off, got '${options.jointFit}'`);
       const shards = readShards(options.shards);
       const generator = await CoreGenerator.load(options.model, { device: 'cpu', threads: numberOption('--threads', options.threads, { min: 1, integer: true }) });
       const { sampler } = generator.loaded.card;
-      const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }) } as const;
+      const jointFit = options.jointFit === undefined ? generator.jointFit : options.jointFit === 'on';
+      const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }), jointFit } as const;
       let z: number[];
       try {
         z = await rawGalaxyZ(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), (done, total) => process.stderr.write(`\rcalibrate: ${done}/${total}`));
@@ -53,7 +60,8 @@ export function register(program: Command): void {
         const card = JSON.parse(readFileSync(options.model, 'utf8')) as ModelCard;
         const round = (x: number) => Number(x.toFixed(5));
         const significance = { offset: round(fit.offset), scale: round(fit.scale), knots: { from: fit.knots!.from.map(round), to: fit.knots!.to }, galaxies: fit.galaxies, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
-        await writeAtomically(options.model, (file) => file.write(Buffer.from(`${JSON.stringify({ ...card, significance }, null, 1)}\n`)));
+        const updated = { ...card, sampler: { ...card.sampler, joint_fit: jointFit }, significance };
+        await writeAtomically(options.model, (file) => file.write(Buffer.from(`${JSON.stringify(updated, null, 1)}\n`)));
         process.stdout.write(`wrote the calibration into ${options.model}\n`);
       }
     });
