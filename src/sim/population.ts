@@ -80,8 +80,13 @@ export interface PopulationRecipe {
    * log-normal scatter; spheroids are `spheroidScale` times smaller at the same magnitude.
    */
   readonly size: { readonly re20: number; readonly dexPerMag: number; readonly scatterDex: number; readonly spheroidScale: number };
-  /** Bulge-to-total flux of disks and spirals, the bulge's Re as a fraction of the disk's, its Sérsic n. */
-  readonly bulge: { readonly diskToTotal: Law; readonly spiralToTotal: Law; readonly reRatio: Law; readonly n: Law };
+  /**
+   * Bulge-to-total flux of disks and spirals, the bulge's Re as a fraction of the disk's (never below
+   * `minRe` pixels), its Sérsic n.
+   */
+  readonly bulge: { readonly diskToTotal: Law; readonly spiralToTotal: Law; readonly reRatio: Law; readonly minRe: number; readonly n: Law };
+  /** Half-light radius of irregulars' star-forming knots, pixels. */
+  readonly knotRe: Law;
   /** Sérsic index of spheroids. */
   readonly spheroidN: Law;
   /**
@@ -101,7 +106,9 @@ export interface PopulationRecipe {
  * (I-band galaxy counts at 19-25); sizes log10 Re["] = -0.42 - 0.115 (I - 22) with 0.25 dex scatter
  * (HST/COSMOS), so ~3% of galaxies brighter than 24.5 are below 0.07"; bulge-to-total median 0.1 with
  * bulge Re 0.37 of the disk's and Sérsic n 1-4 (at B/T ~ 0.1 most bulges are pseudo-bulges with n < 2);
- * spheroids n 2-4.5 (the brightest ellipticals have higher n but flattened, cored centres); compact
+ * spheroids n 2-4.5 (the brightest ellipticals have higher n but flattened, cored centres); bulges and
+ * star-forming knots resolved (Re >= 0.07", ~1 kpc clumps at z ~ 1): a normal galaxy carries no
+ * unresolved component brighter than its nuclear cluster, which VIS would see as a point source; compact
  * galaxies 0.25-0.5 of the size law's Re at their magnitude; nuclear star clusters in 70% of hosts
  * with a median 0.4% of the light, rarely above 5%; stars 12% of sources; AGN and QSOs a few per cent.
  */
@@ -119,8 +126,10 @@ export const REALISTIC_POPULATION: PopulationRecipe = {
     diskToTotal: { law: 'lognormal', median: 0.1, dex: 0.4, min: 0.01, max: 0.8 },
     spiralToTotal: { law: 'lognormal', median: 0.1, dex: 0.4, min: 0.01, max: 0.6 },
     reRatio: { law: 'lognormal', median: 0.37, dex: 0.15, min: 0.15, max: 0.8 },
+    minRe: 0.7,
     n: { law: 'uniform', min: 1, max: 4 },
   },
+  knotRe: { law: 'loguniform', min: 0.7, max: 2 },
   spheroidN: { law: 'uniform', min: 2, max: 4.5 },
   compactRe: { law: 'loguniform', min: 0.25, max: 0.5, relative: true },
   nucleus: {
@@ -150,8 +159,10 @@ export const STRESS_POPULATION: PopulationRecipe = {
     diskToTotal: { law: 'uniform', min: 0.05, max: 0.6 },
     spiralToTotal: { law: 'uniform', min: 0.05, max: 0.4 },
     reRatio: { law: 'uniform', min: 0.15, max: 0.5 },
+    minRe: 0.3,
     n: { law: 'uniform', min: 2.5, max: 5 },
   },
+  knotRe: { law: 'loguniform', min: 0.3, max: 1.5 },
   spheroidN: { law: 'uniform', min: 2.5, max: 6 },
   compactRe: { law: 'loguniform', min: 0.3, max: 1.5 },
   nucleus: { probability: 0.15, fraction: { law: 'uniform', min: 0.03, max: 0.3 }, re: { law: 'loguniform', min: 0.4, max: 1.2 } },
@@ -275,7 +286,7 @@ export function drawHost(rng: Rng, recipe: PopulationRecipe, mag: number, flux: 
           ? { arms: rng.uniform() < 0.7 ? 2 : 3 + rng.int(2), pitch: rng.between(10, 30) * DEG, amplitude: rng.between(0.3, 0.7), phase: rng.between(0, 2 * Math.PI) }
           : undefined;
       components.push(component('disk', flux * (1 - bt), diskRe, n, q, pa, spiral ? { spiral } : {}));
-      components.push(component('bulge', flux * bt, max(0.3, diskRe * drawLaw(rng, recipe.bulge.reRatio)), drawLaw(rng, recipe.bulge.n), rng.between(0.6, 1), pa + rng.normal() * 10 * DEG));
+      components.push(component('bulge', flux * bt, max(recipe.bulge.minRe, diskRe * drawLaw(rng, recipe.bulge.reRatio)), drawLaw(rng, recipe.bulge.n), rng.between(0.6, 1), pa + rng.normal() * 10 * DEG));
       summary = { kind, re: diskRe, n, q, pa, bulgeToTotal: bt, spiralArms: spiral?.arms ?? 0 };
       break;
     }
@@ -314,7 +325,7 @@ export function drawHost(rng: Rng, recipe: PopulationRecipe, mag: number, flux: 
         const u = r * cos(t);
         const v = r * q * sin(t);
         components.push(
-          component('knot', (flux * knotFraction * w) / total, rng.logBetween(0.3, 1.5), 0.5, rng.between(0.6, 1), rng.between(0, Math.PI), {
+          component('knot', (flux * knotFraction * w) / total, drawLaw(rng, recipe.knotRe), 0.5, rng.between(0.6, 1), rng.between(0, Math.PI), {
             dx: u * cosPa - v * sinPa,
             dy: u * sinPa + v * cosPa,
           }),

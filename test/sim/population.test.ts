@@ -85,3 +85,17 @@ describe('laws', () => {
     expect(median(values)).toBeLessThan(0.0043);
   });
 });
+
+describe('unresolved components', () => {
+  // Whole galaxies below the resolution limit exist (the size law's tail); a compact component inside a larger galaxy must not.
+  test('a realistic disk or irregular has no unresolved bulge or knot (VIS would see a point source); the stress population has them', () => {
+    const smallest = (recipe: PopulationRecipe) =>
+      Math.min(
+        ...draw(recipe, 3000, 9)
+          .filter((s) => s.host !== undefined && s.host.kind !== 'spheroid')
+          .flatMap((s) => s.components.filter((c) => c.role === 'bulge' || c.role === 'knot').map((c) => c.re)),
+      );
+    expect(smallest(REALISTIC_POPULATION)).toBeGreaterThanOrEqual(0.7);
+    expect(smallest(STRESS_POPULATION)).toBeLessThan(0.5);
+  });
+});
