@@ -105,7 +105,8 @@ describeIf(hasSourceExtractor, 'source-extractor not on PATH (apt install source
 
   beforeAll(async () => {
     // Bright stars and pure galaxies alternate by object id: known f_PS, high S/N.
-    const recipe = buildRecipe({ mix: 'grid', gridFps: [0, 1], magnitude: [19.5, 20.5] });
+    // The stress population: the fixture this test was written on (its galaxies are compact enough to be one detection each).
+    const recipe = buildRecipe({ population: 'stress', mix: 'grid', gridFps: [0, 1], magnitude: [19.5, 20.5] });
     const out = path.join(dir, 'grid');
     const sim = await simulateCutouts({ count: 10, seed: 31, out, recipe, workers: 1 });
     files = sim.files;
