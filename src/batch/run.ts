@@ -170,6 +170,7 @@ export const SCORE_BOUNDS = {
   ps_flux_err: [0, Infinity],
   f_ps: [-10, 10],
   f_ps_err: [0, 10],
+  spread_model: [-1, 1],
 } as const satisfies Readonly<Record<string, readonly [number, number]>>;
 
 /** Why `scores` cannot be published (a non-finite value, or one outside SCORE_BOUNDS), or undefined. */
@@ -184,6 +185,7 @@ export function scoreProblem(scores: SourceScores): string | undefined {
     // Null by design when the total flux is not positive.
     ['f_ps', scores.fPs],
     ['f_ps_err', scores.fPsErr],
+    ['spread_model', scores.spreadModel],
   ];
   for (const [name, value] of values) {
     if (value === null) continue;
@@ -229,6 +231,7 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
     ps_flux_ujy_err: finiteOrNull(scores === undefined ? null : scores.psFluxErr * toMicrojansky),
     f_ps: fPs,
     f_ps_err: finiteOrNull(scores?.fPsErr),
+    spread_model: finiteOrNull(scores?.spreadModel),
     noise_sigma: finiteOrNull(prepared.sigma),
     n_samples: scores === undefined ? null : scores.samples.length / prepared.observedCore.length,
     core_x: Number.isFinite(prepared.coreX) ? cutout.windowX0 + prepared.coreX : null,
@@ -271,7 +274,7 @@ function describe(error: unknown): string {
 }
 
 /** The measured columns of a row with nothing measured. */
-export const emptyScores = { x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null } as const;
+export const emptyScores = { x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, spread_model: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null } as const;
 
 export interface PreparedCutout {
   readonly cutout: CutoutSource;

@@ -11,6 +11,7 @@ import { samplerNoise } from '../model/noise.js';
 import type { FlowSolverOptions } from '../model/sampler.js';
 import { psfCoreWeights, psfWeightedFlux } from './core-flux.js';
 import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
+import { spreadModel } from './morphology.js';
 import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from './joint-fit.js';
 import type { PreparedSource } from './prepare.js';
 import { gaussianisedZ } from './significance.js';
@@ -87,6 +88,8 @@ export interface SourceScores extends CoreScores {
   /** ps_flux / total flux; null when the total flux is not positive. */
   readonly fPs: number | null;
   readonly fPsErr: number | null;
+  /** SPREAD_MODEL around the core (morphology.ts), with the PSF at the sub-pixel peak. */
+  readonly spreadModel: number;
   /** samples x core pixels, image units: kept for inspection. */
   readonly samples: Float32Array;
 }
@@ -95,7 +98,7 @@ export interface SourceScores extends CoreScores {
  * The raw excess through the Student-t map (significance.ts), then the calibration fitted on normal
  * galaxies (applied to the Gaussianised z).
  */
-export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: SignificanceCalibration, samples: Float32Array): SourceScores {
+export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: SignificanceCalibration, samples: Float32Array, spread = Number.NaN): SourceScores {
   const sampleCount = samples.length / prepared.observedCore.length;
   const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration);
   const total = prepared.totalFlux;
@@ -106,6 +109,7 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
     agnPValue: upperTailPValue(agnZ),
     fPs: measurable ? raw.psFlux / total : null,
     fPsErr: measurable ? raw.psFluxErr / total : null,
+    spreadModel: spread,
     samples,
   };
 }
@@ -154,12 +158,11 @@ export async function detectBatch(
     lap('denoiser');
     return cores;
   };
-  // The joint fit places the PSF where the light peaks within the core pixel, for the core's flux as well.
+  // The PSF where the light peaks within the core pixel: for SPREAD_MODEL, and for the joint fit's core flux too.
   const psfs = chosen.map(({ prepared }) => {
-    if (!jointFit) return { psf: prepared.psf, weights: prepared.psfWeights };
     const { dx, dy } = subpixelPeak(prepared.crop, crop);
     const psf = shiftPsf(prepared.psf, dx, dy);
-    return { psf, weights: psfCoreWeights(psf, generator.mask) };
+    return { psf, weights: jointFit ? psfCoreWeights(psf, generator.mask) : prepared.psfWeights };
   });
   const score = (k: number, cores: Float32Array, g: number) => {
     const prepared = chosen[k]!.prepared;
@@ -183,7 +186,10 @@ export async function detectBatch(
     fitted.forEach((k, g) => (final[k] = score(k, third, g)));
     lap('scoring');
   }
-  chosen.forEach((s, k) => (results[s.index] = calibrate(final[k]!.raw, s.prepared, calibration, final[k]!.samples)));
+  chosen.forEach((s, k) => {
+    const spread = spreadModel(s.prepared.crop, crop, psfs[k]!.psf);
+    results[s.index] = calibrate(final[k]!.raw, s.prepared, calibration, final[k]!.samples, spread);
+  });
   lap('scoring');
   return results;
 }

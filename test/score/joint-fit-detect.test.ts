@@ -38,7 +38,7 @@ describe('the joint point-source fit', () => {
     const plain = await detectBatch(generator, stars, { ...sampling, jointFit: false }, UNCALIBRATED);
     const joint = await detectBatch(generator, stars, { ...sampling, jointFit: true }, UNCALIBRATED);
     stars.forEach((star, k) => {
-      const truth = star.truth.flux_point / MICROJANSKY_PER_UNIT;
+      const truth = Number(star.truth.flux_point) / MICROJANSKY_PER_UNIT;
       expect(Math.abs(joint[k]!.psFlux - truth)).toBeLessThan(Math.abs(plain[k]!.psFlux - truth));
     });
   });
