@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import type { DeviceRequest } from '../../model/runtime.js';
 import { writeAtomically } from '../../atomic-file.js';
 import { defaultCardPath, type ModelCard } from '../../model/card.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { fitTemperature, measureQuality, type QualityOptions, type QualityReport } from '../../model/quality.js';
 
 function table(report: QualityReport): string {
@@ -35,8 +36,7 @@ async function writeCardTemperature(cardPath: string, temperature: number, shard
 }
 
 export function register(program: Command): void {
-  program
-    .command('model-quality')
+  overwriteOption(program.command('model-quality'))
     .description('calibration and accuracy of the core regenerations on held-out simulated normal galaxies')
     .requiredOption('--shards <dir>', 'held-out shards (vis-agn simulate shards, a seed not used in training)')
     .option('--model <card>', 'model card', defaultCardPath())
@@ -51,9 +51,10 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu, cuda or auto (auto falls back to the CPU; cuda never does)', 'cpu')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--out <file>', 'write the report as JSON')
-    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; steps?: string; method?: string; temperature?: string; fitTemperature?: boolean; writeCard?: boolean; device: string; threads: string; out?: string }) => {
+    .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; steps?: string; method?: string; temperature?: string; fitTemperature?: boolean; writeCard?: boolean; device: string; threads: string; out?: string; overwrite?: boolean }) => {
       if (options.method !== undefined && options.method !== 'euler' && options.method !== 'heun') throw new UsageError(`--method must be euler or heun, not ${options.method}`);
       if (!['cpu', 'cuda', 'auto'].includes(options.device)) throw new UsageError(`--device must be cpu, cuda or auto, not ${options.device}`);
+      if (options.out !== undefined) refuseToOverwrite([options.out], options.overwrite);
       const quality = {
         cardPath: options.model,
         shards: options.shards,

@@ -106,21 +106,21 @@ function names(option: string | undefined, fallback: readonly string[]): readonl
   return option === undefined ? fallback : option.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** "1200/3000 sources, 410/s, ETA 4 s" (no total in tile mode until the end). */
-export function progressLine(done: number, total: number | undefined, seconds: number): string {
+/** "1200/3000 sources, 410/s, ETA 4 s" (no total in tile mode until the end); `unit` names what is counted. */
+export function progressLine(done: number, total: number | undefined, seconds: number, unit = 'sources'): string {
   const rate = seconds > 0 ? done / seconds : 0;
   const eta = total === undefined || rate === 0 ? '' : `, ETA ${Math.ceil((total - done) / rate)} s`;
-  return `${done}${total === undefined ? '' : `/${total}`} sources, ${rate.toFixed(0)}/s${eta}`;
+  return `${done}${total === undefined ? '' : `/${total}`} ${unit}, ${rate.toFixed(0)}/s${eta}`;
 }
 
-/** Progress lines on stderr for `command`: live on a terminal, one every 10 s in a log file (batch jobs), and the last. */
 /** `[########------------]` for a fraction done, 20 cells wide. */
 export function progressBar(fraction: number, width = 20): string {
   const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
-export function stderrProgress(command: string, quiet: boolean): (done: number, total: number | undefined) => void {
+/** Progress lines on stderr for `command`: live on a terminal, one every 10 s in a log file (batch jobs), and the last. */
+export function stderrProgress(command: string, quiet: boolean, unit?: string): (done: number, total: number | undefined) => void {
   const started = performance.now();
   let lastReport = 0;
   return (done, total) => {
@@ -128,7 +128,7 @@ export function stderrProgress(command: string, quiet: boolean): (done: number, 
     const tty = process.stderr.isTTY === true;
     if (quiet || (done !== total && now - lastReport < (tty ? 250 : 10_000))) return;
     lastReport = now;
-    const line = progressLine(done, total, (now - started) / 1000);
+    const line = progressLine(done, total, (now - started) / 1000, unit);
     process.stderr.write(tty ? `\r${command}: ${total === undefined ? '' : `${progressBar(done / total)} `}${line}${done === total ? '\n' : ''}` : `${command}: ${line}\n`);
   };
 }

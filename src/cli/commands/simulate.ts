@@ -13,11 +13,14 @@ import { UsageError } from '../../errors.js';
 import { Q1_MEASUREMENTS, cutoutFiles, measureCutout, type CutoutMeasurement } from '../../sim/calibration.js';
 import { simulateCutouts } from '../../sim/cutouts.js';
 import { renderFigure } from '../../sim/figure.js';
-import { simulateTile } from '../../sim/mosaic.js';
+import { simulateTile, tileFileNames } from '../../sim/mosaic.js';
 import { defaultWorkers } from '../../sim/pool.js';
 import { buildRecipe, type RecipeOptions } from '../../sim/recipe.js';
 import type { SimRecipe } from '../../sim/scene.js';
 import { writeTrainingShards } from '../../sim/shards.js';
+import { DEFAULT_TILE } from '../../sim/sky.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
+import { stderrProgress } from './run.js';
 
 /** The shared data beside the clone (three levels up from src/cli/commands and dist/cli/commands), as the tests find it. */
 const DEFAULT_REAL_DIR = path.join(process.env.VIS_AGN_SHARED ?? fileURLToPath(new URL('../../../../shared', import.meta.url)), 'data', 'euclid-q1');
@@ -52,6 +55,7 @@ interface CommonOptions {
   beta: string;
   workers?: string;
   out: string;
+  overwrite?: boolean;
 }
 
 function recipeFrom(options: CommonOptions): SimRecipe {
@@ -71,21 +75,17 @@ function workersFrom(options: CommonOptions): number {
   return options.workers === undefined ? defaultWorkers() : integer(options.workers, '--workers', 1);
 }
 
-/** One line on stderr at most every second, and at the end: "simulate: 1200/10000 cutouts (410/s)". */
-function progress(what: string): (done: number, total: number) => void {
-  const start = performance.now();
-  let last = 0;
-  return (done, total) => {
-    const now = performance.now();
-    if (done < total && now - last < 1000) return;
-    last = now;
-    const rate = done / Math.max(1e-3, (now - start) / 1000);
-    process.stderr.write(`simulate: ${done}/${total} ${what} (${rate.toFixed(0)}/s)\n`);
-  };
+/**
+ * Stops before any work when `out` holds a finished simulation: every run ends by writing these three
+ * files (the manifest last), so a folder without them holds at most an interrupted run's leftovers.
+ * `extra` are the other files of the run that have fixed names.
+ */
+function refuseFinishedRun(options: CommonOptions, extra: readonly string[] = []): void {
+  refuseToOverwrite(['manifest.json', 'truth.arrow', 'neighbours.arrow', ...extra].map((file) => path.join(options.out, file)), options.overwrite);
 }
 
 function common(command: Command): Command {
-  return command
+  return overwriteOption(command)
     .requiredOption('--out <dir>', 'output folder')
     .option('--seed <seed>', 'run seed: every draw is seeded from (seed, object id)', '1')
     .option('--population <name>', "'realistic' (sizes, bulges, nuclei and star counts as measured; docs/simulator.md) or 'stress' (many unresolved compact hosts and bright nuclei)", 'realistic')
@@ -108,17 +108,17 @@ export function register(program: Command): void {
     .option('--size <px>', 'cutout side in pixels', '100')
     .option('--first-id <id>', 'object id of the first cutout', '1')
     .action(async (options: CountOptions & { size: string }) => {
-      const n = integer(options.n, '--n', 1);
-      const result = await simulateCutouts({
-        count: n,
+      const settings = {
+        count: integer(options.n, '--n', 1),
         seed: integer(options.seed, '--seed', 0),
         out: options.out,
         size: integer(options.size, '--size', 16),
         recipe: recipeFrom(options),
         workers: workersFrom(options),
         firstId: integer(options.firstId, '--first-id', -(2 ** 52)),
-        onProgress: progress('cutouts'),
-      });
+      };
+      refuseFinishedRun(options);
+      const result = await simulateCutouts({ ...settings, onProgress: stderrProgress('simulate', false, 'cutouts') });
       process.stdout.write(`simulate: ${result.files.length} cutouts in ${path.join(options.out, 'cutouts')}, truth in ${result.truth}\n`);
     });
 
@@ -128,7 +128,7 @@ export function register(program: Command): void {
     .option('--shard-size <count>', 'stamps per shard file', '10000')
     .option('--first-id <id>', 'object id of the first stamp', '1')
     .action(async (options: CountOptions & { stamp: string; shardSize: string }) => {
-      const manifest = await writeTrainingShards({
+      const settings = {
         count: integer(options.n, '--n', 1),
         seed: integer(options.seed, '--seed', 0),
         out: options.out,
@@ -137,8 +137,10 @@ export function register(program: Command): void {
         recipe: recipeFrom(options),
         workers: workersFrom(options),
         firstId: integer(options.firstId, '--first-id', -(2 ** 52)),
-        onProgress: progress('stamps'),
-      });
+      };
+      // vis-agn train reuses a finished shard folder by calling the simulator itself, not this command.
+      refuseFinishedRun(options);
+      const manifest = await writeTrainingShards({ ...settings, onProgress: stderrProgress('simulate', false, 'stamps') });
       process.stdout.write(`simulate: ${manifest.count} stamps in ${manifest.files.filter((f) => f.kind === 'image').length} shards, ${path.join(options.out, 'manifest.json')}\n`);
     });
 
@@ -146,15 +148,16 @@ export function register(program: Command): void {
     .option('--size <px>', 'tile side in pixels (a MER tile is 19200)', '19200')
     .option('--tile-index <index>', 'tile index written to the files and the catalogue', '999000001')
     .action(async (options: CommonOptions & { size: string; tileIndex: string }) => {
-      const files = await simulateTile({
+      const settings = {
         seed: integer(options.seed, '--seed', 0),
         out: options.out,
         size: integer(options.size, '--size', 64),
         tileIndex: integer(options.tileIndex, '--tile-index', 0),
         recipe: recipeFrom(options),
         workers: workersFrom(options),
-        onProgress: progress('rows'),
-      });
+      };
+      refuseFinishedRun(options, Object.values(tileFileNames({ ...DEFAULT_TILE, index: settings.tileIndex }, settings.seed)));
+      const files = await simulateTile({ ...settings, onProgress: stderrProgress('simulate', false, 'rows') });
       process.stdout.write(`simulate: ${files.image}\n${files.rms}\n${files.catalogue}\n${files.truth}\n`);
     });
 

@@ -12,6 +12,7 @@ import { ensureOutputDir, writeAtomically } from '../../atomic-file.js';
 import { readManifest } from '../../batch/shards.js';
 import { DEFAULT_MAX_ARRAY, DEFAULT_MAX_RETRIES, readShardStates, renderSlurmScript, shellQuote, slurmLogDir, slurmStatusDir, type ShardState } from '../../batch/slurm.js';
 import { EXIT_CODES } from '../../errors.js';
+import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { numberOption } from './run.js';
 
 interface SlurmCommandOptions {
@@ -27,13 +28,13 @@ interface SlurmCommandOptions {
   cpusPerTask?: string;
   mem?: string;
   command?: string;
+  overwrite?: boolean;
 }
 
 const optional = (name: string, text: string | undefined): number | undefined => (text === undefined ? undefined : numberOption(name, text, { min: 1, integer: true }));
 
 export function register(program: Command): void {
-  program
-    .command('slurm')
+  overwriteOption(program.command('slurm'))
     .description('write an sbatch script that runs every shard of a manifest as a SLURM job array')
     .argument('[run-options...]', 'after --: vis-agn run options for every shard (--model, --seed, thresholds)')
     .requiredOption('--manifest <file>', 'the manifest from vis-agn plan')
@@ -69,6 +70,7 @@ export function register(program: Command): void {
         mem: options.mem,
         command: options.command,
       });
+      refuseToOverwrite([options.out], options.overwrite);
       // Slurm opens a task's log before the script runs, so its folder has to exist at submission.
       await ensureOutputDir(slurmLogDir(parts));
       await ensureOutputDir(slurmStatusDir(parts));
