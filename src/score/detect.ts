@@ -143,6 +143,7 @@ export async function detectBatch(
   };
   /** S cores per source of `group` (indices into `chosen`) from the crops `cropOf` gives (by index and position in `group`). */
   const regenerate = async (group: readonly number[], cropOf: (k: number, g: number) => Float32Array): Promise<Float32Array> => {
+    if (group.length === 0) return new Float32Array(0);
     const crops = new Float32Array(group.length * crop * crop);
     const sigma = new Float32Array(group.length);
     const noise = new Float32Array(group.length * S * pixels);

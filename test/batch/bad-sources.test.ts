@@ -144,7 +144,10 @@ describe('a source whose scoring throws, or whose score is absurd', () => {
 
   test('a score outside its physical bounds is withheld and flagged, never published', async () => {
     // A PSF with almost no weight in the core: the fitted point-source flux explodes.
-    const faint = { ...group[0]!, prepared: { ...group[0]!.prepared, psfWeights: group[0]!.prepared.psfWeights.map((w) => w * 1e-30) } };
+    const { prepared } = group[0]!;
+    // A PSF of almost no weight, in the core weights and in the stamp the joint fit shifts and subtracts.
+    const psf = { size: prepared.psf.size, data: Float64Array.from(prepared.psf.data, (w) => w * 1e-30) };
+    const faint = { ...group[0]!, prepared: { ...prepared, psf, psfWeights: prepared.psfWeights.map((w) => w * 1e-30) } };
     const [scored] = await scorePrepared(generator, [faint], config, significanceCalibration(generator));
     expect(decodeFlags(scored!.row.flags)).toContain('unphysical_score');
     expect(FAILURE_FLAGS).toContain('unphysical_score');

@@ -50,3 +50,12 @@ describe('the joint point-source fit', () => {
     expect(Math.abs(fps[fps.length >> 1]!)).toBeLessThan(0.05);
   });
 });
+
+test('a batch in which no source has a positive excess needs no second regeneration', async () => {
+  const [galaxy] = sources([0], 1);
+  const [plain] = await detectBatch(generator, [galaxy!], { ...sampling, jointFit: false }, UNCALIBRATED);
+  // Subtracting the regenerated mean leaves a core below every regeneration: no excess to fit.
+  const dim = { ...galaxy!, prepared: { ...galaxy!.prepared, observedCore: galaxy!.prepared.observedCore.map((v) => v - 10 * Math.abs(plain!.psFlux) - 1) } };
+  const [joint] = await detectBatch(generator, [dim], { ...sampling, jointFit: true }, UNCALIBRATED);
+  expect(joint!.psFlux).toBeLessThan(0);
+});
