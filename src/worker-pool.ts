@@ -83,6 +83,14 @@ export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, option
     return (pool.run(task) as Promise<R | TaskError>).then((value) => (isTaskError(value) ? Promise.reject(new TaskThrew(restoreError(value.visAgnTaskError))) : value));
   };
   const inFlight = pool === undefined ? 1 : 2 * workers;
+  // Errors piscina raises outside any task: while the pool is being destroyed, a worker answering a task
+  // the pool has already dropped ("Unexpected message from Worker", after an abort); otherwise a fault of
+  // the pool itself, which ends the run at the next result.
+  let closing = false;
+  let poolFault: unknown;
+  pool?.on('error', (error: unknown) => {
+    if (!closing) poolFault ??= error;
+  });
   let consecutive = 0;
   const settle = async (task: T, result: Promise<R>): Promise<R> => {
     try {
@@ -127,11 +135,13 @@ export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, option
     while (pending.length > 0) {
       const { task, result } = pending.shift()!;
       const value = await Promise.race([settle(task, result), aborted]);
+      if (poolFault !== undefined) throw poolFault;
       fill();
       yield value;
     }
     if (signal?.aborted === true) throw signal.reason;
   } finally {
+    closing = true;
     await pool?.destroy();
   }
 }
