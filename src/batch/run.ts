@@ -196,6 +196,11 @@ export function scoreProblem(scores: SourceScores): string | undefined {
   return undefined;
 }
 
+/** The columns a row takes from its cutout, scored or not. */
+function cutoutColumns(cutout: CutoutSource): Pick<CatalogRow, 'object_id' | 'source_file' | 'hdu' | 'ra' | 'dec' | 'x_center' | 'y_center'> {
+  return { object_id: cutout.objectId, source_file: cutout.sourceFile, hdu: cutout.hdu, ra: cutout.ra, dec: cutout.dec, x_center: cutout.xCenter, y_center: cutout.yCenter };
+}
+
 /** The row of a scored (or unscorable) source; scores outside their physical bounds are withheld and flagged. */
 export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores: SourceScores | undefined, thresholds: Thresholds): CatalogRow {
   const flags: FlagName[] = [...cutout.flags, ...prepared.flags];
@@ -209,13 +214,7 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
   const { candidateClass, isCandidate } = classify(agnZ, fPs, thresholds);
   const flux = prepared.totalFlux;
   return {
-    object_id: cutout.objectId,
-    source_file: cutout.sourceFile,
-    hdu: cutout.hdu,
-    ra: cutout.ra,
-    dec: cutout.dec,
-    x_center: cutout.xCenter,
-    y_center: cutout.yCenter,
+    ...cutoutColumns(cutout),
     mag_vis: flux > 0 ? cutout.magzero - 2.5 * Math.log10(flux) : null,
     flags: encodeFlags(flags),
     is_candidate: isCandidate,
@@ -255,13 +254,7 @@ export interface UnreadableInput {
 function failedRow(cutout: CutoutSource, flags: readonly FlagName[], flag: FlagName): CatalogRow {
   return {
     ...emptyScores,
-    object_id: cutout.objectId,
-    source_file: cutout.sourceFile,
-    hdu: cutout.hdu,
-    ra: cutout.ra,
-    dec: cutout.dec,
-    x_center: cutout.xCenter,
-    y_center: cutout.yCenter,
+    ...cutoutColumns(cutout),
     flags: encodeFlags([...flags, flag]),
     is_candidate: false,
     candidate_class: 'none',

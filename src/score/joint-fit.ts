@@ -32,41 +32,36 @@ export function subpixelPeak(crop: Float32Array, side: number): { dx: number; dy
   return { dx: vertex(at(-1, 0), at(0, 0), at(1, 0)), dy: vertex(at(0, -1), at(0, 0), at(0, 1)) };
 }
 
+/** Lanczos-3 weights for taps -3..3 of a shift by `shift` pixels, normalised so that flux is kept. */
+function lanczosTaps(shift: number): Float64Array {
+  // Output pixel i takes input pixel i + t - 3 with weight L(t - 3 + shift).
+  const weights = Float64Array.from({ length: 7 }, (_, t) => lanczos(t - 3 + shift));
+  const sum = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => w / sum);
+}
+
+/** `data` (n x n, row-major) filtered along x (`stride` 1) or y (`stride` n) with 7 taps centred on each pixel. */
+function filterAxis(data: ArrayLike<number>, n: number, taps: Float64Array, stride: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      const along = stride === 1 ? i : j;
+      let sum = 0;
+      for (let t = 0; t < 7; t++) {
+        const k = along + t - 3;
+        if (k >= 0 && k < n) sum += taps[t]! * data[j * n + i + (t - 3) * stride]!;
+      }
+      out[j * n + i] = sum;
+    }
+  }
+  return out;
+}
+
 /** The PSF stamp moved by (dx, dy) pixels with the Lanczos-3 kernel (weights normalised per axis, so flux is kept). */
 export function shiftPsf(psf: PsfStamp, dx: number, dy: number): PsfStamp {
   if (dx === 0 && dy === 0) return psf;
-  const taps = (shift: number): Float64Array => {
-    // Output pixel i takes input pixel i - shift + t for t in -3..3.
-    const weights = Float64Array.from({ length: 7 }, (_, t) => lanczos(t - 3 + shift));
-    const sum = weights.reduce((a, b) => a + b, 0);
-    return weights.map((w) => w / sum);
-  };
-  const wx = taps(dx);
-  const wy = taps(dy);
   const n = psf.size;
-  const rows = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let t = 0; t < 7; t++) {
-        const x = i + t - 3;
-        if (x >= 0 && x < n) sum += wx[t]! * psf.data[j * n + x]!;
-      }
-      rows[j * n + i] = sum;
-    }
-  }
-  const data = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let t = 0; t < 7; t++) {
-        const y = j + t - 3;
-        if (y >= 0 && y < n) sum += wy[t]! * rows[y * n + i]!;
-      }
-      data[j * n + i] = sum;
-    }
-  }
-  return { size: n, data };
+  return { size: n, data: filterAxis(filterAxis(psf.data, n, lanczosTaps(dx), 1), n, lanczosTaps(dy), n) };
 }
 
 /** `crop` (side x side, core at side / 2) minus `amplitude` times the PSF centred on the core. */

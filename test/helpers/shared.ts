@@ -33,6 +33,12 @@ export const astropyPython = '/usr/bin/python3';
 export const hasAstropy = commandWorks(astropyPython, ['-c', 'import astropy.io.fits, astropy.wcs']);
 export const hasFitsverify = commandWorks('sh', ['-c', 'command -v fitsverify']);
 
+/** Debian's PyTorch with ONNX export (the trainer), and with gloo for `distributed` (torchrun on CPU). */
+export function hasTorch(distributed = false): boolean {
+  const imports = distributed ? 'import torch, onnx, torch.distributed as d; assert d.is_gloo_available()' : 'import torch, onnx';
+  return commandWorks(astropyPython, ['-c', imports]);
+}
+
 /**
  * `describe` when the condition holds. Otherwise the body is never run (jest would run a skipped
  * block's body to collect its tests, and bodies may read the absent data); one skipped test says why.

@@ -1,16 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { coreIndices, coreOffsets } from '../../src/model/geometry.js';
-import { astropyPython, describeIf, repoRoot } from '../helpers/shared.js';
+import { astropyPython, describeIf, hasTorch, repoRoot } from '../helpers/shared.js';
 
-function hasTorch(): boolean {
-  try {
-    execFileSync(astropyPython, ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('core masks', () => {
   it('square masks cover size^2 pixels row-major from the top left', () => {

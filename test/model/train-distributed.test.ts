@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,16 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 
 import { writeTrainingShards } from '../../src/sim/shards.js';
-import { describeIf, repoRoot } from '../helpers/shared.js';
+import { describeIf, hasTorch, repoRoot } from '../helpers/shared.js';
 
-function hasTorch(): boolean {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch, onnx, torch.distributed as d; assert d.is_gloo_available()'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface LogLine {
   step: number;
@@ -25,7 +17,7 @@ interface LogLine {
   world_size: number;
 }
 
-describeIf(hasTorch(), 'Debian python3-torch (with gloo) and python3-onnx are not installed', 'train.py under torchrun (DistributedDataParallel, gloo)', () => {
+describeIf(hasTorch(true), 'Debian python3-torch (with gloo) and python3-onnx are not installed', 'train.py under torchrun (DistributedDataParallel, gloo)', () => {
   let dir: string;
   let port = 29600 + (process.pid % 300);
 

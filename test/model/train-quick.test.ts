@@ -1,19 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { trainModel } from '../../src/cli/commands/train.js';
 import { readCard } from '../../src/model/card.js';
-import { describeIf } from '../helpers/shared.js';
+import { describeIf, hasTorch } from '../helpers/shared.js';
 
-function hasTorch(): boolean {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describeIf(hasTorch(), 'Debian python3-torch and python3-onnx are not installed', '`vis-agn train --quick`', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vis-agn-train-'));

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 
 import { writeTrainingShards } from '../../src/sim/shards.js';
-import { describeIf, repoRoot } from '../helpers/shared.js';
+import { describeIf, hasTorch, repoRoot } from '../helpers/shared.js';
 
 const localCluster = path.join(repoRoot, 'pipelines', 'slurm', 'local-cluster.sh');
 const script = path.join(repoRoot, 'pipelines', 'slurm', 'train.sbatch');
@@ -15,16 +15,8 @@ const SLURM_BINARIES = ['slurmctld', 'slurmd', 'munged', 'mungekey', 'sbatch', '
 const hasSlurm = SLURM_BINARIES.every((name) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'ignore' }).status === 0);
 const isRoot = process.getuid?.() === 0;
 
-function hasTorch(): boolean {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch, onnx, torch.distributed as d; assert d.is_gloo_available()'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-describeIf(hasSlurm && isRoot && hasTorch(), `needs root, ${SLURM_BINARIES.join(', ')} (slurm-wlm, munge) and python3-torch`, 'pipelines/slurm/train.sbatch on a one-node local SLURM', () => {
+describeIf(hasSlurm && isRoot && hasTorch(true), `needs root, ${SLURM_BINARIES.join(', ')} (slurm-wlm, munge) and python3-torch`, 'pipelines/slurm/train.sbatch on a one-node local SLURM', () => {
   let dir: string;
   let cluster: string;
   let env: NodeJS.ProcessEnv;

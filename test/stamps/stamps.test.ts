@@ -13,18 +13,10 @@ import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { simulateTile } from '../../src/sim/mosaic.js';
 import type { StampsManifest } from '../../src/stamps/write.js';
 import { runCli } from '../helpers/cli.js';
-import { describeIf, repoRoot } from '../helpers/shared.js';
+import { describeIf, hasTorch, repoRoot } from '../helpers/shared.js';
 
 const cli = path.join(repoRoot, 'dist', 'cli', 'index.js');
 
-function hasTorch(): boolean {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import torch, onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const readManifest = (dir: string): StampsManifest => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as StampsManifest;
 

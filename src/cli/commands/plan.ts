@@ -10,31 +10,17 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { errorsPath, mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest, type TileFiles } from '../../batch/shards.js';
+import { errorsPath, mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest } from '../../batch/shards.js';
 import { EXIT_CODES, UsageError } from '../../errors.js';
 import { completenessReport, defaultCompletenessOptions } from './completeness.js';
 import { refuseToOverwrite } from '../overwrite.js';
+import { tileFilesOf, type TileInputOptions } from '../tile-options.js';
 import { numberOption } from './run.js';
 
-interface PlanOptions {
+interface PlanOptions extends TileInputOptions {
   shards: string;
   out: string;
-  tile?: string[];
-  rms?: string[];
-  psf?: string;
-  catalog?: string;
-  raCol?: string;
-  decCol?: string;
-  idCol?: string;
   overwrite?: boolean;
-}
-
-/** The tiles with their RMS mosaics, paired in the order given. */
-function tileFilesOf(options: PlanOptions): TileFiles[] {
-  const tiles = options.tile ?? [];
-  const rms = options.rms ?? [];
-  if (rms.length > 0 && rms.length !== tiles.length) throw new UsageError(`give one --rms per --tile (${tiles.length} tiles, ${rms.length} RMS mosaics)`);
-  return tiles.map((tile, i) => ({ tile, ...(rms[i] === undefined ? {} : { rms: rms[i] }), ...(options.psf === undefined ? {} : { psf: options.psf }) }));
 }
 
 async function planFrom(inputs: readonly string[], options: PlanOptions): Promise<Manifest> {

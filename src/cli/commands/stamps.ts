@@ -10,17 +10,11 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { parseCut, SWITCHABLE, type ColumnCut, type Rejection } from '../../stamps/select.js';
 import { DEFAULT_STAMP, writeStamps, type StampSource } from '../../stamps/write.js';
+import { tileFilesOf, type TileInputOptions } from '../tile-options.js';
 import { stderrProgress } from './run.js';
 
-interface StampsCommandOptions {
+interface StampsCommandOptions extends TileInputOptions {
   out: string;
-  tile?: string[];
-  rms?: string[];
-  psf?: string;
-  catalog?: string;
-  raCol?: string;
-  decCol?: string;
-  idCol?: string;
   mag: string;
   magCol?: string;
   fluxCol?: string;
@@ -47,7 +41,6 @@ function sourceOf(inputs: readonly string[], options: StampsCommandOptions): Sta
   }
   if (inputs.length > 0) throw new UsageError('give either cutout files or --tile, not both');
   if (options.catalog === undefined) throw new UsageError('--tile needs --catalog (the objects to cut out)');
-  if (options.rms !== undefined && options.rms.length !== options.tile.length) throw new UsageError(`give one --rms per --tile (${options.tile.length} tiles, ${options.rms.length} RMS maps)`);
   return {
     kind: 'tiles',
     catalogue: {
@@ -56,7 +49,7 @@ function sourceOf(inputs: readonly string[], options: StampsCommandOptions): Sta
       ...(options.decCol === undefined ? {} : { decColumn: options.decCol }),
       ...(options.idCol === undefined ? {} : { idColumn: options.idCol }),
     },
-    tiles: options.tile.map((tile, i) => ({ tile, ...(options.rms === undefined ? {} : { rms: options.rms[i]! }), ...(options.psf === undefined ? {} : { psf: options.psf }) })),
+    tiles: tileFilesOf(options),
   };
 }
 
