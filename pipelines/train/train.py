@@ -382,6 +382,42 @@ def save_checkpoint(args, state):
     os.replace(args.checkpoint + ".tmp", args.checkpoint)
 
 
+class Progress:
+    """A line with steps, rate and ETA on a terminal, redrawn every two seconds; nothing in logs, which
+    get the JSON record of every evaluation instead."""
+
+    def __init__(self, first, last):
+        self.first, self.last, self.started, self.shown = first, last, time.time(), 0.0
+        self.live = sys.stderr.isatty()
+
+    def update(self, step):
+        now = time.time()
+        if not self.live or (now - self.shown < 2 and step < self.last):
+            return
+        self.shown = now
+        rate = (step - self.first) / max(now - self.started, 1e-9)
+        eta = (self.last - step) / rate if rate > 0 else float("inf")
+        sys.stderr.write(f"\rtrain: step {step}/{self.last}, {rate:.2f} steps/s, ETA {eta:.0f} s ")
+        if step >= self.last:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def clear(self):
+        """Makes room for another line (an evaluation's record) where the progress line stands."""
+        if self.live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def optimiser_step(model, ema, opt, schedule, decay):
+    """One update of the weights from the gradients in place (clipped), then of their moving average."""
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step(); schedule.step()
+    with torch.no_grad():
+        for p_ema, p in zip(ema.parameters(), model.parameters()):
+            p_ema.mul_(decay).add_(p.detach(), alpha=1 - decay)
+
+
 def main(argv=None):
     args = parse_args(argv)
     distributed = "WORLD_SIZE" in os.environ
@@ -412,6 +448,7 @@ def main(argv=None):
     print(f"train: {len(train_set)} stamps, val {len(val_set)}, encoder {count_parameters(model.encoder)} "
           f"params, denoiser {count_parameters(model.denoiser)}, device {device}", flush=True)
     metrics = {}
+    progress = Progress(step, args.max_steps)
     while step < args.max_steps:
         idx = rng.integers(0, len(train_set), args.batch)
         image, sigma, host = train_set.batch(idx, device)
@@ -419,11 +456,9 @@ def main(argv=None):
         loss = flow + nll
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(); schedule.step(); step += 1
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), model.parameters()):
-                p_ema.mul_(args.ema).add_(p.detach(), alpha=1 - args.ema)
+        optimiser_step(model, ema, opt, schedule, args.ema)
+        step += 1
+        progress.update(step)
         wall = wall_before + time.time() - started
         if step % args.eval_every == 0 or step == args.max_steps:
             metrics = evaluate(ema, val_set, device, np.random.default_rng(args.seed + 1))
@@ -432,6 +467,7 @@ def main(argv=None):
             record = {"step": step, "wall_s": round(wall, 1), "train_flow": flow.item(), "train_nll": nll.item(),
                       "lr": schedule.get_last_lr()[0], **{"val_" + k: v for k, v in metrics.items()}}
             log.write(json.dumps(record) + "\n"); log.flush()
+            progress.clear()
             print(json.dumps(record), flush=True)
             if stale >= args.patience:
                 print(f"train: stopping, no 0.2% validation improvement in {stale} evaluations", flush=True)
@@ -501,6 +537,7 @@ def train_distributed(args):
         print(f"train: {len(train_set)} stamps in {train_set.stream.shards} shards over {world} rank(s), val {len(val_set)}, "
               f"device {device}, {'bf16' if bf16 else 'fp32'}", flush=True)
     metrics, core = {}, geometry.core_pixels
+    progress = Progress(step, args.max_steps)
     while step < args.max_steps:
         slots, z0, t = global_batch(args, step, len(train_set), core)
         index = train_set.index[slots]
@@ -518,11 +555,10 @@ def train_distributed(args):
         loss.backward()
         sums = torch.tensor([flow.item() * len(mine), nll.item() * len(mine)], dtype=torch.float64)
         dist.all_reduce(sums)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(); schedule.step(); step += 1
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), model.parameters()):
-                p_ema.mul_(args.ema).add_(p.detach(), alpha=1 - args.ema)
+        optimiser_step(model, ema, opt, schedule, args.ema)
+        step += 1
+        if rank == 0:
+            progress.update(step)
         wall = wall_before + time.time() - started
         stop = torch.zeros(1)
         if rank == 0:
@@ -534,6 +570,7 @@ def train_distributed(args):
                           "train_nll": sums[1].item() / args.batch, "lr": schedule.get_last_lr()[0], "world_size": world,
                           **{"val_" + k: v for k, v in metrics.items()}}
                 log.write(json.dumps(record) + "\n"); log.flush()
+                progress.clear()
                 print(json.dumps(record), flush=True)
                 if stale >= args.patience:
                     print(f"train: stopping, no 0.2% validation improvement in {stale} evaluations", flush=True)
