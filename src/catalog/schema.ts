@@ -70,7 +70,7 @@ export const COLUMNS = [
   { name: 'ps_flux_err', kind: 'float64', nullable: true, unit: IMAGE_UNIT, ucd: 'stat.error;phot.flux.density;em.opt', description: `Uncertainty of ps_flux, ${IMAGE_UNITS}` },
   { name: 'ps_flux_ujy', kind: 'float64', nullable: true, unit: 'uJy', ucd: 'phot.flux.density;em.opt', description: "ps_flux in microjansky, through the HDU's MAGZERO" },
   { name: 'ps_flux_ujy_err', kind: 'float64', nullable: true, unit: 'uJy', ucd: 'stat.error;phot.flux.density;em.opt', description: 'Uncertainty of ps_flux_ujy' },
-  { name: 'f_ps', kind: 'float64', nullable: true, ucd: 'phot.flux;arith.ratio;em.opt', description: 'Point-source fraction f_PS: ps_flux over the total flux of the source' },
+  { name: 'f_ps', kind: 'float64', nullable: true, ucd: 'phot.flux;arith.ratio;em.opt', description: 'Point-source fraction f_PS: ps_flux over the total flux of the source; null when the total flux is not positive or below ps_flux_err' },
   { name: 'f_ps_err', kind: 'float64', nullable: true, ucd: 'stat.error;phot.flux;arith.ratio;em.opt', description: 'Uncertainty of f_ps' },
   { name: 'spread_model', kind: 'float64', nullable: true, ucd: 'src.morph.param', description: 'SPREAD_MODEL (as Source Extractor defines it) within 5 px of the core, with the PSF at the sub-pixel peak: about 0 for a point source, positive for extended light; a morphology statistic beside the generative agn_z' },
   { name: 'noise_sigma', kind: 'float64', nullable: true, unit: IMAGE_UNIT, ucd: 'stat.stdev;instr.det.noise', description: `Per-pixel noise standard deviation used for the source (from the image itself when flag no_rms_map is set), ${IMAGE_UNITS}` },

@@ -85,7 +85,7 @@ export interface SamplingOptions {
 export interface SourceScores extends CoreScores {
   readonly agnZ: number;
   readonly agnPValue: number;
-  /** ps_flux / total flux; null when the total flux is not positive. */
+  /** ps_flux / total flux; null when the total flux is not positive or below ps_flux_err. */
   readonly fPs: number | null;
   readonly fPsErr: number | null;
   /** SPREAD_MODEL around the core (morphology.ts), with the PSF at the sub-pixel peak. */
@@ -102,7 +102,9 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
   const sampleCount = samples.length / prepared.observedCore.length;
   const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration);
   const total = prepared.totalFlux;
-  const measurable = Number.isFinite(total) && total > 0;
+  // A total flux below the point-source flux's own uncertainty leaves the ratio undefined (a faint
+  // galaxy's Kron flux near zero gave f_ps of -20), not absurd: no f_ps rather than a withheld row.
+  const measurable = Number.isFinite(total) && total > 0 && raw.psFluxErr <= total;
   return {
     ...raw,
     agnZ,

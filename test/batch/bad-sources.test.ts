@@ -12,7 +12,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
-import { prepareCutout, scorePrepared, significanceCalibration, defaultDetectionConfig, type PreparedCutout } from '../../src/batch/run.js';
+import { prepareCutout, scorePrepared, scoreProblem, significanceCalibration, sourceRow, defaultDetectionConfig, type PreparedCutout } from '../../src/batch/run.js';
 import { decodeFlags, FAILURE_FLAGS } from '../../src/catalog/flags.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import type { CatalogRow } from '../../src/catalog/schema.js';
@@ -143,16 +143,24 @@ describe('a source whose scoring throws, or whose score is absurd', () => {
   }, 60_000);
 
   test('a score outside its physical bounds is withheld and flagged, never published', async () => {
-    // A PSF with almost no weight in the core: the fitted point-source flux explodes.
-    const { prepared } = group[0]!;
-    // A PSF of almost no weight, in the core weights and in the stamp the joint fit shifts and subtracts.
-    const psf = { size: prepared.psf.size, data: Float64Array.from(prepared.psf.data, (w) => w * 1e-30) };
-    const faint = { ...group[0]!, prepared: { ...prepared, psf, psfWeights: prepared.psfWeights.map((w) => w * 1e-30) } };
-    const [scored] = await scorePrepared(generator, [faint], config, significanceCalibration(generator));
-    expect(decodeFlags(scored!.row.flags)).toContain('unphysical_score');
+    const [scored] = await scorePrepared(generator, [group[0]!], config, significanceCalibration(generator));
+    // The value the corrupted PSFs produced, on an otherwise sound row.
+    const absurd = { ...scored!.scores!, fPs: 6e35 };
+    expect(scoreProblem(absurd)).toMatch(/f_ps = 6e\+35 is outside its physical bounds/);
+    const row = sourceRow(group[0]!.cutout, group[0]!.prepared, absurd, config.thresholds);
+    expect(decodeFlags(row.flags)).toContain('unphysical_score');
     expect(FAILURE_FLAGS).toContain('unphysical_score');
+    expect([row.f_ps, row.ps_flux, row.agn_z]).toEqual([null, null, null]);
+    expect(row.candidate_class).toBe('none');
+  }, 60_000);
+
+  test('a PSF of no weight past the door is a flagged row, never a published score', async () => {
+    const { prepared } = group[0]!;
+    const psf = { size: prepared.psf.size, data: new Float64Array(prepared.psf.data.length) };
+    const weightless = { ...group[0]!, prepared: { ...prepared, psf, psfWeights: prepared.psfWeights.map(() => 0) } };
+    const [scored] = await scorePrepared(generator, [weightless], config, significanceCalibration(generator));
+    expect(decodeFlags(scored!.row.flags).some((flag) => (FAILURE_FLAGS as readonly string[]).includes(flag))).toBe(true);
     expect([scored!.row.f_ps, scored!.row.ps_flux, scored!.row.agn_z]).toEqual([null, null, null]);
-    expect(scored!.row.candidate_class).toBe('none');
-    expect(scored!.error?.reason).toMatch(/outside its physical bounds/);
+    expect(scored!.error).toBeDefined();
   }, 60_000);
 });

@@ -36,5 +36,8 @@ describe('calibrate', () => {
     expect(scores.fPs).toBeCloseTo(0.2, 12);
     expect(scores.fPsErr).toBeCloseTo(0.05, 12);
     expect(calibrate(raw, { totalFlux: -1, observedCore: new Float32Array(25) } as PreparedSource, { offset: 0, scale: 1 }, new Float32Array(50)).fPs).toBeNull();
+    // A total below ps_flux_err (0.5): the ratio is undefined, not a number to publish.
+    const faint = calibrate(raw, { totalFlux: 0.4, observedCore: new Float32Array(25) } as PreparedSource, { offset: 0, scale: 1 }, new Float32Array(50));
+    expect([faint.fPs, faint.fPsErr]).toEqual([null, null]);
   });
 });
