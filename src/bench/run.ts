@@ -29,7 +29,7 @@ interface RunMeasure {
 function measure(inputs: string, out: string, workers: number): RunMeasure {
   const timing = path.join(out, 'time.txt');
   mkdirSync(out, { recursive: true });
-  execFileSync('/usr/bin/time', ['-f', '%e %M', '-o', timing, process.execPath, cli, 'run', inputs, '--out', out, '--workers', String(workers), '--quiet'], { stdio: 'ignore' });
+  execFileSync('/usr/bin/time', ['-f', '%e %M', '-o', timing, process.execPath, cli, 'run', inputs, '--out', out, '--workers', String(workers), '--quiet', '--overwrite'], { stdio: 'ignore' });
   const [seconds, kb] = readFileSync(timing, 'utf8').trim().split(/\s+/).map(Number) as [number, number];
   const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as { sources: number };
   return { sources: summary.sources, seconds, perSecond: summary.sources / seconds, peakRssMb: kb / 1024 };
