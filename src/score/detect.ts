@@ -170,11 +170,12 @@ export async function detectBatch(
   const score = (k: number, cores: Float32Array, g: number) => {
     const prepared = chosen[k]!.prepared;
     const pixelSigma = new Float64Array(pixels).fill(prepared.sigma);
-    return { raw: scoreCore(prepared.observedCore, cores, S, psfs[k]!.weights, pixelSigma, g * S * pixels), samples: cores.slice(g * S * pixels, (g + 1) * S * pixels) };
+    return scoreCore(prepared.observedCore, cores, S, psfs[k]!.weights, pixelSigma, g * S * pixels);
   };
+  // Each source's last regeneration: the cores and the source's place in them.
   const all = chosen.map((_, k) => k);
   const first = await regenerate(all, (k) => chosen[k]!.prepared.crop);
-  const final = all.map((k) => score(k, first, k));
+  const final = all.map((k) => ({ raw: score(k, first, k), cores: first, g: k }));
   lap('scoring');
   if (jointFit) {
     const fitted = all.filter((k) => final[k]!.raw.psFlux > 0);
@@ -182,16 +183,17 @@ export async function detectBatch(
     const second = await regenerate(fitted, (k) => trial(k, final[k]!.raw.psFlux));
     const amplitudes = fitted.map((k, g) => {
       const ceiling = psfWeightedFlux(chosen[k]!.prepared.observedCore, psfs[k]!.weights);
-      return secantAmplitude(final[k]!.raw.psFlux, score(k, second, g).raw.psFlux, ceiling);
+      return secantAmplitude(final[k]!.raw.psFlux, score(k, second, g).psFlux, ceiling);
     });
     lap('scoring');
     const third = await regenerate(fitted, (k, g) => trial(k, amplitudes[g]!));
-    fitted.forEach((k, g) => (final[k] = score(k, third, g)));
+    fitted.forEach((k, g) => (final[k] = { raw: score(k, third, g), cores: third, g }));
     lap('scoring');
   }
   chosen.forEach((s, k) => {
     const spread = spreadModel(s.prepared.crop, crop, psfs[k]!.psf);
-    results[s.index] = calibrate(final[k]!.raw, s.prepared, calibration, final[k]!.samples, spread);
+    const { raw, cores, g } = final[k]!;
+    results[s.index] = calibrate(raw, s.prepared, calibration, cores.slice(g * S * pixels, (g + 1) * S * pixels), spread);
   });
   lap('scoring');
   return results;
