@@ -10,7 +10,7 @@ import { objectIdFor, type CutoutSource } from '../cutout/from-files.js';
 import { TileReader, type TileInput, type TileObjects } from '../cutout/from-tile.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
-import { CORE_SEARCH } from '../score/prepare.js';
+import { CORE_SEARCH } from '../detect/prepare.js';
 import { emptyScores, fileSources, scoreGroup, significanceCalibration, sourceError, type DetectionConfig, type ScoredGroup, type ScoringOptions, type UnreadableInput } from './run.js';
 
 /** Cutout files, or objects to cut from one tile. */

@@ -24,8 +24,8 @@ import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 import { runtimeVersion } from '../model/runtime.js';
 import type { FlowMethod } from '../model/sampler.js';
-import { classify, DEFAULT_THRESHOLDS, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../score/detect.js';
-import { MER_RMS_TO_SIGMA, prepareSource, type PreparedSource } from '../score/prepare.js';
+import { classify, DEFAULT_THRESHOLDS, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../detect/detect.js';
+import { MER_RMS_TO_SIGMA, prepareSource, type PreparedSource } from '../detect/prepare.js';
 import { defaultVisPsf } from '../sim/psf.js';
 import { generatorVersion } from '../sim/recipe.js';
 

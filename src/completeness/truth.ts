@@ -10,7 +10,7 @@
 
 import type { CatalogRow } from '../catalog/schema.js';
 import { InvalidInputError, UsageError } from '../errors.js';
-import { upperTailPValue } from '../score/core-scores.js';
+import { upperTailPValue } from '../detect/core-scores.js';
 import { bigintColumn, numberColumn, readTableColumns, resolveColumn, type TableOptions } from './reference.js';
 import {
   binOf,

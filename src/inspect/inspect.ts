@@ -13,7 +13,7 @@ import { readCutout } from '../cutout/from-files.js';
 import { TileReader, type TileInput } from '../cutout/from-tile.js';
 import { InvalidInputError } from '../errors.js';
 import type { CoreGenerator } from '../model/generator.js';
-import { CORE_SEARCH } from '../score/prepare.js';
+import { CORE_SEARCH } from '../detect/prepare.js';
 import { renderInspectionPanel, type PanelInput } from './panel.js';
 import type { Figure } from './figure.js';
 

@@ -9,8 +9,8 @@ import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
 import type { Proportion } from '../completeness/stats.js';
 import type { ReferenceReport } from '../completeness/reference-completeness.js';
 import { fprLabel, type FprCompleteness, type TruthReport } from '../completeness/truth.js';
-import type { Thresholds } from '../score/detect.js';
-import { upperTailPValue } from '../score/core-scores.js';
+import type { Thresholds } from '../detect/detect.js';
+import { upperTailPValue } from '../detect/core-scores.js';
 import type { Chart, ChartPoint, ChartSeries } from './charts.js';
 
 export interface ReportPlot {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
-import type { SignificanceCalibration } from '../score/detect.js';
+import type { SignificanceCalibration } from '../detect/detect.js';
 import type { MaskShape } from './geometry.js';
 import type { TensorSpec } from './runtime.js';
 import type { FlowMethod } from './sampler.js';
@@ -38,7 +38,7 @@ export interface ModelCard {
      * samples' central intervals cover the observed cores as often as they claim (1 when absent).
      */
     readonly temperature?: number;
-    /** Score with the joint point-source fit (score/joint-fit.ts); the calibration was fitted with it. */
+    /** Score with the joint point-source fit (detect/joint-fit.ts); the calibration was fitted with it. */
     readonly joint_fit?: boolean;
   };
   readonly training: Readonly<Record<string, unknown>>;

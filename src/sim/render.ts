@@ -79,7 +79,7 @@ export class Canvas {
 const LANCZOS_A = 3;
 const TAPS = 2 * LANCZOS_A;
 
-/** The Lanczos-3 interpolation kernel, also how a point source is placed between pixel centres when fitted (score/joint-fit.ts). */
+/** The Lanczos-3 interpolation kernel, also how a point source is placed between pixel centres when fitted (detect/joint-fit.ts). */
 export function lanczos(t: number): number {
   if (t === 0) return 1;
   if (abs(t) >= LANCZOS_A) return 0;

@@ -8,7 +8,7 @@
 import type { CutoutSource } from '../cutout/from-files.js';
 import { PIXEL_LIMIT } from '../cutout/validate.js';
 import { UsageError } from '../errors.js';
-import type { PreparedSource } from '../score/prepare.js';
+import type { PreparedSource } from '../detect/prepare.js';
 
 /** Rejection reasons in the order they are tested; a source counts under the first it fails. */
 export const REJECTIONS = ['edge', 'blank', 'core', 'noise', 'magnitude', 'blended', 'excluded'] as const;

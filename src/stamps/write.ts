@@ -19,7 +19,7 @@ import { DEFAULT_HDU_NAMES, listInputFiles, readCutout, type CutoutSource } from
 import { readTileObjects, selectObjects, TileReader } from '../cutout/from-tile.js';
 import { InvalidInputError, OutputError, UsageError } from '../errors.js';
 import type { CoreMask } from '../model/geometry.js';
-import { MER_RMS_TO_SIGMA, prepareSource } from '../score/prepare.js';
+import { MER_RMS_TO_SIGMA, prepareSource } from '../detect/prepare.js';
 import { MICROJANSKY_PER_UNIT } from '../sim/population.js';
 import { defaultVisPsf } from '../sim/psf.js';
 import { generatorVersion } from '../sim/recipe.js';

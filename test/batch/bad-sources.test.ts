@@ -20,7 +20,7 @@ import { readCutout } from '../../src/cutout/from-files.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { defaultCardPath, readCard } from '../../src/model/card.js';
 import { CoreGenerator } from '../../src/model/generator.js';
-import { CORE_SEARCH } from '../../src/score/prepare.js';
+import { CORE_SEARCH } from '../../src/detect/prepare.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { BAD_KINDS, writeBadCutout, type BadKind } from '../helpers/bad-cutouts.js';
 import { runCli } from '../helpers/cli.js';

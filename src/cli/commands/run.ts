@@ -16,8 +16,8 @@ import type { TileInput } from '../../cutout/from-tile.js';
 import { EXIT_CODES, InterruptedError, UsageError } from '../../errors.js';
 import { cardSolverMethod, defaultCardPath, readCard } from '../../model/card.js';
 import type { DeviceRequest } from '../../model/runtime.js';
-import { DEFAULT_THRESHOLDS } from '../../score/detect.js';
-import { MER_RMS_TO_SIGMA } from '../../score/prepare.js';
+import { DEFAULT_THRESHOLDS } from '../../detect/detect.js';
+import { MER_RMS_TO_SIGMA } from '../../detect/prepare.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
 export interface DetectionCommandOptions {

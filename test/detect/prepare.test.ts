@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { coreIndices } from '../../src/model/geometry.js';
-import { kronFlux, prepareSource, robustSigma, MER_RMS_TO_SIGMA } from '../../src/score/prepare.js';
+import { kronFlux, prepareSource, robustSigma, MER_RMS_TO_SIGMA } from '../../src/detect/prepare.js';
 import { defaultVisPsf } from '../../src/sim/psf.js';
 import { seededRandom } from '../helpers/random.js';
 

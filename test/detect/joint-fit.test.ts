@@ -1,4 +1,4 @@
-import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from '../../src/score/joint-fit.js';
+import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from '../../src/detect/joint-fit.js';
 import { defaultVisPsf } from '../../src/sim/psf.js';
 
 function gaussianCrop(side: number, dx: number, dy: number, width = 1.2): Float32Array {

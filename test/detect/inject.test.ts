@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { describe, expect, test } from '@jest/globals';
 
-import { injectPointSource, pointFluxFor } from '../../src/score/inject.js';
+import { injectPointSource, pointFluxFor } from '../../src/detect/inject.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { defaultVisPsf } from '../../src/sim/psf.js';
 import { runCli } from '../helpers/cli.js';

@@ -1,5 +1,5 @@
 import { Rng, deriveKey } from '../../src/random.js';
-import { cholesky, scoreCore, upperTailPValue, whiten } from '../../src/score/core-scores.js';
+import { cholesky, scoreCore, upperTailPValue, whiten } from '../../src/detect/core-scores.js';
 
 describe('linear algebra', () => {
   it('whitening with the Cholesky factor gives b^T C^-1 b', () => {

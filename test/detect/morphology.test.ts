@@ -1,6 +1,6 @@
-import { psfFwhm, spreadModel } from '../../src/score/morphology.js';
+import { psfFwhm, spreadModel } from '../../src/detect/morphology.js';
 import { q1Psfs, defaultVisPsf } from '../../src/sim/psf.js';
-import { subtractPointSource } from '../../src/score/joint-fit.js';
+import { subtractPointSource } from '../../src/detect/joint-fit.js';
 
 const side = 41;
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { upperTailPValue } from '../../src/score/core-scores.js';
-import { gaussianisedZ, gaussianUpperQuantile, incompleteBeta, studentUpperTail } from '../../src/score/significance.js';
+import { upperTailPValue } from '../../src/detect/core-scores.js';
+import { gaussianisedZ, gaussianUpperQuantile, incompleteBeta, studentUpperTail } from '../../src/detect/significance.js';
 
 describe('Student t and Gaussian tails', () => {
   test('incomplete beta at known values', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { fitSignificance } from '../../src/score/calibrate.js';
-import { applySignificanceCalibration } from '../../src/score/detect.js';
+import { fitSignificance } from '../../src/detect/calibrate.js';
+import { applySignificanceCalibration } from '../../src/detect/detect.js';
 import { seededRandom } from '../helpers/random.js';
 
 function heavyTailed(n: number, seed: number): number[] {

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
 import { defaultCardPath } from '../../src/model/card.js';
 import { CoreGenerator } from '../../src/model/generator.js';
-import { detectBatch, UNCALIBRATED } from '../../src/score/detect.js';
-import { MER_RMS_TO_SIGMA, prepareSource } from '../../src/score/prepare.js';
+import { detectBatch, UNCALIBRATED } from '../../src/detect/detect.js';
+import { MER_RMS_TO_SIGMA, prepareSource } from '../../src/detect/prepare.js';
 import { MICROJANSKY_PER_UNIT } from '../../src/sim/population.js';
 import { simulateObject } from '../../src/sim/products.js';
 import { buildRecipe } from '../../src/sim/recipe.js';

@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { upperTailPValue } from '../../src/score/core-scores.js';
-import { calibrate, classify, DEFAULT_THRESHOLDS } from '../../src/score/detect.js';
-import { gaussianisedZ } from '../../src/score/significance.js';
-import type { PreparedSource } from '../../src/score/prepare.js';
+import { upperTailPValue } from '../../src/detect/core-scores.js';
+import { calibrate, classify, DEFAULT_THRESHOLDS } from '../../src/detect/detect.js';
+import { gaussianisedZ } from '../../src/detect/significance.js';
+import type { PreparedSource } from '../../src/detect/prepare.js';
 
 describe('classify', () => {
   const t = DEFAULT_THRESHOLDS;
