@@ -170,8 +170,14 @@ export class FitsFile {
     const hdu = this.hdu(ref);
     const layout = imageLayout(this.imageHeader(hdu));
     if (layout.axes.length === 0) throw new InvalidInputError('HDU has no image data (NAXIS = 0)', this.location(hdu));
-    this.checkPixels(hdu, section ? sectionAxes(section) : layout.axes);
-    if (hdu.kind === 'compressed-image') return readCompressedImage(this.source, hdu, section);
+    this.checkPixels(hdu, 'image', section ? sectionAxes(section) : layout.axes);
+    if (hdu.kind === 'compressed-image') {
+      // A tile is decoded whole, so even a small section allocates every tile it touches (ZNAXIS1 =
+      // ZTILE1 = 2^53 - 1 asked for that many pixels and ended in a RangeError).
+      const { tile } = compressionInfo(hdu, this.path);
+      this.checkPixels(hdu, 'tile', tile.map((extent, k) => Math.min(extent, layout.axes[k]!)));
+      return readCompressedImage(this.source, hdu, section);
+    }
     return readImagePixels(this.source, hdu.dataOffset, layout, section);
   }
 
@@ -208,10 +214,10 @@ export class FitsFile {
     return { file: this.path, hdu: hdu.index };
   }
 
-  private checkPixels(hdu: HduInfo, axes: readonly number[]): void {
+  private checkPixels(hdu: HduInfo, what: 'image' | 'tile', axes: readonly number[]): void {
     const pixels = pixelCount(axes);
     if (pixels > this.maxPixels) {
-      throw new LimitExceededError(`image of ${axes.join('x')} = ${pixels} pixels exceeds the limit of ${this.maxPixels} pixels`, this.location(hdu));
+      throw new LimitExceededError(`${what} of ${axes.join('x')} = ${pixels} pixels exceeds the limit of ${this.maxPixels} pixels`, this.location(hdu));
     }
   }
 }

@@ -11,13 +11,13 @@ import { gzipSync } from 'node:zlib';
 
 import { afterAll, describe, expect, test } from '@jest/globals';
 
-import { EXIT_CODES, VisAgnError } from '../../src/errors.js';
+import { EXIT_CODES, LimitExceededError, VisAgnError } from '../../src/errors.js';
 import { openFits } from '../../src/fits/file.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { runCli } from '../helpers/cli.js';
 import { seededRandom } from '../helpers/random.js';
 import { repoRoot } from '../helpers/shared.js';
-import { card, fitsBytes, tempDir } from './fits-bytes.js';
+import { card, fitsBytes, imageCards, tempDir } from './fits-bytes.js';
 
 const crashers = path.join(repoRoot, 'test', 'fixtures', 'fits-crashers');
 
@@ -122,7 +122,38 @@ describe('FITS fuzzing', () => {
     writeFileSync(path.join(crashers, 'header-only.fits'), fitsBytes([{ cards: [card('SIMPLE', true), card('BITPIX', -32), card('NAXIS', 2), card('NAXIS1', 100), card('NAXIS2', 100)] }]));
     writeFileSync(path.join(crashers, 'not-fits.fits'), 'this is not a FITS file\n');
     writeFileSync(path.join(crashers, 'empty.fits'), '');
+    writeFileSync(path.join(crashers, 'compressed-znaxis-2e31.fits'), gzipCompressedImage({ ZNAXIS: 2147483648 }));
+    writeFileSync(path.join(crashers, 'compressed-pcount-huge.fits'), gzipCompressedImage({ PCOUNT: 99999999999 }));
+    writeFileSync(path.join(crashers, 'compressed-tile-2e53.fits'), gzipCompressedImage({ ZNAXIS1: 2 ** 53 - 1, ZTILE1: 2 ** 53 - 1 }));
+    writeFileSync(path.join(crashers, 'truncated.fits'), fitsBytes([{ cards: imageCards(-32, [100, 100]), data: new Uint8Array(40000) }]).subarray(0, 12880));
   }
+
+  test.each([
+    ['compressed-znaxis-2e31.fits', 'invalidInput', ', HDU 1: ZNAXIS = 2147483648 is outside 0..999'],
+    ['compressed-pcount-huge.fits', 'invalidInput', ', HDU 1: file is truncated: the data unit needs 100000000007 bytes'],
+    ['compressed-tile-2e53.fits', 'limitExceeded', ', HDU 1: image of 9007199254740991x4 = 36028797018963964 pixels exceeds the limit'],
+    ['truncated.fits', 'invalidInput', ', HDU 0: file is truncated: the data unit needs 40000 bytes from byte 2880, but the file ends at 12880'],
+    ['header-only.fits', 'invalidInput', ', HDU 0: file is truncated: the data unit needs 40000 bytes from byte 2880, but the file ends at 2880'],
+    ['empty.fits', 'invalidInput', ': not a FITS file'],
+    ['not-fits.fits', 'invalidInput', ': not a FITS file'],
+  ] as const)('fitsinfo on the crasher %s: exit code %s, and an error that names the file%s', async (name, exit, reason) => {
+    const file = path.join(crashers, name);
+    const result = await runCli(['fitsinfo', file]);
+    expect(result.code).toBe(EXIT_CODES[exit]);
+    expect(`${result.stdout}${result.stderr}`).toContain(`error: ${file}${reason}`);
+  }, 60_000);
+
+  test('a section of a compressed image is refused before its tile, larger than the pixel limit, is allocated', () => {
+    const file = path.join(crashers, 'compressed-tile-2e53.fits');
+    const fits = openFits(file);
+    try {
+      const read = (): unknown => fits.readImage(1, { x0: 0, x1: 2, y0: 0, y1: 2 });
+      expect(read).toThrow(LimitExceededError);
+      expect(read).toThrow(`${file}, HDU 1: tile of 9007199254740991x4 = 36028797018963964 pixels exceeds the limit of 536870912 pixels`);
+    } finally {
+      fits.close();
+    }
+  });
 
   test.each(readdirSync(crashers).filter((name) => name.endsWith('.fits')))('fitsinfo on the crasher %s: no crash; every error names the file, without a stack trace', async (name) => {
     const file = path.join(crashers, name);
@@ -134,5 +165,5 @@ describe('FITS fuzzing', () => {
     for (const line of errors) expect(line).toContain(file);
     // A file that fails outright says so in one line.
     if (result.stdout === '') expect(result.stderr.trim().split('\n')).toHaveLength(1);
-  });
+  }, 60_000);
 });

@@ -2,6 +2,7 @@
  * GZIP_1, GZIP_2 and NOCOMPRESS: the tile is the big-endian pixel array itself, deflated (GZIP_1),
  * deflated after grouping the bytes by significance (GZIP_2, "byte shuffling"), or stored as is.
  */
+import { constants } from 'node:buffer';
 import { unzipSync } from 'node:zlib';
 import { InvalidInputError } from '../../errors.js';
 import type { SampleType, TileCodec, TileCodecContext, TileSamples } from './registry.js';
@@ -70,24 +71,31 @@ function samplesFromBigEndian(bytes: Uint8Array, npix: number, nominal: SampleTy
   return viewAs(out, sampleType);
 }
 
-function inflate(compressed: Uint8Array, name: string): Uint8Array {
+/**
+ * Inflates no further than `npix` of the widest samples: a few kilobytes of deflated zeros would
+ * otherwise fill memory long before the tile's size is checked.
+ */
+function inflate(compressed: Uint8Array, npix: number, name: string): Uint8Array {
+  const limit = Math.min(npix * SAMPLE_BYTES.float64, constants.MAX_LENGTH);
   try {
     // unzip accepts both the gzip wrapper cfitsio writes and a bare zlib stream.
-    return unzipSync(compressed);
+    return unzipSync(compressed, { maxOutputLength: limit });
   } catch (error) {
-    throw new InvalidInputError(`${name} tile does not inflate: ${(error as Error).message}`, {}, { cause: error });
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    const reason = tooLarge ? `inflates to more than ${limit} bytes` : `does not inflate: ${(error as Error).message}`;
+    throw new InvalidInputError(`${name} tile of ${npix} pixels ${reason}`, {}, { cause: error });
   }
 }
 
 export const gzip1Codec: TileCodec = {
   decode(compressed: Uint8Array, context: TileCodecContext): TileSamples {
-    return samplesFromBigEndian(inflate(compressed, 'GZIP_1'), context.npix, context.sampleType);
+    return samplesFromBigEndian(inflate(compressed, context.npix, 'GZIP_1'), context.npix, context.sampleType);
   },
 };
 
 export const gzip2Codec: TileCodec = {
   decode(compressed: Uint8Array, context: TileCodecContext): TileSamples {
-    return samplesFromBigEndian(inflate(compressed, 'GZIP_2'), context.npix, context.sampleType, true);
+    return samplesFromBigEndian(inflate(compressed, context.npix, 'GZIP_2'), context.npix, context.sampleType, true);
   },
 };
 

@@ -68,14 +68,20 @@ function columnNames(header: HeaderLookup, at: ErrorLocation): string[] {
   return names;
 }
 
+/** ZNAXIS within the standard's 0..999, checked before the loops over the axes it counts. */
+function axisCount(header: HeaderLookup, at: ErrorLocation): number {
+  const naxis = intKeyword(header, 'ZNAXIS', at);
+  if (naxis < 0 || naxis > 999) throw new InvalidInputError(`ZNAXIS = ${naxis} is outside 0..999`, at);
+  return naxis;
+}
+
 function parseInfo(hdu: HduInfo, at: ErrorLocation): CompressionInfo {
   const { header } = hdu;
   if (header.get('ZIMAGE') !== true) throw new InvalidInputError('HDU is not a tile-compressed image (ZIMAGE is not T)', at);
   const algorithm = header.get('ZCMPTYPE');
   if (typeof algorithm !== 'string') throw new InvalidInputError('ZCMPTYPE is missing', at);
   const bitpix = bitpixType(intKeyword(header, 'ZBITPIX', at), at).bitpix;
-  const naxis = intKeyword(header, 'ZNAXIS', at);
-  if (naxis < 0 || naxis > 999) throw new InvalidInputError(`ZNAXIS = ${naxis} is outside 0..999`, at);
+  const naxis = axisCount(header, at);
   const axes: number[] = [];
   const tile: number[] = [];
   let tileCount = naxis === 0 ? 0 : 1;
@@ -505,10 +511,9 @@ export function compressedImageHeader(hdu: HduInfo): FitsHeader {
     image.set('XTENSION', 'IMAGE', z.card('ZTENSION')?.comment, { before: 0 });
   }
   image.set('BITPIX', from('ZBITPIX').value, from('ZBITPIX').comment, { before: 1 });
-  const naxis = from('ZNAXIS');
-  image.set('NAXIS', naxis.value, naxis.comment, { before: 2 });
+  const n = axisCount(hdu.header, location);
+  image.set('NAXIS', n, from('ZNAXIS').comment, { before: 2 });
   let last = 'NAXIS';
-  const n = typeof naxis.value === 'number' ? naxis.value : 0;
   for (let i = 1; i <= n; i++) {
     image.set(`NAXIS${i}`, from(`ZNAXIS${i}`).value, from(`ZNAXIS${i}`).comment, { after: last });
     last = `NAXIS${i}`;

@@ -214,6 +214,15 @@ describe('GZIP_1, GZIP_2 and NOCOMPRESS', () => {
     expect(() => codecRegistry.get('GZIP_1')!.decode(gzipSync(new Uint8Array(10)), context)).toThrow(InvalidInputError);
     expect(() => codecRegistry.get('GZIP_1')!.decode(Uint8Array.from([1, 2, 3, 4]), context)).toThrow(InvalidInputError);
   });
+
+  it('stops inflating a tile at the size of its pixels, so deflated zeros cannot fill memory', () => {
+    const context: TileCodecContext = { npix: 3, shape: [3], sampleType: 'float32', params: new Map() };
+    for (const name of ['GZIP_1', 'GZIP_2']) {
+      const decode = (): unknown => codecRegistry.get(name)!.decode(gzipSync(new Uint8Array(1 << 20)), context);
+      expect(decode).toThrow(InvalidInputError);
+      expect(decode).toThrow(`${name} tile of 3 pixels inflates to more than 24 bytes`);
+    }
+  });
 });
 
 /** PLIO words: opcode in the top 4 bits, 12 bits of data. */
