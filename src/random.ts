@@ -81,7 +81,7 @@ export const STREAM = {
   field: 6,
   /** Starting noise of the core sampler (src/model/noise.ts). */
   sampler: 101,
-  /** Position and shot noise of an injected point source (src/detect/inject.ts). */
+  /** Position and shot noise of an injected point source (src/sim/inject.ts). */
   injection: 102,
 } as const;
 

@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { CoreGenerator } from '../../dist/model/generator.js';
 import { readShards } from '../../dist/sim/read-shards.js';
 import { scoreShards } from '../../dist/detect/shards.js';
-import { MER_RMS_TO_SIGMA } from '../../dist/detect/prepare.js';
+import { MER_RMS_TO_SIGMA } from '../../dist/ground/vis.js';
 
 const card = process.env.CARD ?? new URL('../../models/default/card.json', import.meta.url).pathname;
 const dir = process.env.SHARDS ?? 'sims/grid-r24';

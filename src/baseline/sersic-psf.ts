@@ -17,7 +17,7 @@
  * point source buys is never negative; its square root is the detection statistic.
  */
 
-import type { Psf } from '../sim/psf.js';
+import type { Psf } from '../ground/psf.js';
 import { Canvas, convolve, depositPoint, drawSersic, FULL_CORE, scatter } from '../sim/render.js';
 import { SersicProfile, type Truncation } from '../sim/sersic.js';
 

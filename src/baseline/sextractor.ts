@@ -24,7 +24,8 @@ import { openFits, type FitsFile } from '../fits/file.js';
 import { openBinaryTable } from '../fits/table.js';
 import type { PixelArray } from '../fits/types.js';
 import { writeFits, type HduInput } from '../fits/writer.js';
-import { median } from '../sim/stats.js';
+import { median } from '../ground/stats.js';
+import { MAGZERO, PIXEL_SCALE_ARCSEC } from '../ground/vis.js';
 
 export const SOURCE_EXTRACTOR = 'source-extractor';
 
@@ -33,10 +34,6 @@ const SHARE_DIRS = ['/usr/share/source-extractor', '/usr/local/share/source-extr
 
 /** Image HDUs tried in turn: simulated and most Q1 cutouts say VIS_FLUX, some Q1 cutouts VIS_BGSUB. */
 const IMAGE_HDUS = ['VIS_FLUX', 'VIS_BGSUB'];
-
-/** The Q1 MER zero point, used when the image header has no MAGZERO. */
-const DEFAULT_MAGZERO = 24.6;
-const PIXEL_SCALE_ARCSEC = 0.1;
 
 /** A detection further than this from the cutout centre is some other source. */
 export const MATCH_RADIUS_PX = 3;
@@ -239,7 +236,7 @@ function readCutout(file: string): Cutout {
     }
     const psf = fits.readImage('VIS_PSF');
     if (psf.axes.length !== 2) throw new InvalidInputError('VIS_PSF is not a 2-D image', { file });
-    return { image, rms: rms?.data, psf, magZero: fits.hdu(name).header.getNumber('MAGZERO', DEFAULT_MAGZERO) };
+    return { image, rms: rms?.data, psf, magZero: fits.hdu(name).header.getNumber('MAGZERO', MAGZERO) };
   } finally {
     fits.close();
   }

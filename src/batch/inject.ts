@@ -12,10 +12,10 @@ import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 import { deriveKey } from '../random.js';
-import { injectPointSource } from '../detect/inject.js';
+import { injectPointSource } from '../sim/inject.js';
 import { CORE_SEARCH } from '../detect/prepare.js';
-import { defaultVisPsf } from '../sim/psf.js';
-import { median } from '../sim/stats.js';
+import { defaultVisPsf } from '../ground/psf.js';
+import { median } from '../ground/stats.js';
 import { prepareCutout, scorePrepared, significanceCalibration, type DetectionConfig, type PreparedCutout } from './run.js';
 
 export interface InjectionOptions {

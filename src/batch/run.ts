@@ -25,9 +25,10 @@ import type { DeviceRequest } from '../model/runtime.js';
 import { runtimeVersion } from '../model/runtime.js';
 import type { FlowMethod } from '../model/sampler.js';
 import { classify, DEFAULT_THRESHOLDS, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../detect/detect.js';
-import { MER_RMS_TO_SIGMA, prepareSource, type PreparedSource } from '../detect/prepare.js';
-import { defaultVisPsf } from '../sim/psf.js';
-import { generatorVersion } from '../sim/recipe.js';
+import { prepareSource, type PreparedSource } from '../detect/prepare.js';
+import { defaultVisPsf } from '../ground/psf.js';
+import { generatorVersion } from '../ground/version.js';
+import { MER_RMS_TO_SIGMA, microjanskyPerUnit } from '../ground/vis.js';
 
 export interface DetectionConfig {
   readonly samples: number;
@@ -145,12 +146,6 @@ export interface RunSummary {
   readonly errors: string;
   readonly seconds: number;
   readonly provider: string;
-}
-
-const MICROJANSKY_AB_ZERO = 23.9;
-
-function microjanskyPerUnit(magzero: number): number {
-  return 10 ** ((MICROJANSKY_AB_ZERO - magzero) / 2.5);
 }
 
 function finiteOrNull(value: number | null | undefined): number | null {

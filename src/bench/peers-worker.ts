@@ -6,7 +6,7 @@
 import { concentrationIndex } from '../baseline/concentration.js';
 import { fitSersicPsf } from '../baseline/sersic-psf.js';
 import { readCutout } from '../cutout/from-files.js';
-import { defaultVisPsf } from '../sim/psf.js';
+import { defaultVisPsf } from '../ground/psf.js';
 
 /** Read around the centre: the 25-pixel fit plus room for the concentration's sky annulus. */
 const WINDOW = 41;

@@ -7,7 +7,7 @@
 
 import type { CatalogRow } from '../catalog/schema.js';
 import { crossMatch, DEFAULT_MATCH_RADIUS_ARCSEC } from './match.js';
-import type { ReferenceTable } from './reference.js';
+import type { PositionTable } from '../ground/table.js';
 import {
   binOf,
   checkEdges,
@@ -24,14 +24,14 @@ import {
 /** The catalogue columns the match needs. */
 export type MatchableRow = Pick<CatalogRow, 'object_id' | 'ra' | 'dec' | 'is_candidate'>;
 
-/** The reference columns the match needs, as readReferenceTable gives them. */
+/** The reference columns the match needs, as readPositionTable gives them. */
 export interface ReferenceSources {
   readonly ra: ArrayLike<number>;
   readonly dec: ArrayLike<number>;
   readonly mag: ArrayLike<number> | null;
   readonly id: readonly (string | null)[] | null;
   /** The magnitude column's name, for the report. */
-  readonly columns?: ReferenceTable['columns'];
+  readonly columns?: PositionTable['columns'];
 }
 
 export interface ReferenceCompletenessOptions {

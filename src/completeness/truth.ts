@@ -11,7 +11,7 @@
 import type { CatalogRow } from '../catalog/schema.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { upperTailPValue } from '../detect/core-scores.js';
-import { bigintColumn, numberColumn, readTableColumns, resolveColumn, type TableOptions } from './reference.js';
+import { bigintColumn, numberColumn, readTableColumns, resolveColumn, type TableOptions } from '../ground/table.js';
 import {
   binOf,
   checkEdges,

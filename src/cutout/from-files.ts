@@ -13,7 +13,8 @@ import { InputNotFoundError, InvalidInputError, VisAgnError } from '../errors.js
 import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
 import type { FitsHeader } from '../fits/header.js';
 import { wcsFromHeader } from '../fits/wcs.js';
-import { psfFromStamp, type Psf } from '../sim/psf.js';
+import { psfFromStamp, type Psf } from '../ground/psf.js';
+import { MAGZERO } from '../ground/vis.js';
 import { parseEuclidObjectId } from './object-id.js';
 import { psfProblem } from './validate.js';
 
@@ -28,9 +29,6 @@ export const DEFAULT_HDU_NAMES: HduNames = { flux: ['VIS_FLUX', 'VIS_BGSUB'], rm
 
 /** Keywords that carry an object id, in the order they are tried (primary header, then the image's). */
 const OBJECT_ID_KEYWORDS = ['OBJECTID', 'OBJECT_ID', 'OBJ_ID'];
-
-/** MER VIS images: one pixel unit is 10^((23.9 - 24.6) / 2.5) uJy. */
-export const DEFAULT_MAGZERO = 24.6;
 
 /** Values this large mark pixels without coverage in MER RMS maps (1e16 in the Q1 cutouts); no image pixel is. */
 const NO_COVERAGE_RMS = 1e10;
@@ -266,7 +264,7 @@ export function readCutout(file: string, options: CutoutReadOptions): CutoutSour
       dec = sky.dec;
     }
     const id = objectIdFor(file, [fits.hdu(0).header, header]);
-    const magzero = header.getNumber('MAGZERO', fits.hdu(0).header.getNumber('MAGZERO', DEFAULT_MAGZERO));
+    const magzero = header.getNumber('MAGZERO', fits.hdu(0).header.getNumber('MAGZERO', MAGZERO));
     return {
       sourceFile: file,
       hdu: hdu.name || String(hdu.index),

@@ -5,12 +5,13 @@
  */
 
 import type { FlagName } from '../catalog/flags.js';
-import { readReferenceTable } from '../completeness/reference.js';
 import { InvalidInputError } from '../errors.js';
 import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
 import { wcsFromHeader, type TanWcs } from '../fits/wcs.js';
-import { psfFromStamp, type Psf } from '../sim/psf.js';
-import { DEFAULT_MAGZERO, findImageHdu, windowAround, type CutoutSource, type HduNames } from './from-files.js';
+import { psfFromStamp, type Psf } from '../ground/psf.js';
+import { readPositionTable } from '../ground/table.js';
+import { MAGZERO } from '../ground/vis.js';
+import { findImageHdu, windowAround, type CutoutSource, type HduNames } from './from-files.js';
 import { psfProblem } from './validate.js';
 
 export interface TileInput {
@@ -49,7 +50,7 @@ export interface TileObjects {
 }
 
 export async function readTileObjects(input: Pick<TileInput, 'catalog' | 'raColumn' | 'decColumn' | 'idColumn'>): Promise<TileObjects> {
-  const catalogue = await readReferenceTable(input.catalog, {
+  const catalogue = await readPositionTable(input.catalog, {
     ...(input.raColumn === undefined ? {} : { raColumn: input.raColumn }),
     ...(input.decColumn === undefined ? {} : { decColumn: input.decColumn }),
     ...(input.idColumn === undefined ? {} : { idColumn: input.idColumn }),
@@ -89,7 +90,7 @@ export class TileReader {
       const hdu = findImageHdu(tile, names.flux);
       const header = tile.imageHeader(hdu);
       const wcs = wcsFromHeader(header, { file: input.tile, hdu: hdu.name || hdu.index });
-      const magzero = header.getNumber('MAGZERO', tile.hdu(0).header.getNumber('MAGZERO', DEFAULT_MAGZERO));
+      const magzero = header.getNumber('MAGZERO', tile.hdu(0).header.getNumber('MAGZERO', MAGZERO));
       const rms = rmsFile === undefined ? undefined : { fits: rmsFile, hdu: findImageHdu(rmsFile, names.rms) };
       return new TileReader(input, { fits: tile, hdu }, rms, header.getInt('NAXIS1'), header.getInt('NAXIS2'), wcs, magzero, psf);
     } catch (error) {

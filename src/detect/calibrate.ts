@@ -7,7 +7,7 @@
 
 import type { CoreGenerator } from '../model/generator.js';
 import type { Shards } from '../sim/read-shards.js';
-import { quantileOf } from '../sim/stats.js';
+import { quantileOf } from '../ground/stats.js';
 import { upperTailPValue } from './core-scores.js';
 import { applySignificanceCalibration, UNCALIBRATED, type SamplingOptions, type SignificanceCalibration } from './detect.js';
 import { scoreShards } from './shards.js';

@@ -4,14 +4,8 @@
  * central mask x mask pixels: the optimal linear estimate of a point source's flux on white noise.
  */
 
+import type { PsfStamp } from '../ground/psf.js';
 import { coreIndices, type CoreMask } from '../model/geometry.js';
-
-export interface PsfStamp {
-  /** Odd side length; the centre pixel is the PSF origin. */
-  readonly size: number;
-  /** Row-major, normalised to sum 1. */
-  readonly data: ArrayLike<number>;
-}
 
 /** The PSF's pixels under the core mask, in core order, as the weights for `psfWeightedFlux`. */
 export function psfCoreWeights(psf: PsfStamp, mask: CoreMask): Float64Array {

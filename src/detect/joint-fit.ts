@@ -11,8 +11,7 @@
  * to the subtracted wings, which it does to within the samples' spread over the range that matters.
  */
 
-import { lanczos } from '../sim/render.js';
-import type { PsfStamp } from './core-flux.js';
+import { lanczos, type PsfStamp } from '../ground/psf.js';
 
 /**
  * Where the light peaks within the brightest pixel: a parabola through the logarithms of the peak and

@@ -11,7 +11,7 @@
  * Uniform weights: the stamps are sky-limited where the statistic matters.
  */
 
-import type { PsfStamp } from './core-flux.js';
+import type { PsfStamp } from '../ground/psf.js';
 
 /** Scale length of the extended model in units of the PSF's FWHM, as Source Extractor fixes it. */
 const SCALE_PER_FWHM = 1 / 16;

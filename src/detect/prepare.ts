@@ -7,16 +7,11 @@
 
 import type { FlagName } from '../catalog/flags.js';
 import { coreIndices, type CoreMask } from '../model/geometry.js';
+import type { PsfStamp } from '../ground/psf.js';
+import { madSigma, median } from '../ground/stats.js';
+import { MER_RMS_TO_SIGMA } from '../ground/vis.js';
 import { centreOnCore } from '../model/preprocess.js';
-import { DEFAULT_RECIPE } from '../sim/recipe.js';
-import { madSigma, median } from '../sim/stats.js';
-import { psfCoreWeights, type PsfStamp } from './core-flux.js';
-
-/**
- * Blank-sky noise over the level of a MER RMS map. Mosaic resampling correlates the noise, so the
- * per-pixel scatter is below what the RMS map says (0.59-0.66 on the three Q1 cutouts; docs/simulator.md).
- */
-export const MER_RMS_TO_SIGMA = DEFAULT_RECIPE.noise.madToRms;
+import { psfCoreWeights } from './core-flux.js';
 
 /** Search box for the brightest pixel, as in the paper's code. */
 export const CORE_SEARCH = 9;

@@ -1,18 +1,25 @@
 /**
- * Effective PSFs (optical PSF convolved with the pixel, sampled at pixel centres) for rendering: the
- * real Q1 VIS stamps, or a parametric Moffat for studies of PSF width (FWHM 0.16"-0.20").
+ * Effective PSFs (optical PSF convolved with the pixel, sampled at pixel centres), for rendering and
+ * for scoring: a cutout's own stamp, the real Q1 VIS stamps and their mean (for cutouts without one),
+ * or a parametric Moffat for studies of PSF width (FWHM 0.16"-0.20"); and the Lanczos-3 kernel that
+ * places a point source between pixel centres, in the simulator and in the joint fit alike.
  */
 
 import { Q1_VIS_PSF_STAMPS } from './q1-psf-stamps.js';
+import { PIXEL_SCALE_ARCSEC } from './vis.js';
 
-export const PIXEL_SCALE_ARCSEC = 0.1;
+/** What the scores need of a PSF. */
+export interface PsfStamp {
+  /** Odd side length; the centre pixel is the PSF origin. */
+  readonly size: number;
+  /** Row-major, normalised to sum 1. */
+  readonly data: ArrayLike<number>;
+}
 
-export interface Psf {
+export interface Psf extends PsfStamp {
   /** Where it came from, recorded in the truth table and the recipe: 'q1:<file>' or 'moffat:<fwhm>:<beta>'. */
   readonly name: string;
-  /** Odd side length in pixels; the centre pixel is the PSF origin. */
-  readonly size: number;
-  /** Row-major, normalised to sum 1 so that a source's flux is what the truth table says. */
+  /** Normalised to sum 1 so that a source's flux is what the truth table says. */
   readonly data: Float64Array;
 }
 
@@ -111,4 +118,13 @@ export function defaultVisPsf(): Psf {
     return psfFromStamp('q1:mean', size, sum);
   })();
   return defaultCache;
+}
+
+export const LANCZOS_A = 3;
+
+/** The Lanczos-3 interpolation kernel. */
+export function lanczos(t: number): number {
+  if (t === 0) return 1;
+  if (Math.abs(t) >= LANCZOS_A) return 0;
+  return (LANCZOS_A * Math.sin(Math.PI * t) * Math.sin((Math.PI * t) / LANCZOS_A)) / (Math.PI * Math.PI * t * t);
 }

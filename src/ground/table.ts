@@ -1,9 +1,9 @@
 /**
- * Tables of known objects to measure completeness against (spectroscopic QSO catalogues, X-ray AGN,
- * simulation truth), read from whatever the user has: a FITS binary or ASCII table, Parquet, CSV with
- * a header row, or Arrow IPC. The format is recognised from the file's first bytes, not its name.
- * Only the columns asked for are read, as plain cells, then converted and checked per column so an
- * error names the file, the column and the row.
+ * Tables of sky positions, read from whatever the user has: a FITS binary or ASCII table, Parquet, CSV
+ * with a header row, or Arrow IPC: MER tile catalogues, and the known objects completeness is measured
+ * against (spectroscopic QSO catalogues, X-ray AGN, simulation truth). The format is recognised from
+ * the file's first bytes, not its name. Only the columns asked for are read, as plain cells, then
+ * converted and checked per column so an error names the file, the column and the row.
  */
 
 import { open, readFile } from 'node:fs/promises';
@@ -352,7 +352,7 @@ export function bigintColumn(cells: readonly Cell[], name: string, location: Err
   });
 }
 
-export interface ReferenceOptions extends TableOptions {
+export interface PositionTableOptions extends TableOptions {
   readonly raColumn?: string;
   readonly decColumn?: string;
   /** Optional: without one (named or found) the report has no magnitude bins. */
@@ -361,8 +361,8 @@ export interface ReferenceOptions extends TableOptions {
   readonly idColumn?: string;
 }
 
-/** Reference positions in degrees (ICRS assumed), with magnitudes and identifiers where the table has them. */
-export interface ReferenceTable {
+/** Positions in degrees (ICRS assumed), with magnitudes and identifiers where the table has them. */
+export interface PositionTable {
   readonly path: string;
   readonly format: TableFormat;
   readonly location: ErrorLocation;
@@ -376,8 +376,8 @@ export interface ReferenceTable {
   readonly id: readonly (string | null)[] | null;
 }
 
-/** Reads a reference table; InvalidInputError names the file and lists the columns when one is missing. */
-export async function readReferenceTable(path: string, options: ReferenceOptions = {}): Promise<ReferenceTable> {
+/** Reads a table of positions; InvalidInputError names the file and lists the columns when one is missing. */
+export async function readPositionTable(path: string, options: PositionTableOptions = {}): Promise<PositionTable> {
   const table = await readTableColumns(
     path,
     (available, location) => ({

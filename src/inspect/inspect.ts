@@ -14,6 +14,7 @@ import { TileReader, type TileInput } from '../cutout/from-tile.js';
 import { InvalidInputError } from '../errors.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { CORE_SEARCH } from '../detect/prepare.js';
+import { microjanskyPerUnit } from '../ground/vis.js';
 import { renderInspectionPanel, type PanelInput } from './panel.js';
 import type { Figure } from './figure.js';
 
@@ -151,8 +152,7 @@ export async function inspectPrepared(generator: CoreGenerator, group: readonly 
       psfWeights: prepared.psfWeights,
       psFlux: scores?.psFlux ?? 0,
       noiseSigma: prepared.sigma,
-      // 23.9: the AB magnitude of 1 µJy.
-      uJyPerUnit: 10 ** ((23.9 - cutout.magzero) / 2.5),
+      uJyPerUnit: microjanskyPerUnit(cutout.magzero),
       summary: plainSummary(row, config),
       lines,
     };

@@ -9,9 +9,9 @@
 import { availableParallelism } from 'node:os';
 import { InvalidInputError } from '../errors.js';
 import { coreSum, cropCore, psfCoreWeights, psfWeightedFlux } from '../detect/core-flux.js';
-import { q1Psfs } from '../sim/psf.js';
+import { q1Psfs } from '../ground/psf.js';
 import { readShards } from '../sim/read-shards.js';
-import { median, quantileOf } from '../sim/stats.js';
+import { median, quantileOf } from '../ground/stats.js';
 import { cardSolverMethod } from './card.js';
 import { CoreGenerator } from './generator.js';
 import { samplerNoise } from './noise.js';

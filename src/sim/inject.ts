@@ -5,10 +5,10 @@
  * exactly as the simulator renders AGN, so recovery is measured as the sims measure it.
  */
 
+import type { Psf } from '../ground/psf.js';
+import { MER_VIS_GAIN } from '../ground/vis.js';
 import { Rng, STREAM, deriveKey } from '../random.js';
-import { DEFAULT_RECIPE } from '../sim/recipe.js';
-import type { Psf } from '../sim/psf.js';
-import { renderSignal } from '../sim/scene.js';
+import { renderSignal } from './scene.js';
 
 export interface Injection {
   /** The f_PS asked for: F_point / (F_point + F_host). */
@@ -19,9 +19,6 @@ export interface Injection {
   readonly dx: number;
   readonly dy: number;
 }
-
-/** Electrons per image unit of the MER VIS mosaics, as calibrated on the Q1 RMS maps (docs/simulator.md). */
-export const MER_VIS_GAIN = DEFAULT_RECIPE.noise.gain;
 
 /** The point flux that gives `fps` on a host of `hostFlux`. */
 export function pointFluxFor(fps: number, hostFlux: number): number {

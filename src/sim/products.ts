@@ -4,7 +4,7 @@
  */
 
 import type { HduInput } from '../fits/writer.js';
-import { MAGZERO } from './population.js';
+import { MAGZERO } from '../ground/vis.js';
 import { cutoutWindow, renderObject, renderTargetPoint, type SimRecipe } from './scene.js';
 import { DEFAULT_TILE, tileWcs, wcsCards } from './sky.js';
 import { neighbourRows, sourceValues, type TruthRow } from './truth.js';

@@ -5,7 +5,6 @@
  */
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import { UsageError } from '../errors.js';
 import { Q1_NOISE } from './calibration.js';
@@ -54,9 +53,4 @@ export function buildRecipe(options: RecipeOptions = {}, base: SimRecipe = DEFAU
 /** First 16 hex digits of the SHA-256 of the recipe's JSON: short enough for a FITS card. */
 export function recipeDigest(recipe: SimRecipe): string {
   return createHash('sha256').update(JSON.stringify(recipe)).digest('hex').slice(0, 16);
-}
-
-/** The vis-agn version that wrote an output (package.json, two levels up from src/sim and dist/sim). */
-export function generatorVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

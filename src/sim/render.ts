@@ -13,6 +13,7 @@
  * radial nodes in r^(1/n), which follows the cusp, and deposited through L.
  */
 
+import { LANCZOS_A, lanczos } from '../ground/psf.js';
 import type { SersicProfile } from './sersic.js';
 
 // Module-level aliases: under Jest's vm context every lookup of the global Math costs ~0.4 us,
@@ -76,15 +77,7 @@ export class Canvas {
   }
 }
 
-const LANCZOS_A = 3;
 const TAPS = 2 * LANCZOS_A;
-
-/** The Lanczos-3 interpolation kernel, also how a point source is placed between pixel centres when fitted (detect/joint-fit.ts). */
-export function lanczos(t: number): number {
-  if (t === 0) return 1;
-  if (abs(t) >= LANCZOS_A) return 0;
-  return (LANCZOS_A * sin(Math.PI * t) * sin((Math.PI * t) / LANCZOS_A)) / (Math.PI * Math.PI * t * t);
-}
 
 /**
  * Normalised weights of taps -2..3 for fractional offsets k/PHASES, k = 0..PHASES: weights at other

@@ -14,7 +14,8 @@ import { Canvas, convolve, coreFor, depositPoint, drawSersic, scatter } from './
 import { SersicProfile } from './sersic.js';
 import { addNoise, type NoiseModel } from './noise.js';
 import { drawSource, type HostKind, type MagnitudeLaw, type PopulationRecipe, type Source } from './population.js';
-import { cropPsf, moffatPsf, q1Psfs, PIXEL_SCALE_ARCSEC, type Psf } from './psf.js';
+import { cropPsf, moffatPsf, q1Psfs, type Psf } from '../ground/psf.js';
+import { PIXEL_SCALE_ARCSEC } from '../ground/vis.js';
 import { DEFAULT_TILE } from './sky.js';
 
 // Module-level aliases: under Jest's vm context every lookup of the global Math costs ~0.4 us,

@@ -10,8 +10,9 @@ import path from 'node:path';
 import { AtomicFile, writeAtomically } from '../atomic-file.js';
 import { OutputError } from '../errors.js';
 import { runOrdered, defaultWorkers } from './pool.js';
-import { MAGZERO, MICROJANSKY_PER_UNIT } from './population.js';
-import { DEFAULT_RECIPE, generatorVersion, recipeDigest } from './recipe.js';
+import { MAGZERO, MICROJANSKY_PER_UNIT, PIXEL_SCALE_ARCSEC } from '../ground/vis.js';
+import { generatorVersion } from '../ground/version.js';
+import { DEFAULT_RECIPE, recipeDigest } from './recipe.js';
 import type { SimRecipe } from './scene.js';
 import type { StampTask } from './tasks.js';
 import { NEIGHBOUR_COLUMNS, TARGET_COLUMNS, writeTruth, type TruthRow } from './truth.js';
@@ -132,7 +133,7 @@ export async function writeTrainingShards(options: ShardOptions): Promise<ShardM
     count,
     stamp: { width: side, height: side },
     byteOrder: 'little',
-    units: { magzero: MAGZERO, microjanskyPerUnit: MICROJANSKY_PER_UNIT, pixelScaleArcsec: 0.1 },
+    units: { magzero: MAGZERO, microjanskyPerUnit: MICROJANSKY_PER_UNIT, pixelScaleArcsec: PIXEL_SCALE_ARCSEC },
     recipe,
     recipeDigest: digest,
     files,

@@ -8,7 +8,7 @@
 
 import type { CardInput } from '../fits/card-format.js';
 import { TanWcs, type SkyPosition } from '../fits/wcs.js';
-import { PIXEL_SCALE_ARCSEC } from './psf.js';
+import { PIXEL_SCALE_ARCSEC } from '../ground/vis.js';
 
 export interface Tile {
   /** Simulated tiles use 999xxxxxx, outside the range of real MER tile indices. */

@@ -7,7 +7,8 @@
 import { Field, Float64, Int32, Int64, makeData, RecordBatch, Schema, Struct, Table, Utf8, tableToIPC, vectorFromArray, type Data, type DataType } from 'apache-arrow';
 
 import { writeAtomically } from '../atomic-file.js';
-import { MICROJANSKY_PER_UNIT, fluxToMag, type Source } from './population.js';
+import { MICROJANSKY_PER_UNIT, fluxToMag } from '../ground/vis.js';
+import { type Source } from './population.js';
 import type { PlacedSource } from './scene.js';
 
 type Kind = 'float64' | 'int64' | 'int32' | 'utf8';

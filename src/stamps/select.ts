@@ -7,8 +7,9 @@
 
 import type { CutoutSource } from '../cutout/from-files.js';
 import { PIXEL_LIMIT } from '../cutout/validate.js';
-import { UsageError } from '../errors.js';
 import type { PreparedSource } from '../detect/prepare.js';
+import { UsageError } from '../errors.js';
+import { AB_MAG_OF_MICROJANSKY } from '../ground/vis.js';
 
 /** Rejection reasons in the order they are tested; a source counts under the first it fails. */
 export const REJECTIONS = ['edge', 'blank', 'core', 'noise', 'magnitude', 'blended', 'excluded'] as const;
@@ -72,7 +73,7 @@ export interface CatalogueValues {
 export const NO_CATALOGUE_VALUES = (cuts: number): CatalogueValues => ({ magnitude: Number.NaN, blend: Number.NaN, cuts: new Array<number>(cuts).fill(Number.NaN) });
 
 /** AB magnitude of a flux in uJy. */
-export const uJyToMag = (flux: number): number => (flux > 0 ? 23.9 - 2.5 * Math.log10(flux) : Number.NaN);
+export const uJyToMag = (flux: number): number => (flux > 0 ? AB_MAG_OF_MICROJANSKY - 2.5 * Math.log10(flux) : Number.NaN);
 
 /** The paper's rule: no pixel of the stamp exactly 0 (tile edges, gaps), none NaN or unphysical. */
 function hasBlankPixel(pixels: Float32Array): boolean {

@@ -14,15 +14,15 @@ import path from 'node:path';
 
 import { AtomicFile, ensureOutputDir, removeStaleTemporaries, writeAtomically } from '../atomic-file.js';
 import { planTileShards, type CatalogueSpec, type TileFiles } from '../batch/shards.js';
-import { readTableColumns, resolveColumn, numberColumn } from '../completeness/reference.js';
+import { readTableColumns, resolveColumn, numberColumn } from '../ground/table.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, readCutout, type CutoutSource } from '../cutout/from-files.js';
 import { readTileObjects, selectObjects, TileReader } from '../cutout/from-tile.js';
 import { InvalidInputError, OutputError, UsageError } from '../errors.js';
 import type { CoreMask } from '../model/geometry.js';
-import { MER_RMS_TO_SIGMA, prepareSource } from '../detect/prepare.js';
-import { MICROJANSKY_PER_UNIT } from '../sim/population.js';
-import { defaultVisPsf } from '../sim/psf.js';
-import { generatorVersion } from '../sim/recipe.js';
+import { prepareSource } from '../detect/prepare.js';
+import { MER_RMS_TO_SIGMA, MICROJANSKY_PER_UNIT, PIXEL_SCALE_ARCSEC } from '../ground/vis.js';
+import { defaultVisPsf } from '../ground/psf.js';
+import { generatorVersion } from '../ground/version.js';
 import { magnitudeOf, NO_CATALOGUE_VALUES, rejection, REJECTIONS, uJyToMag, type CatalogueValues, type ColumnCut, type Rejection, type Selection } from './select.js';
 
 export const STAMPS_SCHEMA = 'vis-agn/stamps/1';
@@ -300,7 +300,7 @@ export async function writeStamps(options: StampsOptions): Promise<StampsManifes
     count: kept,
     stamp: { width: side, height: side },
     byteOrder: 'little',
-    units: { magzero: magzeros.size === 1 ? [...magzeros][0]! : null, microjanskyPerUnit: MICROJANSKY_PER_UNIT, pixelScaleArcsec: 0.1 },
+    units: { magzero: magzeros.size === 1 ? [...magzeros][0]! : null, microjanskyPerUnit: MICROJANSKY_PER_UNIT, pixelScaleArcsec: PIXEL_SCALE_ARCSEC },
     sigma: `median of the RMS map over the core-centred ${CROP}x${CROP} crop times ${MER_RMS_TO_SIGMA} (MER resampling); without an RMS map a clipped MAD of the crop`,
     source: { ...options.source, files: inputFiles.map((f) => ({ path: f, bytes: statSync(f).size })) },
     selection: { ...plan.selection, rejectionOrder: [...REJECTIONS] },

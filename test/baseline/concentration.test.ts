@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { concentrationIndex } from '../../src/baseline/concentration.js';
-import { q1Psfs } from '../../src/sim/psf.js';
+import { q1Psfs } from '../../src/ground/psf.js';
 import { renderSignal } from '../../src/sim/scene.js';
 
 const SIDE = 41;

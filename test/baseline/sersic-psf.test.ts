@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { fitSersicPsf } from '../../src/baseline/sersic-psf.js';
-import { q1Psfs } from '../../src/sim/psf.js';
+import { q1Psfs } from '../../src/ground/psf.js';
 import { renderSignal } from '../../src/sim/scene.js';
 import type { Component } from '../../src/sim/population.js';
 import { seededRandom } from '../helpers/random.js';

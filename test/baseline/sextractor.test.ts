@@ -18,7 +18,7 @@ import { openFits } from '../../src/fits/file.js';
 import { openBinaryTable } from '../../src/fits/table.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
-import { moffatPsf, q1Psfs } from '../../src/sim/psf.js';
+import { moffatPsf, q1Psfs } from '../../src/ground/psf.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
 import { describeIf } from '../helpers/shared.js';
 import { seededRandom } from '../helpers/random.js';

@@ -126,6 +126,6 @@ describe('sharded runs over tiles', () => {
 });
 
 async function readCatalogRows(file: string): Promise<unknown[]> {
-  const { readReferenceTable } = await import('../../src/completeness/reference.js');
-  return Array.from((await readReferenceTable(file)).ra);
+  const { readPositionTable } = await import('../../src/ground/table.js');
+  return Array.from((await readPositionTable(file)).ra);
 }

@@ -10,7 +10,7 @@ import { decodeFlags } from '../../src/catalog/flags.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { simulateTile, type TileFiles } from '../../src/sim/mosaic.js';
-import { q1Psfs } from '../../src/sim/psf.js';
+import { q1Psfs } from '../../src/ground/psf.js';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/shared.js';
 

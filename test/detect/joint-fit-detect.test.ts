@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { defaultCardPath } from '../../src/model/card.js';
 import { CoreGenerator } from '../../src/model/generator.js';
 import { detectBatch, UNCALIBRATED } from '../../src/detect/detect.js';
-import { MER_RMS_TO_SIGMA, prepareSource } from '../../src/detect/prepare.js';
-import { MICROJANSKY_PER_UNIT } from '../../src/sim/population.js';
+import { prepareSource } from '../../src/detect/prepare.js';
+import { MER_RMS_TO_SIGMA } from '../../src/ground/vis.js';
+import { MICROJANSKY_PER_UNIT } from '../../src/ground/vis.js';
 import { simulateObject } from '../../src/sim/products.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
 

@@ -1,5 +1,5 @@
 import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from '../../src/detect/joint-fit.js';
-import { defaultVisPsf } from '../../src/sim/psf.js';
+import { defaultVisPsf } from '../../src/ground/psf.js';
 
 function gaussianCrop(side: number, dx: number, dy: number, width = 1.2): Float32Array {
   const centre = Math.floor(side / 2);

@@ -1,5 +1,5 @@
 import { psfFwhm, spreadModel } from '../../src/detect/morphology.js';
-import { q1Psfs, defaultVisPsf } from '../../src/sim/psf.js';
+import { q1Psfs, defaultVisPsf } from '../../src/ground/psf.js';
 import { subtractPointSource } from '../../src/detect/joint-fit.js';
 
 const side = 41;

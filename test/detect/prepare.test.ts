@@ -1,8 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { coreIndices } from '../../src/model/geometry.js';
-import { kronFlux, prepareSource, robustSigma, MER_RMS_TO_SIGMA } from '../../src/detect/prepare.js';
-import { defaultVisPsf } from '../../src/sim/psf.js';
+import { kronFlux, prepareSource, robustSigma } from '../../src/detect/prepare.js';
+import { MER_RMS_TO_SIGMA } from '../../src/ground/vis.js';
+import { defaultVisPsf } from '../../src/ground/psf.js';
 import { seededRandom } from '../helpers/random.js';
 
 const SIDE = 72;

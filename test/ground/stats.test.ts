@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { median } from '../../src/sim/stats.js';
+import { median } from '../../src/ground/stats.js';
 import { seededRandom } from '../helpers/random.js';
 
 /** The definition: the middle of a full ascending sort (NaN last, as typed-array sort puts it). */

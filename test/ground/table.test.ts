@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 
-import { parseCsv, readReferenceTable } from '../../src/completeness/reference.js';
+import { parseCsv, readPositionTable } from '../../src/ground/table.js';
 import { InputNotFoundError, InvalidInputError, UsageError, type VisAgnError } from '../../src/errors.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { tempDir } from '../catalog/fixtures.js';
@@ -65,9 +65,9 @@ beforeAll(async () => {
   );
 });
 
-describe('readReferenceTable', () => {
+describe('readPositionTable', () => {
   test('FITS: the first table HDU, with RAJ2000/DEJ2000/MAG_AUTO/ID found by their common names', async () => {
-    const table = await readReferenceTable(file('qso.fits'));
+    const table = await readPositionTable(file('qso.fits'));
     expect(table.format).toBe('fits');
     expect(table.location).toEqual({ file: file('qso.fits'), hdu: 2 });
     expect(table.columns).toEqual({ ra: 'RAJ2000', dec: 'DEJ2000', mag: 'MAG_AUTO', id: 'ID' });
@@ -78,15 +78,15 @@ describe('readReferenceTable', () => {
   });
 
   test('FITS: another table by EXTNAME or index, and no table where an image is named', async () => {
-    const other = await readReferenceTable(file('qso.fits'), { hdu: 'other' });
+    const other = await readPositionTable(file('qso.fits'), { hdu: 'other' });
     expect(other.columns).toEqual({ ra: 'ALPHA_J2000', dec: 'DELTA_J2000', mag: null, id: null });
     expect(Array.from(other.dec)).toEqual([2]);
-    expect((await readReferenceTable(file('qso.fits'), { hdu: 3 })).ra[0]).toBe(1);
-    await rejection(readReferenceTable(file('qso.fits'), { hdu: 1 }), InvalidInputError, 'qso.fits, HDU 1', 'not a table');
+    expect((await readPositionTable(file('qso.fits'), { hdu: 3 })).ra[0]).toBe(1);
+    await rejection(readPositionTable(file('qso.fits'), { hdu: 1 }), InvalidInputError, 'qso.fits, HDU 1', 'not a table');
   });
 
   test('Parquet: right_ascension/declination, int64 ids beyond 2^53 kept exactly, a null magnitude as NaN', async () => {
-    const table = await readReferenceTable(file('qso.parquet'));
+    const table = await readPositionTable(file('qso.parquet'));
     expect(table.format).toBe('parquet');
     expect(table.columns).toEqual({ ra: 'right_ascension', dec: 'declination', mag: 'mag_vis', id: 'object_id' });
     expect(Array.from(table.ra)).toEqual(RA);
@@ -96,7 +96,7 @@ describe('readReferenceTable', () => {
 
   test('Arrow IPC file and stream', async () => {
     for (const name of ['qso.arrow', 'qso.arrows']) {
-      const table = await readReferenceTable(file(name));
+      const table = await readPositionTable(file(name));
       expect(table.format).toBe('arrow');
       expect(table.columns).toEqual({ ra: 'ra', dec: 'dec', mag: null, id: 'object_id' });
       expect(Array.from(table.dec)).toEqual(DEC);
@@ -105,7 +105,7 @@ describe('readReferenceTable', () => {
   });
 
   test('CSV: comment lines, quoted fields, blank lines and missing values, with columns named by the caller', async () => {
-    const table = await readReferenceTable(file('qso.csv'), { raColumn: 'alpha', decColumn: 'DELTA', magColumn: 'mag', idColumn: 'name' });
+    const table = await readPositionTable(file('qso.csv'), { raColumn: 'alpha', decColumn: 'DELTA', magColumn: 'mag', idColumn: 'name' });
     expect(table.format).toBe('csv');
     expect(table.columns).toEqual({ ra: 'alpha', dec: 'delta', mag: 'Mag', id: 'name' });
     expect(Array.from(table.ra)).toEqual(RA);
@@ -115,22 +115,22 @@ describe('readReferenceTable', () => {
   });
 
   test('a missing column is an InvalidInputError naming the file, the column and the columns there are', async () => {
-    await rejection(readReferenceTable(file('qso.csv')), InvalidInputError, file('qso.csv'), 'no right ascension column', '--ra-col', 'name, alpha, delta, Mag');
-    await rejection(readReferenceTable(file('qso.arrow'), { magColumn: 'gmag' }), InvalidInputError, file('qso.arrow'), "no magnitude column 'gmag'", 'ra, dec, object_id');
+    await rejection(readPositionTable(file('qso.csv')), InvalidInputError, file('qso.csv'), 'no right ascension column', '--ra-col', 'name, alpha, delta, Mag');
+    await rejection(readPositionTable(file('qso.arrow'), { magColumn: 'gmag' }), InvalidInputError, file('qso.arrow'), "no magnitude column 'gmag'", 'ra, dec, object_id');
   });
 
   test('values that are not positions are refused with their row', async () => {
     writeFileSync(file('text.csv'), 'ra,dec\n1,2\nabc,3\n');
-    await rejection(readReferenceTable(file('text.csv')), InvalidInputError, 'column ra row 2', '"abc" is not a number');
+    await rejection(readPositionTable(file('text.csv')), InvalidInputError, 'column ra row 2', '"abc" is not a number');
     writeFileSync(file('pole.csv'), 'ra,dec\n1,2\n3,91\n');
-    await rejection(readReferenceTable(file('pole.csv')), InvalidInputError, 'row 2', 'not a sky position');
+    await rejection(readPositionTable(file('pole.csv')), InvalidInputError, 'row 2', 'not a sky position');
     writeFileSync(file('ragged.csv'), 'ra,dec\n1,2,3\n');
-    await rejection(readReferenceTable(file('ragged.csv')), InvalidInputError, 'line 2 has 3 fields, the header 2');
+    await rejection(readPositionTable(file('ragged.csv')), InvalidInputError, 'line 2 has 3 fields, the header 2');
   });
 
   test('a missing file is InputNotFoundError; an HDU for a file that is not FITS is a usage error', async () => {
-    await rejection(readReferenceTable(file('none.fits')), InputNotFoundError, 'none.fits');
-    await rejection(readReferenceTable(file('qso.csv'), { hdu: 1 }), UsageError, 'qso.csv is a csv file, not FITS');
+    await rejection(readPositionTable(file('none.fits')), InputNotFoundError, 'none.fits');
+    await rejection(readPositionTable(file('qso.csv'), { hdu: 1 }), UsageError, 'qso.csv is a csv file, not FITS');
   });
 });
 

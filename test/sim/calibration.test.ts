@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { Q1_MEASUREMENTS, Q1_NOISE, calibrate, cutoutFiles, measureCutout, measurePlanes, type CutoutMeasurement, type MeasuredCutout } from '../../src/sim/calibration.js';
-import { decodeFloat32LE, moffatPsf, peakFraction } from '../../src/sim/psf.js';
-import { Q1_VIS_PSF_STAMPS } from '../../src/sim/q1-psf-stamps.js';
+import { decodeFloat32LE, moffatPsf, peakFraction } from '../../src/ground/psf.js';
+import { Q1_VIS_PSF_STAMPS } from '../../src/ground/q1-psf-stamps.js';
+import { Q1_MEASUREMENTS, type CutoutMeasurement } from '../../src/ground/vis.js';
+import { Q1_NOISE, calibrate, cutoutFiles, measureCutout, measurePlanes, type MeasuredCutout } from '../../src/sim/calibration.js';
 import { simulateObject } from '../../src/sim/products.js';
 import { DEFAULT_RECIPE } from '../../src/sim/recipe.js';
 import type { SourceMeasure } from '../../src/sim/stats.js';

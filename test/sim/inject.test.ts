@@ -4,9 +4,9 @@ import path from 'node:path';
 
 import { describe, expect, test } from '@jest/globals';
 
-import { injectPointSource, pointFluxFor } from '../../src/detect/inject.js';
+import { injectPointSource, pointFluxFor } from '../../src/sim/inject.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
-import { defaultVisPsf } from '../../src/sim/psf.js';
+import { defaultVisPsf } from '../../src/ground/psf.js';
 import { runCli } from '../helpers/cli.js';
 
 describe('injectPointSource', () => {

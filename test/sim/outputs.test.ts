@@ -13,7 +13,7 @@ import { wcsFromHeader } from '../../src/fits/wcs.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { simulateTile } from '../../src/sim/mosaic.js';
 import { simulateObject } from '../../src/sim/products.js';
-import { MICROJANSKY_PER_UNIT } from '../../src/sim/population.js';
+import { MICROJANSKY_PER_UNIT } from '../../src/ground/vis.js';
 import { DEFAULT_RECIPE, buildRecipe } from '../../src/sim/recipe.js';
 import { writeTrainingShards, type ShardManifest } from '../../src/sim/shards.js';
 import { runStampTask } from '../../src/sim/tasks.js';

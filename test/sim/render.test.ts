@@ -1,6 +1,6 @@
 import { Canvas, FULL_CORE, LIGHT_CORE, MINIMAL_CORE, convolve, coreFor, depositPoint, drawSersic, scatter, type CoreQuadrature } from '../../src/sim/render.js';
 import { SersicProfile } from '../../src/sim/sersic.js';
-import { psfFromStamp, q1Psfs, type Psf } from '../../src/sim/psf.js';
+import { psfFromStamp, q1Psfs, type Psf } from '../../src/ground/psf.js';
 
 /** Abramowitz & Stegun 7.1.26 is too coarse here; this series/continued-fraction pair is good to 1e-12. */
 function erf(x: number): number {

@@ -1,5 +1,6 @@
 import { Rng, deriveKey } from '../../src/random.js';
-import { classOf, drawMagnitude, drawSource, magToFlux } from '../../src/sim/population.js';
+import { classOf, drawMagnitude, drawSource } from '../../src/sim/population.js';
+import { magToFlux } from '../../src/ground/vis.js';
 import { simulateObject } from '../../src/sim/products.js';
 import { DEFAULT_RECIPE, buildRecipe } from '../../src/sim/recipe.js';
 import { cellSources, cutoutWindow, drawObject, renderSignal } from '../../src/sim/scene.js';

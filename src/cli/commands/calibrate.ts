@@ -14,7 +14,7 @@ import { writeAtomically } from '../../atomic-file.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/card.js';
 import { fitSignificance, rawGalaxyZ } from '../../detect/calibrate.js';
-import { MER_RMS_TO_SIGMA } from '../../detect/prepare.js';
+import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
 import { UsageError } from '../../errors.js';
 import { numberOption } from './run.js';

@@ -14,7 +14,7 @@ import { openCatalog } from '../../catalog/read.js';
 import type { CatalogRow } from '../../catalog/schema.js';
 import { DEFAULT_MATCH_RADIUS_ARCSEC } from '../../completeness/match.js';
 import { completenessAgainstReference, formatReferenceReport } from '../../completeness/reference-completeness.js';
-import { readReferenceTable } from '../../completeness/reference.js';
+import { readPositionTable } from '../../ground/table.js';
 import type { Confidence } from '../../completeness/stats.js';
 import { DEFAULT_FPRS, DEFAULT_FPS_EDGES, evaluateCatalogAgainstTruth, formatTruthReport, readTruthTable, scoredObject } from '../../completeness/truth.js';
 import { UsageError } from '../../errors.js';
@@ -76,7 +76,7 @@ interface CompletenessResult {
 async function referenceReport(options: CompletenessOptions, confidence: Confidence): Promise<CompletenessResult> {
   const radiusArcsec = numbers(options.matchRadius, '--match-radius');
   if (radiusArcsec.length !== 1) throw new UsageError(`--match-radius takes one number, got '${options.matchRadius}'`);
-  const reference = await readReferenceTable(options.reference!, {
+  const reference = await readPositionTable(options.reference!, {
     ...hduOf(options),
     raColumn: options.raCol,
     decColumn: options.decCol,

@@ -17,7 +17,7 @@ import { EXIT_CODES, InterruptedError, UsageError } from '../../errors.js';
 import { cardSolverMethod, defaultCardPath, readCard } from '../../model/card.js';
 import type { DeviceRequest } from '../../model/runtime.js';
 import { DEFAULT_THRESHOLDS } from '../../detect/detect.js';
-import { MER_RMS_TO_SIGMA } from '../../detect/prepare.js';
+import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
 export interface DetectionCommandOptions {

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 import { UsageError } from '../../errors.js';
-import { Q1_MEASUREMENTS, cutoutFiles, measureCutout, type CutoutMeasurement } from '../../sim/calibration.js';
+import { Q1_MEASUREMENTS, type CutoutMeasurement } from '../../ground/vis.js';
+import { cutoutFiles, measureCutout } from '../../sim/calibration.js';
 import { simulateCutouts } from '../../sim/cutouts.js';
 import { renderFigure } from '../../sim/figure.js';
 import { simulateTile, tileFileNames } from '../../sim/mosaic.js';
