@@ -74,13 +74,18 @@ export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, option
   // of speed.
   const resourceLimits = { maxYoungGenerationSizeMb: 16 };
   const pool = workers <= 1 || !compiled ? undefined : new Piscina({ filename: worker.href, minThreads: workers, maxThreads: workers, resourceLimits });
+  // Tasks on worker threads, until they settle: the pool is destroyed only when none is left.
+  const running = new Set<Promise<unknown>>();
   const attempt = (task: T): Promise<R> => {
     if (pool === undefined) {
       return Promise.resolve()
         .then(() => inThread(task))
         .catch((error: unknown) => Promise.reject(new TaskThrew(error)));
     }
-    return (pool.run(task) as Promise<R | TaskError>).then((value) => (isTaskError(value) ? Promise.reject(new TaskThrew(restoreError(value.visAgnTaskError))) : value));
+    const run = pool.run(task) as Promise<R | TaskError>;
+    running.add(run);
+    void run.finally(() => running.delete(run)).catch(() => undefined);
+    return run.then((value) => (isTaskError(value) ? Promise.reject(new TaskThrew(restoreError(value.visAgnTaskError))) : value));
   };
   const inFlight = pool === undefined ? 1 : 2 * workers;
   // Errors piscina raises outside any task: while the pool is being destroyed, a worker answering a task
@@ -142,6 +147,10 @@ export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, option
     if (signal?.aborted === true) throw signal.reason;
   } finally {
     closing = true;
+    // A thread terminated in the middle of an inference aborts the whole process (onnxruntime throws a
+    // Napi::Error into the dead thread: SIGABRT instead of exit 143 after SIGTERM), so a run that stops
+    // early first lets the tasks in hand finish.
+    await Promise.allSettled(running);
     await pool?.destroy();
   }
 }
