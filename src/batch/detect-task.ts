@@ -1,7 +1,8 @@
 /**
  * One unit of a run for the worker pool: a group of cutout files, or of catalogue objects on a tile,
- * in; their catalogue rows out. Each worker thread keeps its own model sessions; results do not
- * depend on which worker scored what (seeds per object, fixed model chunks).
+ * in; their catalogue rows, and the execution provider that scored them, out. Each worker thread keeps
+ * its own model sessions; results do not depend on which worker scored what (seeds per object, fixed
+ * model chunks).
  */
 
 import { encodeFlags } from '../catalog/flags.js';
@@ -9,27 +10,30 @@ import type { CatalogRow } from '../catalog/schema.js';
 import { objectIdFor, type CutoutSource } from '../cutout/from-files.js';
 import { TileReader, type TileInput, type TileObjects } from '../cutout/from-tile.js';
 import { CoreGenerator } from '../model/generator.js';
-import type { DeviceRequest } from '../model/runtime.js';
+import type { ExecutionProvider } from '../model/runtime.js';
 import { CORE_SEARCH } from '../detect/prepare.js';
-import { emptyScores, fileSources, scoreGroup, significanceCalibration, sourceError, type DetectionConfig, type ScoredGroup, type ScoringOptions, type UnreadableInput } from './run.js';
+import { significanceCalibration, type DetectionSettings } from '../detect/settings.js';
+import { emptyScores, fileSources, scoreGroup, sourceError, type ModelExecution, type ScoredGroup, type ScoringOptions, type UnreadableInput } from './run.js';
 
 /** Cutout files, or objects to cut from one tile. */
 export type TaskInputs = { readonly files: readonly string[] } | { readonly tile: TileInput; readonly objects: TileObjects };
 
-export interface DetectTask {
+export interface DetectTask extends ModelExecution {
   readonly inputs: TaskInputs;
-  readonly cardPath: string;
-  readonly config: DetectionConfig;
-  readonly device: DeviceRequest;
-  readonly threads: number;
+  readonly settings: DetectionSettings;
 }
 
-/** The task's rows in order, and the failures among them (unreadable inputs, sources that could not be scored). */
-export type DetectResult = ScoredGroup;
+/**
+ * The task's rows in order, the failures among them (unreadable inputs, sources that could not be
+ * scored) and the provider its sessions ran on; none when its worker died and the rows stand in.
+ */
+export interface DetectResult extends ScoredGroup {
+  readonly provider?: ExecutionProvider;
+}
 
 /** The task that scores `inputs` as `options` say. */
 export function detectTask(options: ScoringOptions, inputs: TaskInputs): DetectTask {
-  return { inputs, cardPath: options.cardPath, config: options.config, device: options.device, threads: options.threads };
+  return { inputs, cardPath: options.cardPath, device: options.device, threads: options.threads, settings: options.settings };
 }
 
 let loaded: { key: string; generator: Promise<CoreGenerator> } | undefined;
@@ -45,17 +49,17 @@ export async function runDetectTask(task: DetectTask): Promise<DetectResult> {
   const side = generator.crop + CORE_SEARCH - 1;
   const sources: (CutoutSource | UnreadableInput)[] = [];
   if ('files' in task.inputs) {
-    sources.push(...fileSources(task.inputs.files, task.config.hduNames, side));
+    sources.push(...fileSources(task.inputs.files, task.settings.hduNames, side));
   } else {
     // Opened per task: a few header reads, against seconds of scoring, and no descriptor outlives it.
-    const reader = TileReader.open(task.inputs.tile, task.config.hduNames);
+    const reader = TileReader.open(task.inputs.tile, task.settings.hduNames);
     try {
       sources.push(...reader.cut(task.inputs.objects, side));
     } finally {
       reader.close();
     }
   }
-  return scoreGroup(generator, sources, task.config, significanceCalibration(generator));
+  return { ...(await scoreGroup(generator, sources, task.settings, significanceCalibration(generator.loaded))), provider: generator.provider };
 }
 
 /** The rows of a task whose worker thread died twice: what is known of each input, flagged inference_failed. */

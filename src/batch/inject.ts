@@ -10,24 +10,21 @@ import { wilsonInterval, type Proportion } from '../completeness/stats.js';
 import { listInputFiles, readCutout, type CutoutSource } from '../cutout/from-files.js';
 import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
-import type { DeviceRequest } from '../model/runtime.js';
 import { deriveKey } from '../random.js';
 import { injectPointSource } from '../sim/inject.js';
 import { CORE_SEARCH } from '../detect/prepare.js';
+import { significanceCalibration, type DetectionSettings } from '../detect/settings.js';
 import { defaultVisPsf } from '../ground/psf.js';
 import { median } from '../ground/stats.js';
-import { prepareCutout, scorePrepared, significanceCalibration, type DetectionConfig, type PreparedCutout } from './run.js';
+import { prepareCutout, scorePrepared, type ModelExecution, type PreparedCutout } from './run.js';
 
-export interface InjectionOptions {
+export interface InjectionOptions extends ModelExecution {
   readonly inputs: readonly string[];
   /** f_PS values to inject, each in (0, 1). */
   readonly fps: readonly number[];
   readonly magEdges: readonly number[];
-  readonly cardPath: string;
-  readonly device: DeviceRequest;
-  readonly threads: number;
   readonly batch: number;
-  readonly config: DetectionConfig;
+  readonly settings: DetectionSettings;
   readonly onProgress?: (done: number, total: number) => void;
   readonly onInputError?: (file: string, error: VisAgnError) => void;
 }
@@ -92,7 +89,7 @@ export async function runInjection(options: InjectionOptions): Promise<Injection
   for (const f of options.fps) if (!(f > 0 && f < 1)) throw new RangeError(`injected f_PS must lie in (0, 1), got ${f}`);
   const files = listInputFiles(options.inputs);
   const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
-  const calibration = significanceCalibration(generator);
+  const calibration = significanceCalibration(generator.loaded);
   const side = generator.crop + CORE_SEARCH - 1;
   const results: InjectedResult[] = [];
   let unreadable = 0;
@@ -101,8 +98,8 @@ export async function runInjection(options: InjectionOptions): Promise<Injection
       const originals: { file: string; cutout: CutoutSource; prepared: PreparedCutout }[] = [];
       for (const file of files.slice(start, start + options.batch)) {
         try {
-          const cutout = readCutout(file, { hduNames: options.config.hduNames, side });
-          originals.push({ file, cutout, prepared: prepareCutout(cutout, generator.crop, generator, options.config.rmsToSigma) });
+          const cutout = readCutout(file, { hduNames: options.settings.hduNames, side });
+          originals.push({ file, cutout, prepared: prepareCutout(cutout, generator.crop, generator, options.settings.rmsToSigma) });
         } catch (error) {
           if (!(error instanceof VisAgnError)) throw error;
           options.onInputError?.(file, error);
@@ -110,16 +107,16 @@ export async function runInjection(options: InjectionOptions): Promise<Injection
         }
       }
       const usable = originals.filter((o) => o.prepared.prepared.scorable && o.prepared.prepared.totalFlux > 0);
-      const asIs = await scorePrepared(generator, usable.map((o) => o.prepared), options.config, calibration);
+      const asIs = await scorePrepared(generator, usable.map((o) => o.prepared), options.settings, calibration);
       const mags = asIs.map((s) => s.row.mag_vis);
       usable.forEach((o, k) => results.push(resultOf(o.file, asIs[k]!.row, 0, mags[k]!)));
       for (const fps of options.fps) {
         const injected = usable.map((o, k) => {
           const index = injectionDrawIndex(fps, mags[k]!);
-          const { pixels } = injectPointSource(o.cutout.pixels, side, o.cutout.psf ?? defaultVisPsf(), o.prepared.prepared.totalFlux, fps, { seed: options.config.seed, objectId: o.cutout.objectId, index });
-          return prepareCutout({ ...o.cutout, pixels }, generator.crop, generator, options.config.rmsToSigma);
+          const { pixels } = injectPointSource(o.cutout.pixels, side, o.cutout.psf ?? defaultVisPsf(), o.prepared.prepared.totalFlux, fps, { seed: options.settings.seed, objectId: o.cutout.objectId, index });
+          return prepareCutout({ ...o.cutout, pixels }, generator.crop, generator, options.settings.rmsToSigma);
         });
-        const scored = await scorePrepared(generator, injected, options.config, calibration);
+        const scored = await scorePrepared(generator, injected, options.settings, calibration);
         usable.forEach((o, k) => results.push(resultOf(o.file, scored[k]!.row, fps, mags[k]!)));
       }
       options.onProgress?.(Math.min(files.length, start + options.batch), files.length);

@@ -12,60 +12,38 @@ import path from 'node:path';
 import { ensureOutputDir, removeStaleTemporaries, writeAtomically } from '../atomic-file.js';
 import { CatalogWriter } from '../catalog/arrow.js';
 import { decodeFlags, encodeFlags, FLAGS, hasFlag, isFailure, type FlagName } from '../catalog/flags.js';
-import type { CandidateClass, CatalogRow, RunMetadata } from '../catalog/schema.js';
-import { DEFAULT_HDU_NAMES, listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
+import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
+import { listInputFiles, objectIdFor, readCutout, type CutoutSource, type HduNames } from '../cutout/from-files.js';
 import { readTileObjects, selectObjects, type TileInput } from '../cutout/from-tile.js';
 import { validateCutout } from '../cutout/validate.js';
 import { ModelError, OutputError, VisAgnError } from '../errors.js';
 import { orderedPool } from '../worker-pool.js';
-import { detectTask, failedTaskResult, runDetectTask, type DetectTask } from './detect-task.js';
-import { cardSolverMethod, type ModelCard } from '../model/card.js';
-import { CoreGenerator } from '../model/generator.js';
-import type { DeviceRequest } from '../model/runtime.js';
-import { runtimeVersion } from '../model/runtime.js';
-import type { FlowMethod } from '../model/sampler.js';
-import { classify, DEFAULT_THRESHOLDS, detectBatch, UNCALIBRATED, type SignificanceCalibration, type SourceScores, type Thresholds } from '../detect/detect.js';
+import { detectTask, failedTaskResult, runDetectTask, type DetectResult, type DetectTask } from './detect-task.js';
+import { providerList, runMetadata } from './metadata.js';
+import { readCard } from '../model/card.js';
+import type { CoreGenerator } from '../model/generator.js';
+import type { DeviceRequest, ExecutionProvider } from '../model/runtime.js';
+import { classify, detectBatch, type SignificanceCalibration, type SourceScores, type Thresholds } from '../detect/detect.js';
 import { prepareSource, type PreparedSource } from '../detect/prepare.js';
+import { samplingOf, type DetectionSettings } from '../detect/settings.js';
 import { defaultVisPsf } from '../ground/psf.js';
-import { generatorVersion } from '../ground/version.js';
-import { MER_RMS_TO_SIGMA, microjanskyPerUnit } from '../ground/vis.js';
+import { microjanskyPerUnit } from '../ground/vis.js';
 
-export interface DetectionConfig {
-  readonly samples: number;
-  readonly steps: number;
-  readonly method: FlowMethod;
-  readonly seed: number;
-  readonly thresholds: Thresholds;
-  readonly hduNames: HduNames;
-  /** RMS-map level to per-pixel sigma (MER mosaics: MER_RMS_TO_SIGMA). */
-  readonly rmsToSigma: number;
-  readonly temperature?: number;
-}
-
-/** A model card's sampler with the default thresholds, HDU names and MER noise conversion. */
-export function defaultDetectionConfig(card: ModelCard, seed = 1): DetectionConfig {
-  return {
-    samples: card.sampler.samples,
-    steps: card.sampler.steps,
-    method: cardSolverMethod(card),
-    seed,
-    thresholds: DEFAULT_THRESHOLDS,
-    hduNames: DEFAULT_HDU_NAMES,
-    rmsToSigma: MER_RMS_TO_SIGMA,
-  };
-}
-
-/** How sources are scored, whatever they come from: the model, its threads and workers, the settings. */
-export interface ScoringOptions {
+/** Which model runs, and where: nothing here changes a result. */
+export interface ModelExecution {
   readonly cardPath: string;
   readonly device: DeviceRequest;
   /** onnxruntime threads per worker. */
   readonly threads: number;
+}
+
+/** How sources are scored, whatever they come from: the settings, and the model, workers and batches that compute them. */
+export interface ScoringOptions extends ModelExecution {
   /** Worker threads cutting and scoring in parallel; default 1 (this thread). */
   readonly workers?: number;
   /** Sources per model batch (one worker task). */
   readonly batch: number;
-  readonly config: DetectionConfig;
+  readonly settings: DetectionSettings;
   /** A source that failed (its row carries the failure flag), as it is written to errors.jsonl. */
   readonly onSourceError?: (error: SourceError) => void;
   /** Aborted (SIGTERM, SIGINT): no new work starts and the run rejects with the signal's reason. */
@@ -298,20 +276,20 @@ function isSystemic(error: unknown): boolean {
  * (its scores do not depend on its batch), so only the source that fails alone is lost, as a row
  * flagged scoring_failed.
  */
-export async function scorePrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<ScoredCutout[]> {
+export async function scorePrepared(generator: CoreGenerator, group: readonly PreparedCutout[], settings: DetectionSettings, calibration: SignificanceCalibration): Promise<ScoredCutout[]> {
   let scores: (SourceScores | undefined)[];
   try {
     scores = await detectBatch(
       generator,
       group.map((g) => ({ prepared: g.prepared, objectId: g.cutout.objectId })),
-      { samples: config.samples, solver: { steps: config.steps, method: config.method }, seed: config.seed, ...(config.temperature === undefined ? {} : { temperature: config.temperature }) },
+      samplingOf(settings),
       calibration,
     );
   } catch (error) {
     if (isSystemic(error)) throw error;
     if (group.length > 1) {
       const alone: ScoredCutout[] = [];
-      for (const g of group) alone.push(...(await scorePrepared(generator, [g], config, calibration)));
+      for (const g of group) alone.push(...(await scorePrepared(generator, [g], settings, calibration)));
       return alone;
     }
     const { cutout, prepared } = group[0]!;
@@ -319,34 +297,10 @@ export async function scorePrepared(generator: CoreGenerator, group: readonly Pr
     return [{ row, scores: undefined, error: sourceError(row, 'scoring_failed', describe(error)) }];
   }
   return group.map((g, k) => {
-    const row = sourceRow(g.cutout, g.prepared, scores[k], config.thresholds);
+    const row = sourceRow(g.cutout, g.prepared, scores[k], settings.thresholds);
     const problem = scores[k] === undefined ? undefined : scoreProblem(scores[k]!);
     return problem === undefined ? { row, scores: scores[k] } : { row, scores: undefined, error: sourceError(row, 'unphysical_score', problem) };
   });
-}
-
-export function significanceCalibration(generator: CoreGenerator): SignificanceCalibration {
-  return generator.loaded.card.significance ?? UNCALIBRATED;
-}
-
-/**
- * The run's metadata. `tiles`: the tiles of a tile run (with their catalogue), recorded so a row can
- * be cut again from its tile (`vis-agn inspect`, `vis-agn report`).
- */
-export function runMetadata(generator: CoreGenerator, config: DetectionConfig, inputs: readonly string[], cardPath: string, tiles?: readonly TileInput[]): RunMetadata {
-  const calibration = significanceCalibration(generator);
-  return {
-    modelName: generator.loaded.card.name,
-    modelCardSha256: generator.loaded.cardSha256,
-    executionProvider: generator.provider,
-    config: { ...config, model: cardPath, significance: calibration, crop: generator.crop, mask: generator.mask, ...(tiles === undefined ? {} : { tiles }) },
-    seed: config.seed,
-    visAgnVersion: generatorVersion(),
-    nodeVersion: process.version,
-    onnxruntimeVersion: runtimeVersion(),
-    inputs: [...inputs],
-    createdAt: new Date().toISOString(),
-  };
 }
 
 /** Cutout files as sources, or as the flagged rows (with their reasons) of those that cannot be read. */
@@ -367,7 +321,7 @@ export function* fileSources(files: readonly string[], hduNames: HduNames, side:
 }
 
 /** Catalogue rows of a group of sources, in order (rows of unreadable inputs keep their place), and the failures. */
-export async function scoreGroup(generator: CoreGenerator, group: readonly (CutoutSource | UnreadableInput)[], config: DetectionConfig, calibration: SignificanceCalibration): Promise<ScoredGroup> {
+export async function scoreGroup(generator: CoreGenerator, group: readonly (CutoutSource | UnreadableInput)[], settings: DetectionSettings, calibration: SignificanceCalibration): Promise<ScoredGroup> {
   const rows: CatalogRow[] = new Array<CatalogRow>(group.length);
   const errors: (SourceError | undefined)[] = new Array<SourceError | undefined>(group.length);
   const readable: { index: number; prepared: PreparedCutout }[] = [];
@@ -378,13 +332,13 @@ export async function scoreGroup(generator: CoreGenerator, group: readonly (Cuto
       return;
     }
     try {
-      readable.push({ index, prepared: prepareCutout(entry, generator.crop, generator, config.rmsToSigma) });
+      readable.push({ index, prepared: prepareCutout(entry, generator.crop, generator, settings.rmsToSigma) });
     } catch (error) {
       rows[index] = failedRow(entry, entry.flags, 'scoring_failed');
       errors[index] = sourceError(rows[index], 'scoring_failed', describe(error));
     }
   });
-  const scored = await scorePrepared(generator, readable.map((r) => r.prepared), config, calibration);
+  const scored = await scorePrepared(generator, readable.map((r) => r.prepared), settings, calibration);
   scored.forEach((result, k) => {
     rows[readable[k]!.index] = result.row;
     errors[readable[k]!.index] = result.error;
@@ -414,13 +368,29 @@ async function detectTasks(options: RunOptions, files: readonly string[] | undef
   })();
 }
 
+/** A task's rows, with the execution providers the workers had reported by then ('cpu', 'cuda', 'cpu,cuda'). */
+export interface PooledResult {
+  readonly result: DetectResult;
+  readonly providers: string;
+}
+
 /**
  * The results of `tasks` in order, on the worker pool (one worker: this thread, through the same
- * loop). A task whose worker thread died twice stands as rows flagged inference_failed.
+ * loop). A task whose worker thread died twice stands as rows flagged inference_failed, and reports no
+ * provider: results wait for the first that reports one, since a catalogue records its provider in
+ * metadata written before its rows.
  */
-export function detectionPool(tasks: Iterable<DetectTask>, options: Pick<ScoringOptions, 'workers' | 'signal'>): AsyncGenerator<ScoredGroup> {
+export async function* detectionPool(tasks: Iterable<DetectTask>, options: Pick<ScoringOptions, 'workers' | 'signal'>): AsyncGenerator<PooledResult> {
   const pool = { workers: options.workers ?? 1, onFailure: { substitute: failedTaskResult }, ...(options.signal === undefined ? {} : { signal: options.signal }) };
-  return orderedPool(new URL('./detect-worker.js', import.meta.url), tasks, pool, runDetectTask);
+  const seen: ExecutionProvider[] = [];
+  const held: DetectResult[] = [];
+  for await (const result of orderedPool(new URL('./detect-worker.js', import.meta.url), tasks, pool, runDetectTask)) {
+    if (result.provider !== undefined) seen.push(result.provider);
+    held.push(result);
+    if (seen.length === 0) continue;
+    for (const waiting of held.splice(0)) yield { result: waiting, providers: providerList(seen) };
+  }
+  for (const waiting of held) yield { result: waiting, providers: providerList(seen) };
 }
 
 /** errors.jsonl's text: one JSON object per line. */
@@ -437,17 +407,17 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
   const outputs = ['catalog.arrow', 'summary.json', 'errors.jsonl'];
   await removeStaleTemporaries(options.out, (target) => outputs.includes(target));
   const catalog = path.join(options.out, 'catalog.arrow');
-  const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
   const inputs = options.tile === undefined ? options.inputs : [options.tile.tile, options.tile.catalog, ...(options.tile.rms === undefined ? [] : [options.tile.rms]), ...(options.tile.psf === undefined ? [] : [options.tile.psf])];
-  const metadata = runMetadata(generator, options.config, inputs, options.cardPath, options.tile === undefined ? undefined : [options.tile]);
-  const provider = generator.provider;
-  await generator.release();
+  const metadata = runMetadata(readCard(options.cardPath), options.settings, inputs, options.tile === undefined ? undefined : [options.tile]);
   const tally = new RunTally();
   const errors: SourceError[] = [];
+  let providers = providerList([]);
   let writer: CatalogWriter | undefined;
   try {
-    writer = await CatalogWriter.create(catalog, metadata);
-    for await (const result of detectionPool(await detectTasks(options, files), options)) {
+    for await (const pooled of detectionPool(await detectTasks(options, files), options)) {
+      const { result } = pooled;
+      providers = pooled.providers;
+      writer ??= await CatalogWriter.create(catalog, { ...metadata, executionProvider: providers });
       for (const row of result.rows) {
         writer.append(row);
         tally.add(row);
@@ -458,10 +428,11 @@ export async function runDetection(options: RunOptions): Promise<RunSummary> {
       }
       options.onProgress?.(writer.rows, total);
     }
+    writer ??= await CatalogWriter.create(catalog, { ...metadata, executionProvider: providers });
     const errorsFile = path.join(options.out, 'errors.jsonl');
     await writeAtomically(errorsFile, (file) => file.write(Buffer.from(errorLines(errors))));
     await writer.close();
-    const summary: RunSummary = { catalog, ...tally.counts(), errors: errorsFile, seconds: (performance.now() - started) / 1000, provider };
+    const summary: RunSummary = { catalog, ...tally.counts(), errors: errorsFile, seconds: (performance.now() - started) / 1000, provider: providers };
     await writeAtomically(path.join(options.out, 'summary.json'), (file) => file.write(Buffer.from(`${JSON.stringify(summary, null, 2)}\n`)));
     return summary;
   } catch (error) {

@@ -20,9 +20,10 @@ import { rowAt } from '../catalog/batch.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, type HduNames } from '../cutout/from-files.js';
 import { readTileObjects, selectObjects, TileReader, type TileInput } from '../cutout/from-tile.js';
 import { InputNotFoundError, InvalidInputError, UsageError } from '../errors.js';
-import { CoreGenerator } from '../model/generator.js';
+import { readCard } from '../model/card.js';
 import { detectTask, type DetectTask, type TaskInputs } from './detect-task.js';
-import { detectionPool, errorLines, inGroupsOf, runMetadata, RunTally, type ScoringOptions, type SourceError } from './run.js';
+import { providerList, runMetadata, settingsDifference } from './metadata.js';
+import { detectionPool, errorLines, inGroupsOf, RunTally, type ScoringOptions, type SourceError } from './run.js';
 
 export const MANIFEST_SCHEMA = 'vis-agn/manifest/1';
 
@@ -168,23 +169,6 @@ const chunkPath = (dir: string, shard: number, chunk: number): string => path.jo
 /** The failed sources of a part (or chunk): errors.jsonl lines, beside it. */
 export const errorsPath = (arrow: string): string => `${arrow.replace(/\.arrow$/, '')}.errors.jsonl`;
 
-/**
- * How the settings of two catalogues differ, in words, or undefined when every row of one could
- * stand in the other: same seed, same model (by the card's hash) and the same scoring configuration.
- * The model's path may differ (another node, another checkout).
- */
-export function settingsDifference(a: RunMetadata, b: RunMetadata): string | undefined {
-  const differences: string[] = [];
-  if (a.seed !== b.seed) differences.push(`seed ${a.seed} vs ${b.seed}`);
-  if (a.modelCardSha256 !== b.modelCardSha256) differences.push(`model ${a.modelName} (card sha256 ${a.modelCardSha256.slice(0, 12)}) vs ${b.modelName} (${b.modelCardSha256.slice(0, 12)})`);
-  for (const key of new Set([...Object.keys(a.config), ...Object.keys(b.config)])) {
-    if (key === 'model' || key === 'seed') continue;
-    const [x, y] = [JSON.stringify(a.config[key]), JSON.stringify(b.config[key])];
-    if (x !== y) differences.push(`${key} ${x ?? 'unset'} vs ${y ?? 'unset'}`);
-  }
-  return differences.length === 0 ? undefined : differences.join('; ');
-}
-
 async function storedMetadata(file: string): Promise<RunMetadata> {
   const catalog = await openCatalog(file);
   await catalog.close();
@@ -192,7 +176,7 @@ async function storedMetadata(file: string): Promise<RunMetadata> {
 }
 
 /** Refuses to build on `file` when it was made with other settings than `metadata`'s. */
-async function checkSameSettings(file: string, metadata: RunMetadata, rerun: string): Promise<void> {
+async function checkSameSettings(file: string, metadata: Omit<RunMetadata, 'executionProvider'>, rerun: string): Promise<void> {
   const difference = settingsDifference(await storedMetadata(file), metadata);
   if (difference !== undefined) throw new UsageError(`${file} was made with other settings than this run (${difference}); ${rerun}`);
 }
@@ -206,9 +190,11 @@ async function* catalogRows(file: string): AsyncGenerator<CatalogRow> {
   for await (const batch of catalog.batches) for (let i = 0; i < batch.length; i++) yield rowAt(batch, i);
 }
 
-/** The catalogues `sources` as one at `target`, their errors.jsonl files as one beside it. */
-async function concatenate(target: string, metadata: RunMetadata, sources: readonly string[]): Promise<RunTally> {
-  const writer = await CatalogWriter.create(target, metadata);
+/** The catalogues `sources` as one at `target`, their errors.jsonl files as one beside it, and the providers of all of them. */
+async function concatenate(target: string, metadata: Omit<RunMetadata, 'executionProvider'>, sources: readonly string[]): Promise<RunTally> {
+  const providers: string[] = [];
+  for (const source of sources) providers.push((await storedMetadata(source)).executionProvider);
+  const writer = await CatalogWriter.create(target, { ...metadata, executionProvider: providerList(providers) });
   const tally = new RunTally();
   try {
     for (const source of sources) {
@@ -283,10 +269,8 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const manifest = readManifest(options.manifest);
   if (manifest.shards[options.shard] === undefined) throw new UsageError(`--shard ${options.shard} is outside the manifest's ${manifest.shards.length} shards (0-based)`);
   const part = partPath(options.out, options.shard);
-  const generator = await CoreGenerator.load(options.cardPath, { device: options.device, threads: options.threads });
   const tiles = manifest.kind === 'tiles' ? manifest.tiles.map((files) => ({ ...files, ...manifest.catalogue })) : undefined;
-  const metadata = runMetadata(generator, options.config, [options.manifest], options.cardPath, tiles);
-  await generator.release();
+  const metadata = runMetadata(readCard(options.cardPath), options.settings, [options.manifest], tiles);
   const rerun = `rerun with the settings it was made with, or remove it to start the shard again`;
   if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) {
     await checkSameSettings(part, metadata, rerun);
@@ -322,10 +306,10 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   let writer: CatalogWriter | undefined;
   let errors: SourceError[] = [];
   try {
-    for await (const result of detectionPool(tasks(), options)) {
+    for await (const { result, providers } of detectionPool(tasks(), options)) {
       const current = queued[0]!;
       const target = chunkPath(options.out, options.shard, current.chunk);
-      writer ??= await CatalogWriter.create(target, metadata);
+      writer ??= await CatalogWriter.create(target, { ...metadata, executionProvider: providers });
       for (const error of result.errors) options.onSourceError?.(error);
       errors.push(...result.errors);
       for (const row of result.rows) writer.append(row);

@@ -26,10 +26,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { runSourceExtractor, sourceExtractorAvailable, summariseTiming } from '../baseline/sextractor.js';
-import { defaultDetectionConfig, runDetection } from '../batch/run.js';
+import { runDetection } from '../batch/run.js';
 import { readCatalog } from '../catalog/read.js';
 import { binOf, DEFAULT_MAG_EDGES, errorSummary, percent, rocAuc, thresholdAtFpr, type ErrorSummary } from '../completeness/stats.js';
 import { readTruthTable, type TruthObject } from '../completeness/truth.js';
+import { defaultDetectionSettings } from '../detect/settings.js';
 import { defaultCardPath, readCard } from '../model/card.js';
 import { simulateCutouts } from '../sim/cutouts.js';
 import { buildRecipe } from '../sim/recipe.js';
@@ -184,13 +185,13 @@ async function benchPopulation(population: string, settings: Settings) {
   const survey = await simulatedSet(path.join(dir, `${population}-survey-seed23`), surveyCount, 23, population, false);
   const grid = await simulatedSet(path.join(dir, `${population}-grid-seed24`), gridCount, 24, population, true);
 
-  const config = defaultDetectionConfig(card);
+  const config = defaultDetectionSettings(card);
   const ours: Scores = new Map();
   const oursFps: Scores = new Map();
   const selected = new Map<bigint, boolean>();
   let runSeconds = 0;
   for (const [name, set] of [['survey', survey], ['grid', grid]] as const) {
-    const summary = await runDetection({ inputs: set.files, out: path.join(dir, `${population}-run-${name}`), cardPath, device: 'cpu', threads: 1, workers, batch: 256, config });
+    const summary = await runDetection({ inputs: set.files, out: path.join(dir, `${population}-run-${name}`), cardPath, device: 'cpu', threads: 1, workers, batch: 256, settings: config });
     runSeconds += summary.seconds;
     for (const row of (await readCatalog(summary.catalog)).rows) {
       ours.set(row.object_id, row.agn_z);

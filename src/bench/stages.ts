@@ -18,7 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { defaultDetectionConfig, inGroupsOf, prepareCutout, runDetection, runMetadata, significanceCalibration, sourceRow, type DetectionConfig, type PreparedCutout } from '../batch/run.js';
+import { runMetadata } from '../batch/metadata.js';
+import { inGroupsOf, prepareCutout, runDetection, sourceRow, type PreparedCutout } from '../batch/run.js';
+import { defaultDetectionSettings, samplingOf, significanceCalibration, type DetectionSettings } from '../detect/settings.js';
 import { CatalogWriter } from '../catalog/arrow.js';
 import type { CatalogRow } from '../catalog/schema.js';
 import { readCutout, type CutoutSource } from '../cutout/from-files.js';
@@ -82,15 +84,15 @@ interface StageTimes {
 }
 
 /** Milliseconds per stage over all the files, run once through this thread. */
-async function stageTimes(files: readonly string[], generator: CoreGenerator, config: DetectionConfig, scratch: string): Promise<{ times: StageTimes; prepared: PreparedCutout[] }> {
+async function stageTimes(files: readonly string[], generator: CoreGenerator, config: DetectionSettings, scratch: string): Promise<{ times: StageTimes; prepared: PreparedCutout[] }> {
   const side = generator.crop + CORE_SEARCH - 1;
   const times: StageTimes = { read: 0, preprocess: 0, encoder: 0, denoiser: 0, scoring: 0, write: 0 };
   const read = await timed(() => files.map((file) => readCutout(file, { hduNames: config.hduNames, side })));
   times.read = read.ms;
   const prepare = await timed(() => read.value.map((cutout: CutoutSource) => prepareCutout(cutout, generator.crop, generator, config.rmsToSigma)));
   times.preprocess = prepare.ms;
-  const calibration = significanceCalibration(generator);
-  const sampling = { samples: config.samples, solver: { steps: config.steps, method: config.method }, seed: config.seed };
+  const calibration = significanceCalibration(generator.loaded);
+  const sampling = samplingOf(config);
   const rows: CatalogRow[] = [];
   for (const group of inGroupsOf(prepare.value, BATCH)) {
     const scores = await detectBatch(generator, group.map((g) => ({ prepared: g.prepared, objectId: g.cutout.objectId })), sampling, calibration, (stage, ms) => (times[stage] += ms));
@@ -99,7 +101,7 @@ async function stageTimes(files: readonly string[], generator: CoreGenerator, co
     rows.push(...built.value);
   }
   const write = await timed(async () => {
-    const writer = await CatalogWriter.create(path.join(scratch, 'stages.arrow'), runMetadata(generator, config, files, defaultCardPath()));
+    const writer = await CatalogWriter.create(path.join(scratch, 'stages.arrow'), { ...runMetadata(generator.loaded, config, files), executionProvider: generator.provider });
     for (const row of rows) writer.append(row);
     await writer.close();
   });
@@ -111,7 +113,7 @@ async function stageTimes(files: readonly string[], generator: CoreGenerator, co
  * Seconds per source of the model alone (encoder + S x K denoiser) on the prepared sources, batched as
  * the pipeline batches, in the worker layout of the end-to-end run it is compared with.
  */
-async function pureModelSeconds(generator: CoreGenerator, prepared: readonly PreparedCutout[], config: DetectionConfig, workers: number): Promise<number> {
+async function pureModelSeconds(generator: CoreGenerator, prepared: readonly PreparedCutout[], config: DetectionSettings, workers: number): Promise<number> {
   const crop = generator.crop;
   const pixels = generator.corePixels;
   const chosen = prepared.filter((p) => p.prepared.scorable);
@@ -138,7 +140,7 @@ async function pureModelSeconds(generator: CoreGenerator, prepared: readonly Pre
  * Seconds per source of a whole run, and in its steady state: from the first group of rows written to
  * the last, leaving out what a long run pays once (starting the workers, loading the model in each).
  */
-async function endToEnd(inputs: string, out: string, config: DetectionConfig, workers: number): Promise<{ whole: number; steady: number }> {
+async function endToEnd(inputs: string, out: string, config: DetectionSettings, workers: number): Promise<{ whole: number; steady: number }> {
   rmSync(out, { recursive: true, force: true });
   let first: { at: number; done: number } | undefined;
   let last: { at: number; done: number } | undefined;
@@ -146,7 +148,7 @@ async function endToEnd(inputs: string, out: string, config: DetectionConfig, wo
     last = { at: performance.now(), done };
     first ??= last;
   };
-  const summary = await runDetection({ inputs: [inputs], out, cardPath: defaultCardPath(), device: 'cpu', threads: Math.max(1, Math.floor(os.availableParallelism() / workers)), workers, batch: BATCH, config, onProgress });
+  const summary = await runDetection({ inputs: [inputs], out, cardPath: defaultCardPath(), device: 'cpu', threads: Math.max(1, Math.floor(os.availableParallelism() / workers)), workers, batch: BATCH, settings: config, onProgress });
   return { whole: summary.seconds / summary.sources, steady: (last!.at - first!.at) / 1000 / (last!.done - first!.done) };
 }
 
@@ -178,7 +180,7 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'vis-agn-bench-stages-out-'));
 
   const card = readCard(defaultCardPath()).card;
-  const base = defaultDetectionConfig(card);
+  const base = defaultDetectionSettings(card);
   const generator = await CoreGenerator.load(defaultCardPath(), { device: 'cpu', threads: os.availableParallelism() });
   try {
     // The files into the page cache first: the read stage measures this reader, not the disk.

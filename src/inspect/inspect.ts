@@ -6,28 +6,20 @@
 
 import path from 'node:path';
 
-import { prepareCutout, scorePrepared, significanceCalibration, type DetectionConfig, type PreparedCutout } from '../batch/run.js';
+import type { RunConfig } from '../batch/metadata.js';
+import { prepareCutout, scorePrepared, type PreparedCutout } from '../batch/run.js';
 import { decodeFlags, FLAGS } from '../catalog/flags.js';
 import type { CatalogRow } from '../catalog/schema.js';
 import { readCutout } from '../cutout/from-files.js';
-import { TileReader, type TileInput } from '../cutout/from-tile.js';
+import { TileReader } from '../cutout/from-tile.js';
 import { InvalidInputError } from '../errors.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { CORE_SEARCH } from '../detect/prepare.js';
+import { significanceCalibration, type DetectionSettings } from '../detect/settings.js';
 import { microjanskyPerUnit } from '../ground/vis.js';
 import { renderInspectionPanel, type PanelInput } from './panel.js';
 import type { Figure } from './figure.js';
 
-/** What a catalogue's metadata records of its run: the detection configuration, the model, and the tiles of a tile run. */
-export type RecordedConfig = DetectionConfig & { readonly model: string; readonly tiles?: readonly TileInput[] };
-
-/** The detection configuration a catalogue was made with, as its metadata records it. */
-export function catalogConfig(config: Readonly<Record<string, unknown>>, catalog: string): RecordedConfig {
-  for (const key of ['samples', 'steps', 'method', 'seed', 'thresholds', 'hduNames', 'rmsToSigma', 'model']) {
-    if (!(key in config)) throw new InvalidInputError(`run metadata config has no ${key}; was the catalogue written by vis-agn run?`, { file: catalog });
-  }
-  return config as unknown as RecordedConfig;
-}
 
 export interface Inspection {
   readonly row: CatalogRow;
@@ -41,7 +33,7 @@ function withError(value: number | null, error: number | null, digits = 3): stri
 }
 
 /** The decision in words, naming the threshold that made it. */
-export function decisionText(row: CatalogRow, config: DetectionConfig): string {
+export function decisionText(row: CatalogRow, config: DetectionSettings): string {
   const t = config.thresholds;
   if (row.agn_z === null) return 'class none: no significance (the core could not be scored)';
   if (row.candidate_class === 'none') return `class none: agn_z ${row.agn_z.toFixed(2)} <= threshold ${t.z}`;
@@ -56,7 +48,7 @@ export function decisionText(row: CatalogRow, config: DetectionConfig): string {
   }
 }
 
-export function scoreLines(row: CatalogRow, config: DetectionConfig): string[] {
+export function scoreLines(row: CatalogRow, config: DetectionSettings): string[] {
   const flags = decodeFlags(row.flags);
   const described = flags.map((name) => `${name} (${FLAGS.find((f) => f.name === name)?.description ?? 'unknown bit'})`);
   return [
@@ -74,7 +66,7 @@ const percent = (fraction: number): string => `${(100 * fraction).toFixed(Math.a
  * The scores in sentences for a person looking at the panel: what agn_z, f_ps and chi2/dof mean for
  * this source, and what the class decision rests on.
  */
-export function plainSummary(row: CatalogRow, config: DetectionConfig): string[] {
+export function plainSummary(row: CatalogRow, config: DetectionSettings): string[] {
   const t = config.thresholds;
   if (row.agn_z === null) return [`Not scored: the core could not be measured (flags: ${decodeFlags(row.flags).join(', ') || 'none'}).`];
   const z = row.agn_z;
@@ -107,7 +99,7 @@ export function plainSummary(row: CatalogRow, config: DetectionConfig): string[]
 }
 
 /** A cutout read and prepared as a run reads it. */
-export function prepareForInspection(file: string, generator: CoreGenerator, config: DetectionConfig): PreparedCutout {
+export function prepareForInspection(file: string, generator: CoreGenerator, config: DetectionSettings): PreparedCutout {
   const cutout = readCutout(file, { hduNames: config.hduNames, side: generator.crop + CORE_SEARCH - 1 });
   return prepareCutout(cutout, generator.crop, generator, config.rmsToSigma);
 }
@@ -116,7 +108,7 @@ export function prepareForInspection(file: string, generator: CoreGenerator, con
  * A catalogue row's source read again as its run read it: cut from its tile at the row's position in
  * a tile run, else read from its cutout file.
  */
-export function prepareRowForInspection(row: CatalogRow, generator: CoreGenerator, config: RecordedConfig): PreparedCutout {
+export function prepareRowForInspection(row: CatalogRow, generator: CoreGenerator, config: RunConfig): PreparedCutout {
   const tile = config.tiles?.find((t) => t.tile === row.source_file);
   if (tile === undefined) return prepareForInspection(row.source_file, generator, config);
   if (row.ra === null || row.dec === null) throw new InvalidInputError(`object ${row.object_id} has no position to cut it from the tile at`, { file: tile.tile });
@@ -137,8 +129,8 @@ export interface InspectedSource {
 }
 
 /** Scores prepared cutouts in one batch (results do not depend on the batch) and gathers what their figures show. */
-export async function inspectPrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionConfig): Promise<InspectedSource[]> {
-  const scored = await scorePrepared(generator, group, config, significanceCalibration(generator));
+export async function inspectPrepared(generator: CoreGenerator, group: readonly PreparedCutout[], config: DetectionSettings): Promise<InspectedSource[]> {
+  const scored = await scorePrepared(generator, group, config, significanceCalibration(generator.loaded));
   return scored.map(({ row, scores }, k) => {
     const { cutout, prepared } = group[k]!;
     const lines = scoreLines(row, config);
@@ -160,7 +152,7 @@ export async function inspectPrepared(generator: CoreGenerator, group: readonly 
   });
 }
 
-export async function inspectCutout(file: string, generator: CoreGenerator, config: DetectionConfig): Promise<Inspection> {
+export async function inspectCutout(file: string, generator: CoreGenerator, config: DetectionSettings): Promise<Inspection> {
   const [{ row, lines, view }] = (await inspectPrepared(generator, [prepareForInspection(file, generator, config)], config)) as [InspectedSource];
   return { row, lines, panel: renderInspectionPanel(view) };
 }

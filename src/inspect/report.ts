@@ -10,6 +10,7 @@
 import path from 'node:path';
 
 import { ensureOutputDir, writeAtomically } from '../atomic-file.js';
+import { runConfigOf, type RunConfig } from '../batch/metadata.js';
 import type { PreparedCutout } from '../batch/run.js';
 import { decodeFlags } from '../catalog/flags.js';
 import { readCatalog } from '../catalog/read.js';
@@ -17,7 +18,7 @@ import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
 import { evaluateCatalogAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../completeness/truth.js';
 import { VisAgnError } from '../errors.js';
 import { CoreGenerator } from '../model/generator.js';
-import { catalogConfig, inspectPrepared, prepareRowForInspection, type RecordedConfig } from './inspect.js';
+import { inspectPrepared, prepareRowForInspection } from './inspect.js';
 import { renderChart } from './charts.js';
 import { scopeSvgIds, writeFigure } from './figure.js';
 import { renderInspectionPanel, renderThumbnail, THUMBNAIL_SIZE } from './panel.js';
@@ -97,7 +98,7 @@ async function truthReport(options: ReportOptions, rows: readonly CatalogRow[]):
 }
 
 /** A row's cutout read again, or why it could not be: a missing file, or a file holding another object. */
-function readAgain(row: CatalogRow, generator: CoreGenerator, config: RecordedConfig): PreparedCutout | string {
+function readAgain(row: CatalogRow, generator: CoreGenerator, config: RunConfig): PreparedCutout | string {
   let cutout: PreparedCutout;
   try {
     cutout = prepareRowForInspection(row, generator, config);
@@ -110,7 +111,7 @@ function readAgain(row: CatalogRow, generator: CoreGenerator, config: RecordedCo
 }
 
 /** One batch of table rows: recomputed in one model call, their images written (encoded in parallel). */
-async function batchEntries(rows: readonly CatalogRow[], generator: CoreGenerator, config: RecordedConfig, options: ReportOptions): Promise<ReportEntry[]> {
+async function batchEntries(rows: readonly CatalogRow[], generator: CoreGenerator, config: RunConfig, options: ReportOptions): Promise<ReportEntry[]> {
   const cutouts = rows.map((row) => readAgain(row, generator, config));
   const readable = cutouts.filter((cutout): cutout is PreparedCutout => typeof cutout !== 'string');
   const inspected = await inspectPrepared(generator, readable, config);
@@ -132,7 +133,7 @@ async function batchEntries(rows: readonly CatalogRow[], generator: CoreGenerato
 
 export async function writeReport(options: ReportOptions): Promise<ReportResult> {
   const catalog = await readCatalog(options.catalog);
-  const config = catalogConfig(catalog.metadata.config, options.catalog);
+  const config = runConfigOf(catalog.metadata, options.catalog);
   // Read before the slow part, so a wrong truth file fails at once.
   const truth = await truthReport(options, catalog.rows);
   const { eligible, selected } = selectRows(catalog.rows, options.classes, options.maxCandidates);

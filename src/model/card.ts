@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
 import type { SignificanceCalibration } from '../detect/detect.js';
-import type { MaskShape } from './geometry.js';
+import type { CoreMask, MaskShape } from './geometry.js';
 import type { TensorSpec } from './runtime.js';
 import type { FlowMethod } from './sampler.js';
 
@@ -59,6 +59,11 @@ export interface LoadedCard {
   readonly cardSha256: string;
   readonly encoderPath: string;
   readonly denoiserPath: string;
+}
+
+/** The core the card's model regenerates. */
+export function cardMask(card: ModelCard): CoreMask {
+  return { size: card.geometry.mask, shape: card.geometry.mask_shape };
 }
 
 /** The flow solver the card's sampler names. */

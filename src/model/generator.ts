@@ -2,7 +2,7 @@
  * The core generator at inference: the encoder once per source, then S samples x K solver steps of
  * the core-only denoiser, batched over sources x samples. Returns samples in image units.
  */
-import { checkGraphAgainstCard, readCard, type LoadedCard, type ModelCard } from './card.js';
+import { cardMask, checkGraphAgainstCard, readCard, type LoadedCard } from './card.js';
 import { coreOffsets, type CoreMask } from './geometry.js';
 import { openGraph, type DeviceRequest, type ExecutionProvider, type Float32Feed, type GraphSession } from './runtime.js';
 import { solveFlow, type FlowSolverOptions } from './sampler.js';
@@ -56,10 +56,6 @@ async function runInFixedChunks(session: GraphSession, feeds: Record<string, Flo
   return joined;
 }
 
-function maskOf(card: ModelCard): CoreMask {
-  return { size: card.geometry.mask, shape: card.geometry.mask_shape };
-}
-
 export class CoreGenerator {
   private constructor(
     readonly loaded: LoadedCard,
@@ -71,7 +67,7 @@ export class CoreGenerator {
     const loaded = readCard(cardPath);
     const { crop } = loaded.card.geometry;
     const hidden = Number(loaded.card.graphs.denoiser.inputs.features?.[1]);
-    const pixels = coreOffsets(maskOf(loaded.card)).length;
+    const pixels = coreOffsets(cardMask(loaded.card)).length;
     const encoder = await openGraph(loaded.encoderPath, { device, threads }, () => ({
       image: { data: new Float32Array(crop * crop), dims: [1, 1, crop, crop] },
       sigma: { data: Float32Array.of(1), dims: [1, 1] },
@@ -100,7 +96,7 @@ export class CoreGenerator {
   }
 
   get mask(): CoreMask {
-    return maskOf(this.loaded.card);
+    return cardMask(this.loaded.card);
   }
 
   get corePixels(): number {

@@ -12,7 +12,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
-import { prepareCutout, scorePrepared, scoreProblem, significanceCalibration, sourceRow, defaultDetectionConfig, type PreparedCutout } from '../../src/batch/run.js';
+import { prepareCutout, scorePrepared, scoreProblem, sourceRow, type PreparedCutout } from '../../src/batch/run.js';
+import { defaultDetectionSettings, significanceCalibration } from '../../src/detect/settings.js';
 import { decodeFlags, FAILURE_FLAGS } from '../../src/catalog/flags.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import type { CatalogRow } from '../../src/catalog/schema.js';
@@ -112,7 +113,7 @@ describe('a source whose scoring throws, or whose score is absurd', () => {
   let dir: string;
   let generator: CoreGenerator;
   let group: PreparedCutout[];
-  const config = defaultDetectionConfig(readCard(defaultCardPath()).card);
+  const config = defaultDetectionSettings(readCard(defaultCardPath()).card);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'vis-agn-throw-'));
@@ -130,7 +131,7 @@ describe('a source whose scoring throws, or whose score is absurd', () => {
   test('is a flagged row with its reason; the others in its batch score as they do alone', async () => {
     // What validation keeps out, forced in: an infinite pixel makes the regenerations NaN and the covariance fail.
     const broken = { ...group[1]!, prepared: { ...group[1]!.prepared, crop: group[1]!.prepared.crop.map((v, i) => (i === 0 ? Infinity : v)) } };
-    const calibration = significanceCalibration(generator);
+    const calibration = significanceCalibration(generator.loaded);
     const scored = await scorePrepared(generator, [group[0]!, broken, group[2]!], config, calibration);
     expect(decodeFlags(scored[1]!.row.flags)).toContain('scoring_failed');
     expect(scored[1]!.row.agn_z).toBeNull();
@@ -143,7 +144,7 @@ describe('a source whose scoring throws, or whose score is absurd', () => {
   }, 60_000);
 
   test('a score outside its physical bounds is withheld and flagged, never published', async () => {
-    const [scored] = await scorePrepared(generator, [group[0]!], config, significanceCalibration(generator));
+    const [scored] = await scorePrepared(generator, [group[0]!], config, significanceCalibration(generator.loaded));
     // The value the corrupted PSFs produced, on an otherwise sound row.
     const absurd = { ...scored!.scores!, fPs: 6e35 };
     expect(scoreProblem(absurd)).toMatch(/f_ps = 6e\+35 is outside its physical bounds/);
@@ -158,7 +159,7 @@ describe('a source whose scoring throws, or whose score is absurd', () => {
     const { prepared } = group[0]!;
     const psf = { size: prepared.psf.size, data: new Float64Array(prepared.psf.data.length) };
     const weightless = { ...group[0]!, prepared: { ...prepared, psf, psfWeights: prepared.psfWeights.map(() => 0) } };
-    const [scored] = await scorePrepared(generator, [weightless], config, significanceCalibration(generator));
+    const [scored] = await scorePrepared(generator, [weightless], config, significanceCalibration(generator.loaded));
     expect(decodeFlags(scored!.row.flags).some((flag) => (FAILURE_FLAGS as readonly string[]).includes(flag))).toBe(true);
     expect([scored!.row.f_ps, scored!.row.ps_flux, scored!.row.agn_z]).toEqual([null, null, null]);
     expect(scored!.error).toBeDefined();

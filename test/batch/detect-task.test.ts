@@ -1,12 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { failedTaskResult, type DetectTask } from '../../src/batch/detect-task.js';
-import { defaultDetectionConfig } from '../../src/batch/run.js';
+import { defaultDetectionSettings } from '../../src/detect/settings.js';
 import { decodeFlags } from '../../src/catalog/flags.js';
 import { rowProblem } from '../../src/catalog/schema.js';
 import { defaultCardPath, readCard } from '../../src/model/card.js';
 
-const common = { cardPath: defaultCardPath(), config: defaultDetectionConfig(readCard(defaultCardPath()).card), device: 'cpu' as const, threads: 1 };
+const common = { cardPath: defaultCardPath(), settings: defaultDetectionSettings(readCard(defaultCardPath()).card), device: 'cpu' as const, threads: 1 };
 
 describe('rows of a task that failed twice', () => {
   test('tile objects keep their ids and positions, flagged inference_failed, with no scores', () => {
@@ -33,5 +33,9 @@ describe('rows of a task that failed twice', () => {
     const rows = failedTaskResult(task, 'boom').rows;
     expect(rows.map((r) => r.source_file)).toEqual(['a/EUC_MER_CUTOUT_102018213_x.fits', 'b.fits']);
     expect(rows.every((r) => decodeFlags(r.flags).includes('inference_failed'))).toBe(true);
+  });
+
+  test('report no execution provider: no session scored them', () => {
+    expect(failedTaskResult({ ...common, inputs: { files: ['b.fits'] } }, 'boom').provider).toBeUndefined();
   });
 });

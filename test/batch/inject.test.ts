@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
 import { runInjection, type InjectionOptions } from '../../src/batch/inject.js';
-import { defaultDetectionConfig } from '../../src/batch/run.js';
+import { defaultDetectionSettings } from '../../src/detect/settings.js';
 import { defaultCardPath, readCard } from '../../src/model/card.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 
@@ -26,7 +26,7 @@ describe('runInjection', () => {
     device: 'cpu',
     threads: 1,
     batch: 2,
-    config: defaultDetectionConfig(readCard(defaultCardPath()).card, 9),
+    settings: defaultDetectionSettings(readCard(defaultCardPath()).card, 9),
   });
 
   test('the rows of one f_PS do not depend on which other f_PS values are injected', async () => {
@@ -37,7 +37,7 @@ describe('runInjection', () => {
     expect(alone.sources).toBeGreaterThan(0);
     expect(at(among.results)).toEqual(at(alone.results));
     // The same f_PS at another seed draws other positions and noise, so the equality above is not vacuous.
-    const reseeded = await runInjection({ ...options([0.3]), config: { ...options([0.3]).config, seed: 10 } });
+    const reseeded = await runInjection({ ...options([0.3]), settings: { ...options([0.3]).settings, seed: 10 } });
     expect(at(reseeded.results).map((r) => r.agnZ)).not.toEqual(at(alone.results).map((r) => r.agnZ));
   }, 120_000);
 });

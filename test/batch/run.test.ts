@@ -114,16 +114,3 @@ describe('vis-agn run', () => {
     expect(refused.stderr).toContain(blocked);
   }, 60_000);
 });
-
-describe('progress lines', () => {
-  test('say how many, how fast and how long is left', async () => {
-    const { progressLine } = await import('../../src/cli/commands/run.js');
-    expect(progressLine(1200, 3000, 3)).toBe('1200/3000 sources, 400/s, ETA 5 s');
-    expect(progressLine(50, undefined, 2)).toBe('50 sources, 25/s');
-    expect(progressLine(0, 10, 0)).toBe('0/10 sources, 0/s');
-    const { progressBar } = await import('../../src/cli/commands/run.js');
-    expect(progressBar(0.4, 10)).toBe('[####------]');
-    expect(progressBar(1)).toBe(`[${'#'.repeat(20)}]`);
-    expect(progressBar(0)).toBe(`[${'-'.repeat(20)}]`);
-  });
-});

@@ -1,7 +1,7 @@
 import { renderAsync } from '@resvg/resvg-js';
 import { describe, expect, it } from '@jest/globals';
 
-import { defaultDetectionConfig } from '../../src/batch/run.js';
+import { defaultDetectionSettings } from '../../src/detect/settings.js';
 import type { CatalogRow } from '../../src/catalog/schema.js';
 import { FONT_FAMILY, FONT_PATHS } from '../../src/inspect/figure.js';
 import { plainSummary } from '../../src/inspect/inspect.js';
@@ -88,7 +88,7 @@ describe('inspection panel', () => {
 });
 
 describe('the scores in sentences', () => {
-  const config = defaultDetectionConfig(readCard(defaultCardPath()).card);
+  const config = defaultDetectionSettings(readCard(defaultCardPath()).card);
   const row = (overrides: Partial<CatalogRow>): CatalogRow => ({ ...makeRows(1)[0]!, flags: 0, ...overrides });
 
   it('say how significant the excess is, what decided the class and how far the core is from the model', () => {

@@ -17,7 +17,7 @@ import { fitSignificance, rawGalaxyZ } from '../../detect/calibrate.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
 import { UsageError } from '../../errors.js';
-import { numberOption } from './run.js';
+import { numberOption } from '../options.js';
 
 interface CalibrateOptions {
   shards: string;

@@ -9,21 +9,17 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { rowAt } from '../../catalog/batch.js';
-import { openCatalog } from '../../catalog/read.js';
-import type { CatalogRow } from '../../catalog/schema.js';
+import { catalogCompleteness, type CompletenessAgainst } from '../../completeness/catalog.js';
 import { DEFAULT_MATCH_RADIUS_ARCSEC } from '../../completeness/match.js';
-import { completenessAgainstReference, formatReferenceReport } from '../../completeness/reference-completeness.js';
-import { readPositionTable } from '../../ground/table.js';
 import type { Confidence } from '../../completeness/stats.js';
-import { DEFAULT_FPRS, DEFAULT_FPS_EDGES, evaluateCatalogAgainstTruth, formatTruthReport, readTruthTable, scoredObject } from '../../completeness/truth.js';
+import { DEFAULT_FPRS, DEFAULT_FPS_EDGES } from '../../completeness/truth.js';
 import { UsageError } from '../../errors.js';
 import { renderChart } from '../../inspect/charts.js';
 import { figureBase, writeFigure } from '../../inspect/figure.js';
 import { referencePlot, truthPlots, type ReportPlot } from '../../inspect/report-plots.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
-export interface CompletenessOptions {
+interface CompletenessOptions {
   catalog: string;
   reference?: string;
   truth?: string;
@@ -59,67 +55,27 @@ function confidenceOf(text: string): Confidence {
   throw new UsageError(`--confidence must be 68 or 95, got '${text}'`);
 }
 
-/** The catalogue's rows in the slim form `pick` gives, read a record batch at a time. */
-async function catalogRows<T>(file: string, pick: (row: CatalogRow) => T): Promise<T[]> {
-  const catalog = await openCatalog(file);
-  const rows: T[] = [];
-  for await (const batch of catalog.batches) for (let i = 0; i < batch.length; i++) rows.push(pick(rowAt(batch, i)));
-  return rows;
-}
-
-interface CompletenessResult {
-  readonly report: object;
-  readonly text: string;
-  readonly plots: readonly ReportPlot[];
-}
-
-async function referenceReport(options: CompletenessOptions, confidence: Confidence): Promise<CompletenessResult> {
+function referenceOptions(options: CompletenessOptions, confidence: Confidence): CompletenessAgainst {
   const radiusArcsec = numbers(options.matchRadius, '--match-radius');
   if (radiusArcsec.length !== 1) throw new UsageError(`--match-radius takes one number, got '${options.matchRadius}'`);
-  const reference = await readPositionTable(options.reference!, {
-    ...hduOf(options),
-    raColumn: options.raCol,
-    decColumn: options.decCol,
-    magColumn: options.magCol,
-    idColumn: options.idCol,
-  });
-  const rows = await catalogRows(options.catalog, ({ object_id, ra, dec, is_candidate }) => ({ object_id, ra, dec, is_candidate }));
-  const report = completenessAgainstReference(rows, reference, {
-    radiusArcsec: radiusArcsec[0]!,
-    confidence,
-    ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }),
-  });
-  const plot = referencePlot(report);
-  return { report, text: formatReferenceReport(report), plots: plot === undefined ? [] : [plot] };
+  return {
+    reference: options.reference!,
+    table: { ...hduOf(options), raColumn: options.raCol, decColumn: options.decCol, magColumn: options.magCol, idColumn: options.idCol },
+    options: { radiusArcsec: radiusArcsec[0]!, confidence, ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }) },
+  };
 }
 
-async function truthReport(options: CompletenessOptions, confidence: Confidence): Promise<CompletenessResult> {
-  const truth = await readTruthTable(options.truth!, hduOf(options));
-  const scored = await catalogRows(options.catalog, scoredObject);
-  const report = evaluateCatalogAgainstTruth(
-    scored,
-    truth,
-    {
+function truthOptions(options: CompletenessOptions, confidence: Confidence): CompletenessAgainst {
+  return {
+    truth: options.truth!,
+    table: hduOf(options),
+    options: {
       fprs: numbers(options.fpr, '--fpr'),
       fpsBins: options.fpsBins === 'exact' ? 'exact' : numbers(options.fpsBins, '--fps-bins'),
       confidence,
       ...(options.magBins === undefined ? {} : { magBins: numbers(options.magBins, '--mag-bins') }),
     },
-    { catalog: options.catalog, truth: options.truth! },
-  );
-  return { report, text: formatTruthReport(report), plots: truthPlots(report) };
-}
-
-/** The report of a catalogue against a reference or a truth table, as Markdown and as a JSON-able object. */
-export async function completenessReport(options: CompletenessOptions): Promise<CompletenessResult> {
-  if ((options.reference === undefined) === (options.truth === undefined)) throw new UsageError('give exactly one of --reference and --truth');
-  const confidence = confidenceOf(options.confidence);
-  return options.reference !== undefined ? referenceReport(options, confidence) : truthReport(options, confidence);
-}
-
-/** The options `completeness` takes, at their defaults, for a catalogue and a reference or truth table. */
-export function defaultCompletenessOptions(catalog: string, against: { reference?: string; truth?: string }): CompletenessOptions {
-  return { catalog, ...against, matchRadius: String(DEFAULT_MATCH_RADIUS_ARCSEC), fpr: DEFAULT_FPRS.join(','), fpsBins: DEFAULT_FPS_EDGES.join(','), confidence: '68' };
+  };
 }
 
 /** --plot BASE: BASE-fps and BASE-mag against truth, BASE-mag against a reference; each .svg and .png. */
@@ -151,7 +107,11 @@ export function register(program: Command): void {
       }
       const planned = options.plot === undefined ? [] : plotFiles(options.plot, options.truth !== undefined ? ['fps', 'mag'] : ['mag']);
       refuseToOverwrite([...(options.out === undefined ? [] : [options.out]), ...planned], options.overwrite);
-      const { report, text, plots } = await completenessReport(options);
+      if ((options.reference === undefined) === (options.truth === undefined)) throw new UsageError('give exactly one of --reference and --truth');
+      const confidence = confidenceOf(options.confidence);
+      const result = await catalogCompleteness(options.catalog, options.reference !== undefined ? referenceOptions(options, confidence) : truthOptions(options, confidence));
+      const { report, text } = result;
+      const plots = result.against === 'reference' ? [referencePlot(result.report)].filter((plot): plot is ReportPlot => plot !== undefined) : truthPlots(result.report);
       process.stdout.write(`${text}\n`);
       if (options.out !== undefined) await writeAtomically(options.out, (file) => file.write(Buffer.from(`${JSON.stringify(report, null, 1)}\n`)));
       for (const plot of options.plot === undefined ? [] : plots) {

@@ -14,9 +14,9 @@ import { UsageError } from '../../errors.js';
 import { renderChart, type Chart } from '../../inspect/charts.js';
 import { writeFigure } from '../../inspect/figure.js';
 import { proportionPoint } from '../../inspect/report-plots.js';
-import { defaultCardPath } from '../../model/card.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
-import { detectionConfigFrom, detectionOptions, numberOption, stderrProgress, type DetectionCommandOptions } from './run.js';
+import { detectionOptions, numberOption, scoringOptionsFrom, type DetectionCommandOptions } from '../options.js';
+import { stderrProgress } from '../progress.js';
 
 interface InjectCommandOptions extends DetectionCommandOptions {
   out: string;
@@ -83,18 +83,18 @@ export function register(program: Command): void {
     const fps = numberList('--fps', options.fps);
     if (fps.some((f) => !(f > 0 && f < 1))) throw new UsageError(`--fps values must lie in (0, 1), got ${options.fps}`);
     const magEdges = numberList('--mag-bins', options.magBins);
-    const { config, device, threads, batch } = detectionConfigFrom(options);
+    const { cardPath, device, threads, batch, settings } = scoringOptionsFrom(options);
     const outputs = ['injection.json', 'injection.md', 'injection.svg', 'injection.png'].map((name) => path.join(options.out, name));
     refuseToOverwrite(outputs, options.overwrite);
     const report = await runInjection({
       inputs,
       fps,
       magEdges,
-      cardPath: options.model ?? defaultCardPath(),
+      cardPath,
       device,
       threads,
       batch,
-      config,
+      settings,
       onProgress: stderrProgress('inject', options.quiet === true),
       onInputError: (_file, error) => process.stderr.write(`inject: skipped: ${error.message}\n`),
     });

@@ -8,17 +8,17 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import type { DetectionConfig } from '../../batch/run.js';
+import { runConfigOf, type RunConfig } from '../../batch/metadata.js';
 import { readCatalog } from '../../catalog/read.js';
 import { InvalidInputError, UsageError } from '../../errors.js';
 import type { CatalogRow } from '../../catalog/schema.js';
-import { catalogConfig, inspectPrepared, prepareForInspection, prepareRowForInspection, type InspectedSource, type RecordedConfig } from '../../inspect/inspect.js';
+import type { DetectionSettings } from '../../detect/settings.js';
+import { inspectPrepared, prepareForInspection, prepareRowForInspection, type InspectedSource } from '../../inspect/inspect.js';
 import { figureBase, writeFigure } from '../../inspect/figure.js';
 import { renderInspectionPanel } from '../../inspect/panel.js';
 import { CoreGenerator } from '../../model/generator.js';
-import { defaultCardPath } from '../../model/card.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
-import { detectionConfigFrom, detectionOptions, type DetectionCommandOptions } from './run.js';
+import { detectionOptions, scoringOptionsFrom, type DetectionCommandOptions } from '../options.js';
 
 interface InspectOptions extends DetectionCommandOptions {
   catalog?: string;
@@ -38,9 +38,9 @@ export function register(program: Command): void {
       .option('--id <object_id>', 'with --catalog: the object id')
       .option('--out <file>', 'panel as FILE.png and FILE.svg (default inspect-<object_id> in the current folder)'),
   ).action(async (file: string | undefined, options: InspectOptions) => {
-    let config: DetectionConfig;
+    let settings: DetectionSettings;
     let cardPath: string;
-    let recorded: { row: CatalogRow; config: RecordedConfig } | undefined;
+    let recorded: { row: CatalogRow; config: RunConfig } | undefined;
     if (options.catalog !== undefined) {
       if (file !== undefined) throw new UsageError('give a cutout file or --catalog with --id, not both');
       if (options.id === undefined || !/^-?\d+$/.test(options.id)) throw new UsageError('--catalog needs --id OBJECT_ID (an integer)');
@@ -48,21 +48,20 @@ export function register(program: Command): void {
       const id = BigInt(options.id);
       const row = catalog.rows.find((r) => r.object_id === id);
       if (row === undefined) throw new InvalidInputError(`no object ${options.id} in the catalogue`, { file: options.catalog });
-      recorded = { row, config: catalogConfig(catalog.metadata.config, options.catalog) };
-      config = recorded.config;
+      recorded = { row, config: runConfigOf(catalog.metadata, options.catalog) };
+      settings = recorded.config;
       cardPath = recorded.config.model;
     } else {
       if (file === undefined) throw new UsageError('give a cutout file, or --catalog with --id');
-      ({ config } = detectionConfigFrom(options));
-      cardPath = options.model ?? defaultCardPath();
+      ({ settings, cardPath } = scoringOptionsFrom(options));
     }
     // Known before any work only when given; the default name needs the object id.
     if (options.out !== undefined) refuseToOverwrite(figureFiles(options.out), options.overwrite);
     const started = performance.now();
     const generator = await CoreGenerator.load(cardPath, { device: 'cpu', threads: 1 });
     try {
-      const prepared = recorded === undefined ? prepareForInspection(file!, generator, config) : prepareRowForInspection(recorded.row, generator, recorded.config);
-      const [inspected] = (await inspectPrepared(generator, [prepared], config)) as [InspectedSource];
+      const prepared = recorded === undefined ? prepareForInspection(file!, generator, settings) : prepareRowForInspection(recorded.row, generator, recorded.config);
+      const [inspected] = (await inspectPrepared(generator, [prepared], settings)) as [InspectedSource];
       if (recorded !== undefined && inspected.row.agn_z !== recorded.row.agn_z) {
         process.stderr.write(`inspect: warning: agn_z recomputes as ${inspected.row.agn_z}, the catalogue has ${recorded.row.agn_z} (another model or input file?)\n`);
       }

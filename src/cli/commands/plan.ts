@@ -11,11 +11,11 @@ import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
 import { errorsPath, mergeShards, planShards, planTileShards, shardSize, writeManifest, type Manifest } from '../../batch/shards.js';
+import { catalogCompleteness } from '../../completeness/catalog.js';
 import { EXIT_CODES, UsageError } from '../../errors.js';
-import { completenessReport, defaultCompletenessOptions } from './completeness.js';
 import { refuseToOverwrite } from '../overwrite.js';
 import { tileFilesOf, type TileInputOptions } from '../tile-options.js';
-import { numberOption } from './run.js';
+import { numberOption } from '../options.js';
 
 interface PlanOptions extends TileInputOptions {
   shards: string;
@@ -89,8 +89,7 @@ export function register(program: Command): void {
       if (counts.failed > 0) process.exitCode = EXIT_CODES.partialFailure;
       if (options.truth === undefined && options.reference === undefined) return;
       // The same report `vis-agn completeness` gives, at its defaults, over the whole merged catalogue.
-      const against = options.truth === undefined ? { reference: options.reference! } : { truth: options.truth };
-      const { report, text } = await completenessReport(defaultCompletenessOptions(options.out, against));
+      const { report, text } = await catalogCompleteness(options.out, options.truth === undefined ? { reference: options.reference! } : { truth: options.truth });
       await writeAtomically(`${base}.completeness.json`, (file) => file.write(Buffer.from(`${JSON.stringify(report, null, 1)}\n`)));
       await writeAtomically(`${base}.completeness.md`, (file) => file.write(Buffer.from(`${text}\n`)));
       process.stdout.write(`${text}\ncompleteness in ${base}.completeness.md\n`);

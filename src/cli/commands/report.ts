@@ -13,7 +13,8 @@ import { CANDIDATE_CLASSES, type CandidateClass } from '../../catalog/schema.js'
 import { UsageError } from '../../errors.js';
 import { writeReport } from '../../inspect/report.js';
 import { refuseToOverwrite } from '../overwrite.js';
-import { numberOption, stderrProgress } from './run.js';
+import { numberOption } from '../options.js';
+import { stderrProgress } from '../progress.js';
 
 interface ReportCommandOptions {
   overwrite?: boolean;

@@ -21,7 +21,7 @@ import type { SimRecipe } from '../../sim/scene.js';
 import { writeTrainingShards } from '../../sim/shards.js';
 import { DEFAULT_TILE } from '../../sim/sky.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
-import { stderrProgress } from './run.js';
+import { stderrProgress } from '../progress.js';
 
 /** The shared data beside the clone (three levels up from src/cli/commands and dist/cli/commands), as the tests find it. */
 const DEFAULT_REAL_DIR = path.join(process.env.VIS_AGN_SHARED ?? fileURLToPath(new URL('../../../../shared', import.meta.url)), 'data', 'euclid-q1');

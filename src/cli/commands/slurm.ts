@@ -13,7 +13,7 @@ import { readManifest } from '../../batch/shards.js';
 import { DEFAULT_MAX_ARRAY, DEFAULT_MAX_RETRIES, readShardStates, renderSlurmScript, shellQuote, slurmLogDir, slurmStatusDir, type ShardState } from '../../batch/slurm.js';
 import { EXIT_CODES } from '../../errors.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
-import { numberOption } from './run.js';
+import { numberOption } from '../options.js';
 
 interface SlurmCommandOptions {
   manifest: string;

@@ -11,7 +11,7 @@ import { UsageError } from '../../errors.js';
 import { parseCut, SWITCHABLE, type ColumnCut, type Rejection } from '../../stamps/select.js';
 import { DEFAULT_STAMP, writeStamps, type StampSource } from '../../stamps/write.js';
 import { tileFilesOf, type TileInputOptions } from '../tile-options.js';
-import { stderrProgress } from './run.js';
+import { stderrProgress } from '../progress.js';
 
 interface StampsCommandOptions extends TileInputOptions {
   out: string;

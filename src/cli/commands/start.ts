@@ -11,11 +11,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { ensureOutputDir, writeAtomically } from '../../atomic-file.js';
-import { defaultDetectionConfig, runDetection } from '../../batch/run.js';
+import { runDetection } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
 import type { CatalogRow } from '../../catalog/schema.js';
 import { DEFAULT_CONFIDENCE, formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
 import { evaluateAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../../completeness/truth.js';
+import { defaultDetectionSettings } from '../../detect/settings.js';
 import { renderChart } from '../../inspect/charts.js';
 import { writeFigure } from '../../inspect/figure.js';
 import { inspectCutout } from '../../inspect/inspect.js';
@@ -24,7 +25,7 @@ import { CoreGenerator } from '../../model/generator.js';
 import { defaultCardPath, readCard } from '../../model/card.js';
 import { simulateCutouts } from '../../sim/cutouts.js';
 import { buildRecipe } from '../../sim/recipe.js';
-import { numberOption } from './run.js';
+import { numberOption } from '../options.js';
 
 /** Four normal galaxies in every ten sources, then AGN and QSOs of known f_PS and a star. */
 const DEMO_FPS = [0, 0, 0, 0, 0.05, 0.1, 0.2, 0.3, 0.5, 1];
@@ -72,10 +73,10 @@ export function register(program: Command): void {
       const simulated = await simulateCutouts({ count: n, seed, out: sims, recipe: buildRecipe({ mix: 'grid', gridFps: DEMO_FPS }) });
       const cardPath = defaultCardPath();
       const card = readCard(cardPath).card;
-      const config = defaultDetectionConfig(card);
+      const config = defaultDetectionSettings(card);
       say(`detecting with ${card.name} (${config.samples} regenerations per source)...`);
       const threads = 2;
-      const summary = await runDetection({ inputs: [path.join(sims, 'cutouts')], out: options.out, cardPath, device: 'cpu', threads: 1, workers: availableParallelism(), batch: 128, config });
+      const summary = await runDetection({ inputs: [path.join(sims, 'cutouts')], out: options.out, cardPath, device: 'cpu', threads: 1, workers: availableParallelism(), batch: 128, settings: config });
       const catalog = await readCatalog(summary.catalog);
       const truth = await readTruthTable(simulated.truth);
       const report = evaluateAgainstTruth(catalog.rows.map(scoredObject), truth, { fpsBins: 'exact' });
