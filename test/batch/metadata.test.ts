@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { providerList, runConfigOf, runMetadata, settingsDifference } from '../../src/batch/metadata.js';
+import type { RunMetadata } from '../../src/catalog/schema.js';
 import { defaultDetectionSettings } from '../../src/detect/settings.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { defaultCardPath, readCard } from '../../src/model/card.js';
@@ -26,10 +27,11 @@ describe('run metadata', () => {
   });
 
   test('settings differ by seed and scoring, not by the model path or the execution provider', () => {
-    const base = { ...runMetadata(card, settings, []), executionProvider: 'cpu' };
-    expect(settingsDifference(base, { ...base, executionProvider: 'cuda', config: { ...base.config, model: '/elsewhere/card.json' } })).toBeUndefined();
-    expect(settingsDifference(base, { ...runMetadata(card, { ...settings, seed: 8 }, []), executionProvider: 'cpu' })).toBe('seed 7 vs 8');
-    expect(settingsDifference(base, { ...runMetadata(card, { ...settings, samples: 4 }, []), executionProvider: 'cpu' })).toBe(`samples ${settings.samples} vs 4`);
+    const ran = (metadata: Omit<RunMetadata, 'executionProvider'>, executionProvider: string): RunMetadata => ({ ...metadata, executionProvider });
+    const base = ran(runMetadata(card, settings, []), 'cpu');
+    expect(settingsDifference(base, ran({ ...base, config: { ...base.config, model: '/elsewhere/card.json' } }, 'cuda'))).toBeUndefined();
+    expect(settingsDifference(base, ran(runMetadata(card, { ...settings, seed: 8 }, []), 'cpu'))).toBe('seed 7 vs 8');
+    expect(settingsDifference(base, ran(runMetadata(card, { ...settings, samples: 4 }, []), 'cpu'))).toBe(`samples ${settings.samples} vs 4`);
   });
 });
 

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { DeviceRequest } from '../../model/runtime.js';
 import { writeAtomically } from '../../atomic-file.js';
 import { defaultCardPath, type ModelCard } from '../../model/card.js';
+import { deviceOption } from '../options.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { fitTemperature, measureQuality, type QualityOptions, type QualityReport } from '../../model/quality.js';
 
@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write the report as JSON')
     .action(async (options: { shards: string; model: string; limit: string; samples: string; seed: string; steps?: string; method?: string; temperature?: string; fitTemperature?: boolean; writeCard?: boolean; device: string; threads: string; out?: string; overwrite?: boolean }) => {
       if (options.method !== undefined && options.method !== 'euler' && options.method !== 'heun') throw new UsageError(`--method must be euler or heun, not ${options.method}`);
-      if (!['cpu', 'cuda', 'auto'].includes(options.device)) throw new UsageError(`--device must be cpu, cuda or auto, not ${options.device}`);
+      const device = deviceOption(options.device);
       if (options.out !== undefined) refuseToOverwrite([options.out], options.overwrite);
       const quality = {
         cardPath: options.model,
@@ -61,7 +61,7 @@ export function register(program: Command): void {
         limit: Number(options.limit),
         samples: Number(options.samples),
         seed: Number(options.seed),
-        device: options.device as DeviceRequest,
+        device,
         ...(options.steps === undefined ? {} : { steps: Number(options.steps) }),
         ...(options.method === undefined ? {} : { method: options.method }),
         ...(options.temperature === undefined ? {} : { temperature: Number(options.temperature) }),
