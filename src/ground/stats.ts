@@ -1,6 +1,6 @@
 /**
- * Robust statistics every stage uses: the median (on the hot path of a run, through each cutout's RMS
- * window), numpy's quantile and the MAD sigma.
+ * The statistics the simulator, the scores, the model checks and the baselines share, so that each
+ * estimator has one definition: the median, numpy's quantile, the MAD sigma and the mean.
  */
 
 // Module-level aliases: under Jest's vm context every lookup of the global Math costs ~0.4 us,
