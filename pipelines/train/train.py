@@ -51,6 +51,9 @@ def parse_args(argv=None):
                         "stamps with a simulated point source left out: the null hypothesis the scores test; "
                         "'host' the host's core under any point source (image minus the point source); "
                         "'observed' every observed core, point sources included (the paper's label-free training)")
+    p.add_argument("--exclude", default=None,
+                   help="file of stamp indices of --shards (0-based, one per line, '#' comments) left out of training "
+                        "and validation: a self-cleaning round's list (vis-agn train --clean-rounds)")
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--denoiser-layers", type=int, default=3)
@@ -93,6 +96,15 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+def read_exclusions(path):
+    """The stamp indices a cleaning round leaves out, sorted and unique (empty without --exclude)."""
+    if path is None:
+        return np.zeros(0, dtype=np.int64)
+    with open(path) as f:
+        rows = [line.split("#", 1)[0].strip() for line in f]
+    return np.unique(np.array([int(r) for r in rows if r], dtype=np.int64))
+
+
 def sha256_of(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -107,7 +119,7 @@ class Stamps:
     With `holdout` N, `part` "val" keeps the stamps whose index is a multiple of N, "train" the others.
     """
 
-    def __init__(self, folder, geometry, target, holdout=None, part=None):
+    def __init__(self, folder, geometry, target, holdout=None, part=None, exclude=None):
         require_target(read_manifest(folder), folder, target)
         if target == "host":
             self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
@@ -128,6 +140,10 @@ class Stamps:
             self.images, _ = centre_on_core(raw, geometry.crop)
             self.hosts = None
         self.sigma = sigma.astype(np.float32)
+        if exclude is not None and len(exclude):
+            kept = ~np.isin(index, exclude)
+            index, self.images, self.sigma = index[kept], self.images[kept], self.sigma[kept]
+            self.hosts = None if self.hosts is None else self.hosts[kept]
         if holdout is not None:
             rows = (index % holdout == 0) if part == "val" else (index % holdout != 0)
             self.images, self.sigma = self.images[rows], self.sigma[rows]
@@ -221,6 +237,9 @@ def data_provenance(args, manifest, used):
     data = {"manifest": os.path.abspath(path), "manifest_sha256": sha256_of(path), "schema": manifest.get("schema"),
             "recipe": manifest.get("recipe"), "seed": manifest.get("seed"), "stamps": manifest.get("count"), "used": used,
             "validation": os.path.abspath(args.val_shards) if args.val_shards else f"every {args.holdout}th stamp held out"}
+    if args.exclude is not None:
+        data["excluded"] = {"file": os.path.abspath(args.exclude), "sha256": sha256_of(args.exclude),
+                            "stamps": int(len(read_exclusions(args.exclude)))}
     if manifest.get("labels") == "none":
         data.update(labels="none", source=manifest.get("source"), selection=manifest.get("selection"), counts=manifest.get("counts"))
     return data
@@ -293,6 +312,7 @@ class StreamedStamps:
             torch.distributed.all_gather_object(gathered, own)
             kept = {k: rows for part in gathered for k, rows in part.items()}
             eligible = np.concatenate([self.stream.firsts[k] + kept[k] for k in range(self.stream.shards)])
+        eligible = eligible[~np.isin(eligible, read_exclusions(args.exclude))]
         self.val_index = None
         if args.val_shards is None:
             self.val_index = eligible[eligible % args.holdout == 0]
@@ -429,11 +449,12 @@ def main(argv=None):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     geometry = CoreGeometry(args.crop, args.mask, args.mask_shape, args.hide)
     try:
+        exclude = read_exclusions(args.exclude)
         if args.val_shards is None:
-            train_set = Stamps(args.shards, geometry, args.target, args.holdout, "train")
-            val_set = Stamps(args.shards, geometry, args.target, args.holdout, "val")
+            train_set = Stamps(args.shards, geometry, args.target, args.holdout, "train", exclude)
+            val_set = Stamps(args.shards, geometry, args.target, args.holdout, "val", exclude)
         else:
-            train_set = Stamps(args.shards, geometry, args.target)
+            train_set = Stamps(args.shards, geometry, args.target, exclude=exclude)
             val_set = Stamps(args.val_shards, geometry, args.target)
     except UnlabelledStampsError as error:
         sys.exit(f"train.py: error: {error}")

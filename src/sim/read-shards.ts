@@ -34,10 +34,26 @@ function readFloat32(file: string): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-export function readShards(dir: string): Shards {
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ShardManifest;
-  const join = (kind: string): Float32Array => {
+/** The stamps without their truth: image, sigma and (where written) rms, as observed stamps (`vis-agn stamps`) have them. */
+export interface ShardArrays {
+  readonly dir: string;
+  readonly side: number;
+  readonly count: number;
+  readonly images: Float32Array;
+  readonly rms: Float32Array | undefined;
+  readonly sigma: Float32Array;
+}
+
+interface ArrayManifest {
+  readonly count: number;
+  readonly stamp: { readonly width: number };
+  readonly files: readonly { readonly path: string; readonly kind: string }[];
+}
+
+function readArrays(dir: string, manifest: ArrayManifest): ShardArrays {
+  const join = (kind: string): Float32Array | undefined => {
     const parts = manifest.files.filter((f) => f.kind === kind).map((f) => readFloat32(path.join(dir, f.path)));
+    if (parts.length === 0) return undefined;
     const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
     for (const p of parts) {
@@ -46,6 +62,20 @@ export function readShards(dir: string): Shards {
     }
     return out;
   };
+  const images = join('image');
+  const sigma = join('sigma');
+  if (images === undefined || sigma === undefined) throw new InvalidInputError('shards hold no image or sigma arrays', { file: path.join(dir, 'manifest.json') });
+  return { dir, side: manifest.stamp.width, count: manifest.count, images, rms: join('rms'), sigma };
+}
+
+export function readShardArrays(dir: string): ShardArrays {
+  return readArrays(dir, JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ArrayManifest);
+}
+
+export function readShards(dir: string): Shards {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ShardManifest;
+  const { images, rms, sigma } = readArrays(dir, manifest);
+  if (rms === undefined) throw new InvalidInputError('simulated shards hold no rms arrays', { file: path.join(dir, 'manifest.json') });
   const table = tableFromIPC(readFileSync(path.join(dir, manifest.truth.path)));
   const column = (name: string) => {
     const c = table.getChild(name);
@@ -64,5 +94,5 @@ export function readShards(dir: string): Shards {
     mag: Number(mags.get(i)),
     psf: String(psfs.get(i)),
   }));
-  return { dir, manifest, side: manifest.stamp.width, images: join('image'), rms: join('rms'), sigma: join('sigma'), truth };
+  return { dir, manifest, side: manifest.stamp.width, images, rms, sigma, truth };
 }

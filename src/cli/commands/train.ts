@@ -2,16 +2,24 @@
  * `vis-agn train`: simulate unlabelled survey stamps, train the core generator with PyTorch, export
  * ONNX, and check the ONNX graphs against PyTorch through onnxruntime-node. `--quick` is the CI smoke
  * run (a tiny model in about a minute on 2 cores). `--stamps DIR` trains on observed stamps from
- * `vis-agn stamps` instead, label-free, under torchrun (`--procs` ranks).
+ * `vis-agn stamps` instead, label-free, under torchrun (`--procs` ranks); `--clean-rounds N` then scores
+ * the stamps with the model, leaves out the most significant and trains again, N times (stamps/clean.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ModelError, UsageError } from '../../errors.js';
+import { samplingOf, defaultDetectionSettings } from '../../detect/settings.js';
+import { CoreGenerator } from '../../model/generator.js';
 import { checkParity, type ParityReport } from '../../model/parity.js';
+import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
+import { readShardArrays } from '../../sim/read-shards.js';
+import { cleaningRound, writeExclusions } from '../../stamps/clean.js';
+import { stderrProgress } from '../progress.js';
 import { DEFAULT_RECIPE, recipeDigest } from '../../sim/recipe.js';
 import { writeTrainingShards } from '../../sim/shards.js';
 
@@ -42,6 +50,8 @@ export interface TrainOptions {
   stamps?: string | undefined;
   valStamps?: string | undefined;
   procs?: string | undefined;
+  cleanRounds?: string | undefined;
+  cleanFraction?: string | undefined;
   extra: string[];
 }
 
@@ -61,14 +71,34 @@ function freePort(): Promise<number> {
 async function trainOnStamps(options: TrainOptions, stamps: string): Promise<void> {
   const procs = Number(options.procs ?? '1');
   if (!Number.isInteger(procs) || procs < 1) throw new UsageError(`--procs must be a positive integer, got '${options.procs}'`);
+  const rounds = Number(options.cleanRounds ?? '0');
+  if (!Number.isInteger(rounds) || rounds < 0) throw new UsageError(`--clean-rounds must be a non-negative integer, got '${options.cleanRounds}'`);
+  const fraction = Number(options.cleanFraction ?? '0.05');
+  if (!(fraction > 0 && fraction < 1)) throw new UsageError(`--clean-fraction must lie in (0, 1), got '${options.cleanFraction}'`);
   if (!existsSync(path.join(stamps, 'manifest.json'))) throw new UsageError(`${stamps} has no manifest.json: write it with vis-agn stamps (a rerun completes an interrupted folder)`);
-  const args = [
-    torchrun, '--nnodes', '1', '--nproc_per_node', String(procs), '--master_port', String(await freePort()),
-    trainScript, '--shards', stamps, ...(options.valStamps === undefined ? [] : ['--val-shards', options.valStamps]),
-    '--target', 'observed', '--out', options.out, ...(options.quick ? ['--quick'] : []), ...options.extra,
-  ];
-  // torchrun otherwise warns that it sets one OpenMP thread per rank; train.py sets its own threads.
-  await run(pythonExecutable(), args, { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' });
+  const trainRound = async (exclude: string | undefined) => {
+    const args = [
+      torchrun, '--nnodes', '1', '--nproc_per_node', String(procs), '--master_port', String(await freePort()),
+      trainScript, '--shards', stamps, ...(options.valStamps === undefined ? [] : ['--val-shards', options.valStamps]),
+      '--target', 'observed', '--out', options.out, ...(exclude === undefined ? [] : ['--exclude', exclude]), ...(options.quick ? ['--quick'] : []), ...options.extra,
+    ];
+    // torchrun otherwise warns that it sets one OpenMP thread per rank; train.py sets its own threads.
+    await run(pythonExecutable(), args, { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' });
+  };
+  await trainRound(undefined);
+  for (let round = 1; round <= rounds; round++) {
+    const exclude = path.join(options.out, `clean-${round}.txt`);
+    const generator = await CoreGenerator.load(path.join(options.out, 'card.json'), { device: 'cpu', threads: availableParallelism() });
+    try {
+      const sampling = { ...samplingOf(defaultDetectionSettings(generator.loaded.card)), jointFit: generator.jointFit };
+      const result = await cleaningRound(generator, readShardArrays(stamps), { fraction, sampling, rmsToSigma: MER_RMS_TO_SIGMA, onProgress: stderrProgress(`train: cleaning round ${round}`, false, 'stamps') });
+      await writeExclusions(exclude, result, `cleaning round ${round}, scored by ${generator.loaded.card.name}`);
+      process.stderr.write(`train: cleaning round ${round} leaves out ${result.excluded.length} of ${result.scored} stamps (raw z >= ${result.zThreshold.toFixed(2)})\n`);
+    } finally {
+      await generator.release();
+    }
+    await trainRound(exclude);
+  }
 }
 
 export function register(program: Command): void {
@@ -84,6 +114,8 @@ export function register(program: Command): void {
     .option('--stamps <dir>', 'train label-free on observed stamps from vis-agn stamps (target observed) instead of simulating')
     .option('--val-stamps <dir>', 'with --stamps: held-out stamps (default: every 50th stamp of --stamps)')
     .option('--procs <n>', 'with --stamps: DistributedDataParallel ranks on this machine (torchrun)', '1')
+    .option('--clean-rounds <n>', 'with --stamps: self-cleaning rounds (score the stamps, leave out the most significant, train again)', '0')
+    .option('--clean-fraction <f>', 'with --clean-rounds: fraction of the stamps each round leaves out', '0.05')
     .argument('[extra...]', 'further options passed to train.py after --')
     .action(async (extra: string[], options: Omit<TrainOptions, 'extra'>) => {
       await trainModel({ ...options, extra });
