@@ -274,6 +274,8 @@ export async function runShard(options: ShardRunOptions): Promise<ShardRunResult
   const rerun = `rerun with the settings it was made with, or remove it to start the shard again`;
   if (existsSync(doneMarker(options.out, options.shard)) && existsSync(part)) {
     await checkSameSettings(part, metadata, rerun);
+    // A kill between the done marker and the removal of the chunks leaves them behind.
+    await rm(chunkDir(options.out, options.shard), { recursive: true, force: true });
     const done = await tallyOf(part);
     return { part, rows: done.sources, skipped: true, resumedChunks: 0, failed: done.failed };
   }

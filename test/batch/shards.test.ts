@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -66,6 +66,24 @@ describe('sharded runs', () => {
     expect(b).toHaveLength(45);
     expect(b).toEqual(a);
   }, 180_000);
+
+  test('a done shard whose chunk folder survived a kill (after the done marker, before the cleanup) loses it on the rerun', async () => {
+    const manifest = path.join(dir, 'small-manifest.json');
+    const files = readdirSync(inputs).filter((f) => f.endsWith('.fits')).sort().slice(0, 3).map((f) => path.join(inputs, f));
+    expect((await runCli(['plan', ...files, '--shards', '1', '--out', manifest])).code).toBe(EXIT_CODES.ok);
+    const parts = path.join(dir, 'small-parts');
+    const shardArgs = ['run', '--manifest', manifest, '--shard', '0', '--out', parts, '--chunk', '2', '--quiet', '--threads', '1'];
+    expect((await runCli(shardArgs)).code).toBe(EXIT_CODES.ok);
+    const chunks = path.join(parts, 'part-00000.chunks');
+    expect(existsSync(chunks)).toBe(false);
+    // What the kill left: the finished chunks, still in their folder beside the done part.
+    mkdirSync(chunks);
+    copyFileSync(path.join(parts, 'part-00000.arrow'), path.join(chunks, 'chunk-000000.arrow'));
+    writeFileSync(path.join(chunks, 'chunking.json'), JSON.stringify({ chunk: 2 }));
+    expect((await runCli(shardArgs)).stdout).toMatch(/already done, skipped/);
+    expect(existsSync(chunks)).toBe(false);
+    expect(readdirSync(parts).sort()).toEqual(['part-00000.arrow', 'part-00000.done', 'part-00000.errors.jsonl']);
+  }, 60_000);
 
   test('a sharded run needs both --manifest and --shard, and a shard inside the manifest', async () => {
     const manifest = path.join(dir, 'manifest.json');
