@@ -20,6 +20,7 @@ function importsOf(file: string): string[] {
 }
 
 const files = sourceFiles(SRC).map((file) => ({ name: path.relative(SRC, file), imports: importsOf(file) }));
+const tests = sourceFiles(path.resolve('test')).map((file) => ({ name: path.relative(path.resolve('.'), file), imports: importsOf(file) }));
 
 describe('the layout README describes', () => {
   test('only src/model imports onnxruntime-node', () => {
@@ -40,5 +41,21 @@ describe('the layout README describes', () => {
       .filter((f) => f.name.startsWith('cli/commands/'))
       .flatMap((f) => f.imports.filter((i) => i.startsWith('cli/commands/')).map((i) => `${f.name} -> ${i}`));
     expect(between).toEqual([]);
+  });
+
+  test('command files are thin: each exports its register function and nothing else', () => {
+    const exported = files
+      .filter((f) => f.name.startsWith('cli/commands/'))
+      .flatMap((f) => [...readFileSync(path.join(SRC, f.name), 'utf8').matchAll(/^export\s+(?:async\s+)?(?:function|const|let|class|interface|type|enum)\s+(\w+)|^export\s*\{/gm)]
+        .map((match) => match[1] ?? '{...}')
+        .filter((name) => name !== 'register')
+        .map((name) => `${f.name}: ${name}`));
+    expect(exported).toEqual([]);
+  });
+
+  test('tests reach library code in its own module, never through a command file', () => {
+    const through = tests.flatMap((t) => t.imports.filter((i) => i.startsWith('cli/commands/')).map((i) => `${t.name} -> ${i}`));
+    expect(tests.length).toBeGreaterThan(0);
+    expect(through).toEqual([]);
   });
 });

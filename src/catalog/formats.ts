@@ -27,6 +27,12 @@ export const EXPORT_FORMATS = {
 
 export type ExportFormatName = keyof typeof EXPORT_FORMATS;
 
+/** `run.arrow` becomes `run.parquet`, or `run.candidates.parquet` with --candidates-only. */
+export function defaultExportPath(input: string, format: ExportFormatName, candidatesOnly: boolean): string {
+  const stem = input.replace(/\.arrow$/i, '');
+  return `${stem}${candidatesOnly && format !== 'ds9' ? '.candidates' : ''}.${EXPORT_FORMATS[format].extension}`;
+}
+
 export interface ExportOptions {
   /** Keep only rows with `is_candidate` (ds9 always does). */
   readonly candidatesOnly?: boolean;

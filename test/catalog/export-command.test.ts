@@ -7,7 +7,7 @@ import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { EXIT_CODES } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { readCatalog, writeCatalog } from '../../src/catalog/index.js';
-import { defaultOutput } from '../../src/cli/commands/export.js';
+import { defaultExportPath } from '../../src/catalog/formats.js';
 import { makeRows, METADATA, tempDir } from './fixtures.js';
 
 const { dir, remove } = tempDir('export-cli');
@@ -63,10 +63,10 @@ describe('vis-agn export', () => {
   });
 
   it('names default outputs after the catalogue and the format', () => {
-    expect(defaultOutput('a/run.arrow', 'fits', false)).toBe('a/run.fits');
-    expect(defaultOutput('a/run.arrow', 'parquet', true)).toBe('a/run.candidates.parquet');
-    expect(defaultOutput('a/run.ARROW', 'ds9', true)).toBe('a/run.reg');
-    expect(defaultOutput('a/run', 'csv', false)).toBe('a/run.csv');
+    expect(defaultExportPath('a/run.arrow', 'fits', false)).toBe('a/run.fits');
+    expect(defaultExportPath('a/run.arrow', 'parquet', true)).toBe('a/run.candidates.parquet');
+    expect(defaultExportPath('a/run.ARROW', 'ds9', true)).toBe('a/run.reg');
+    expect(defaultExportPath('a/run', 'csv', false)).toBe('a/run.csv');
   });
 
   it.each([

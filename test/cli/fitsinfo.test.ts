@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { EXIT_CODES } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
-import { fitsInfo, FITSINFO_SCHEMA, formatFitsInfo, type FitsInfo } from '../../src/cli/commands/fitsinfo.js';
+import { fitsInfo, FITSINFO_SCHEMA, formatFitsInfo, type FitsInfo } from '../../src/fits/info.js';
 import { astropyPython, conformanceDir, describeIf, describeWithShared, euclidQ1Dir, hasAstropy, hasShared } from '../helpers/shared.js';
 
 const cutout = path.join(euclidQ1Dir, 'q1_mer_cutout_102018665_NEG570040238507752998.fits');

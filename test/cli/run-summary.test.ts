@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { FLAGS } from '../../src/catalog/flags.js';
-import { formatSummary } from '../../src/cli/commands/run.js';
+import { formatSummary } from '../../src/cli/summary.js';
 
 const summary = {
   catalog: 'out/catalog.arrow',

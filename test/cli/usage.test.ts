@@ -27,7 +27,7 @@ describe('tile mode without --rms or --psf', () => {
   });
 
   test('is silent about what was given', async () => {
-    const { tileModeWarnings } = await import('../../src/cli/commands/run.js');
+    const { tileModeWarnings } = await import('../../src/cli/tile-options.js');
     expect(tileModeWarnings({ tile: 't.fits', catalog: 'c.fits', rms: 'r.fits', psf: 'p.fits' })).toEqual([]);
     expect(tileModeWarnings({ tile: 't.fits', catalog: 'c.fits', psf: 'p.fits' })).toHaveLength(1);
   });

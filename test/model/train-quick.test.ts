@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { trainModel } from '../../src/cli/commands/train.js';
+import { trainModel } from '../../src/stamps/train.js';
 import { readCard } from '../../src/model/card.js';
 import { describeIf, hasTorch } from '../helpers/shared.js';
 

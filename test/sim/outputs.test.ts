@@ -4,9 +4,8 @@ import path from 'node:path';
 
 import { tableFromIPC } from 'apache-arrow';
 import { jest } from '@jest/globals';
-import { Command } from 'commander';
 
-import { register } from '../../src/cli/commands/simulate.js';
+import { buildProgram } from '../../src/cli/index.js';
 import { UsageError } from '../../src/errors.js';
 import { openFits } from '../../src/fits/file.js';
 import { wcsFromHeader } from '../../src/fits/wcs.js';
@@ -128,11 +127,7 @@ describe('simulation outputs', () => {
   });
 
   test('the CLI writes grid-mix shards with the options given, and refuses bad ones', async () => {
-    const program = (): Command => {
-      const p = new Command().exitOverride();
-      register(p);
-      return p;
-    };
+    const program = buildProgram;
     const out = path.join(dir, 'cli');
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
-import { trainModel } from '../../src/cli/commands/train.js';
+import { trainModel } from '../../src/stamps/train.js';
 import { readTableColumns } from '../../src/ground/table.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { readCard } from '../../src/model/card.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 
 import { UsageError } from '../../errors.js';
-import { EXPORT_FORMATS, exportCatalog, type ExportFormatName } from '../../catalog/formats.js';
+import { defaultExportPath, EXPORT_FORMATS, exportCatalog, type ExportFormatName } from '../../catalog/formats.js';
 import { COLUMN_NAMINGS, MER_COLUMN_NAMES, type ColumnNaming } from '../../catalog/schema.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 
@@ -19,12 +19,6 @@ interface ExportCommandOptions {
   candidatesOnly?: boolean;
   overwrite?: boolean;
   columnNames: ColumnNaming;
-}
-
-/** `run.arrow` becomes `run.parquet`, or `run.candidates.parquet` with --candidates-only. */
-export function defaultOutput(input: string, format: ExportFormatName, candidatesOnly: boolean): string {
-  const stem = input.replace(/\.arrow$/i, '');
-  return `${stem}${candidatesOnly && format !== 'ds9' ? '.candidates' : ''}.${EXPORT_FORMATS[format].extension}`;
 }
 
 export function register(program: Command): void {
@@ -43,7 +37,7 @@ export function register(program: Command): void {
     );
   overwriteOption(command).action(async (catalog: string, options: ExportCommandOptions) => {
       const candidatesOnly = options.candidatesOnly === true;
-      const out = options.out ?? defaultOutput(catalog, options.format, candidatesOnly);
+      const out = options.out ?? defaultExportPath(catalog, options.format, candidatesOnly);
       if (path.resolve(out) === path.resolve(catalog)) throw new UsageError(`the output ${out} would replace the catalogue it is read from`);
       refuseToOverwrite([out], options.overwrite);
       const rows = await exportCatalog(catalog, options.format, out, { candidatesOnly, naming: options.columnNames });

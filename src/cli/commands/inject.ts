@@ -31,7 +31,7 @@ function numberList(name: string, text: string): number[] {
   return values;
 }
 
-export function formatInjectionReport(report: InjectionReport): string {
+function formatInjectionReport(report: InjectionReport): string {
   const overall = report.cells.filter((c) => c.mag === null);
   const lines = [
     `${report.sources} cutouts${report.unreadable > 0 ? ` (${report.unreadable} unreadable)` : ''}; selected as they are: ${formatProportion(report.selectedAsIs)}`,
@@ -52,7 +52,7 @@ export function formatInjectionReport(report: InjectionReport): string {
 }
 
 /** Completeness against injected f_PS, over all sources and per magnitude bin of the originals. */
-export function injectionChart(report: InjectionReport): Chart {
+function injectionChart(report: InjectionReport): Chart {
   const overall = report.cells.filter((c) => c.mag === null);
   const mags = [...new Map(report.cells.filter((c) => c.mag !== null && c.completeness.trials > 0).map((c) => [c.mag!.join(), c.mag!])).values()];
   const points = (mag: readonly [number, number] | null) =>

@@ -27,7 +27,7 @@ interface ReportCommandOptions {
   quiet?: boolean;
 }
 
-export function classList(text: string): CandidateClass[] {
+function classList(text: string): CandidateClass[] {
   const classes = text.split(',').map((part) => part.trim());
   const unknown = classes.find((cls) => !(CANDIDATE_CLASSES as readonly string[]).includes(cls));
   if (unknown !== undefined) throw new UsageError(`--classes takes a comma-separated list of ${CANDIDATE_CLASSES.join(', ')}; got ${JSON.stringify(unknown)}`);

@@ -7,14 +7,15 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { runDetection, type RunSummary, type ScoringOptions } from '../../batch/run.js';
+import { runDetection, type ScoringOptions } from '../../batch/run.js';
 import { errorsPath, runShard } from '../../batch/shards.js';
-import { FAILURE_FLAGS, FLAGS } from '../../catalog/flags.js';
 import type { TileInput } from '../../cutout/from-tile.js';
 import { EXIT_CODES, InterruptedError, UsageError } from '../../errors.js';
 import { detectionOptions, numberOption, scoringOptionsFrom, type DetectionCommandOptions } from '../options.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { stderrProgress } from '../progress.js';
+import { formatSummary } from '../summary.js';
+import { tileModeWarnings } from '../tile-options.js';
 
 interface RunCommandOptions extends DetectionCommandOptions {
   out: string;
@@ -32,7 +33,7 @@ interface RunCommandOptions extends DetectionCommandOptions {
 }
 
 /** Tile mode's inputs, or undefined for cutout files; a UsageError when the two are mixed or incomplete. */
-export function tileInputOf(inputs: readonly string[], options: RunCommandOptions): TileInput | undefined {
+function tileInputOf(inputs: readonly string[], options: RunCommandOptions): TileInput | undefined {
   const tileOnly = { '--catalog': options.catalog, '--rms': options.rms, '--psf': options.psf };
   if (options.tile === undefined) {
     const stray = Object.entries(tileOnly).find(([, value]) => value !== undefined);
@@ -54,40 +55,11 @@ export function tileInputOf(inputs: readonly string[], options: RunCommandOption
 }
 
 /**
- * What tile mode falls back on without --rms or --psf, said once before the run: otherwise the only
- * sign is a flag on every row.
- */
-export function tileModeWarnings(tile: TileInput): string[] {
-  return [
-    ...(tile.rms === undefined ? ['no --rms: the noise of every source is estimated from the tile itself (every row flagged no_rms_map)'] : []),
-    ...(tile.psf === undefined ? ['no --psf: the mean Q1 VIS PSF is used for every source (every row flagged no_psf_hdu)'] : []),
-  ];
-}
-
-export function formatSummary(summary: RunSummary): string {
-  const c = summary.byClass;
-  return [
-    `${summary.sources} sources in ${summary.seconds.toFixed(1)} s (${(summary.sources / summary.seconds).toFixed(0)}/s on ${summary.provider})`,
-    `candidates: ${summary.candidates} (agn ${c.agn}, qso ${c.qso}); point-like ${c.point_like}; none ${c.none}`,
-    `flagged rows: ${summary.flagged}${summary.flagged > 0 ? ` (${flagCounts(FLAGS.map((flag) => flag.name), summary.byFlag)})` : ''}${summary.unreadable > 0 ? `, of which ${summary.unreadable} unreadable inputs` : ''}`,
-    ...(summary.failed > 0 ? [`not scored: ${summary.failed} (${flagCounts(FAILURE_FLAGS, summary.byFlag)}); reasons in ${summary.errors}`] : []),
-    `catalogue: ${summary.catalog}`,
-  ].join('\n');
-}
-
-/** "corrupt_input 3, scoring_failed 1": those of `names` that occur, with their row counts (a row may carry several). */
-function flagCounts(names: readonly string[], byFlag: Readonly<Record<string, number>>): string {
-  return names.filter((name) => (byFlag[name] ?? 0) > 0)
-    .map((name) => `${name} ${byFlag[name]}`)
-    .join(', ');
-}
-
-/**
  * Runs `work` with a signal that SIGTERM and SIGINT abort: the work stops taking sources, keeps what is
  * finished and removes its temporary files; the command then ends with 143 or 130 and says how to
  * go on. A second signal ends the process at once.
  */
-export async function interruptible<T>(rerun: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function interruptible<T>(rerun: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const handler = (signal: 'SIGINT' | 'SIGTERM') => () => {
     if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);

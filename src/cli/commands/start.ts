@@ -36,7 +36,7 @@ interface StartOptions {
   seed: string;
 }
 
-export function demoSummary(report: TruthReport): string {
+function demoSummary(report: TruthReport): string {
   const fps = report.fpsBins.bins;
   const level = `${Math.round(DEFAULT_CONFIDENCE * 100)}% Wilson interval`;
   return [
