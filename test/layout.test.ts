@@ -22,6 +22,27 @@ function importsOf(file: string): string[] {
 const files = sourceFiles(SRC).map((file) => ({ name: path.relative(SRC, file), imports: importsOf(file) }));
 const tests = sourceFiles(path.resolve('test')).map((file) => ({ name: path.relative(path.resolve('.'), file), imports: importsOf(file) }));
 
+/**
+ * README's picture as floors, lowest first: a module imports from its own floor or below, never from
+ * above (type-only imports too). Modules side by side on one floor may import each other, one way only.
+ */
+const FLOORS: readonly (readonly string[])[] = [
+  ['errors', 'random', 'atomic-file', 'worker-pool'],
+  ['fits'],
+  ['ground'],
+  ['cutout'],
+  ['model', 'sim'],
+  ['detect'],
+  ['catalog'],
+  ['batch', 'completeness', 'inspect', 'stamps', 'baseline'],
+  ['cli'],
+  ['bench'],
+];
+
+/** The top-level module of a path under src/: its folder, or a root file's name without extension. */
+const moduleOf = (name: string): string => name.split(path.sep)[0]!.replace(/\.(js|ts)$/, '');
+const floorOf = (module: string): number => FLOORS.findIndex((floor) => floor.includes(module));
+
 describe('the layout README describes', () => {
   test('only src/model imports onnxruntime-node', () => {
     const users = files.filter((f) => f.imports.includes('onnxruntime-node')).map((f) => f.name);
@@ -57,5 +78,31 @@ describe('the layout README describes', () => {
     const through = tests.flatMap((t) => t.imports.filter((i) => i.startsWith('cli/commands/')).map((i) => `${t.name} -> ${i}`));
     expect(tests.length).toBeGreaterThan(0);
     expect(through).toEqual([]);
+  });
+
+  test('every module stands on a floor, and every import goes down or sideways, never up', () => {
+    const unplaced = [...new Set(files.map((f) => moduleOf(f.name)))].filter((module) => floorOf(module) < 0);
+    expect(unplaced).toEqual([]);
+    const upward = files.flatMap((f) =>
+      f.imports
+        .filter((i) => i.endsWith('.js') && !i.startsWith('..'))
+        .filter((i) => floorOf(moduleOf(i)) > floorOf(moduleOf(f.name)))
+        .map((i) => `${f.name} -> ${i}`),
+    );
+    expect(upward).toEqual([]);
+  });
+
+  test('modules on one floor import each other one way only: the modules form no cycle', () => {
+    const edges = new Map<string, Set<string>>();
+    for (const f of files) {
+      for (const i of f.imports.filter((i) => i.endsWith('.js') && !i.startsWith('..'))) {
+        const [from, to] = [moduleOf(f.name), moduleOf(i)];
+        if (from !== to) edges.set(from, (edges.get(from) ?? new Set()).add(to));
+      }
+    }
+    const reaches = (from: string, target: string, seen = new Set<string>()): boolean =>
+      [...(edges.get(from) ?? [])].some((next) => next === target || (!seen.has(next) && (seen.add(next), reaches(next, target, seen))));
+    const cycles = [...edges.entries()].flatMap(([from, tos]) => [...tos].filter((to) => reaches(to, from)).map((to) => `${from} -> ${to}`));
+    expect(cycles).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  * model chunks).
  */
 
-import { encodeFlags } from '../catalog/flags.js';
+import { encodeFlags } from '../ground/flags.js';
 import type { CatalogRow } from '../catalog/schema.js';
 import { objectIdFor, type CutoutSource } from '../cutout/from-files.js';
 import { TileReader, type TileInput, type TileObjects } from '../cutout/from-tile.js';

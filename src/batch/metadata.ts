@@ -6,11 +6,10 @@
 
 import type { RunMetadata } from '../catalog/schema.js';
 import type { TileInput } from '../cutout/from-tile.js';
-import type { SignificanceCalibration } from '../detect/detect.js';
 import { significanceCalibration, type DetectionSettings } from '../detect/settings.js';
 import { InvalidInputError } from '../errors.js';
 import { generatorVersion } from '../ground/version.js';
-import { cardMask, type LoadedCard } from '../model/card.js';
+import { cardMask, type LoadedCard, type SignificanceCalibration } from '../model/card.js';
 import type { CoreMask } from '../model/geometry.js';
 import { runtimeVersion } from '../model/runtime.js';
 

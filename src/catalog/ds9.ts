@@ -7,7 +7,8 @@
 
 import { writeAtomically } from '../atomic-file.js';
 import { rowAt, type CatalogSource } from './batch.js';
-import type { CandidateClass, CatalogRow } from './schema.js';
+import type { CandidateClass } from '../detect/detect.js';
+import type { CatalogRow } from './schema.js';
 
 export const CLASS_COLOURS: { readonly [C in CandidateClass]: string } = {
   agn: 'red',

@@ -1,6 +1,6 @@
 /** The public surface of the catalogue layer. */
 export * from './schema.js';
-export * from './flags.js';
+export * from '../ground/flags.js';
 export * from './batch.js';
 export { CatalogWriter, DEFAULT_BATCH_ROWS, writeCatalog, type CatalogWriterOptions } from './arrow.js';
 export { openCatalog, readCatalog, type Catalog, type CatalogFile } from './read.js';

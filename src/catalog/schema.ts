@@ -7,6 +7,7 @@
 
 import { Bool, Dictionary, Field, Float64, Int32, Int64, Int8, Schema, Uint32, Utf8, type DataType } from 'apache-arrow';
 
+import { CANDIDATE_CLASSES } from '../detect/detect.js';
 import { InvalidInputError, OutputError, type ErrorLocation } from '../errors.js';
 
 /** Identifies the layout below; readers refuse catalogues of another layout. Bump on any incompatible change. */
@@ -38,9 +39,6 @@ export interface ColumnSpec {
   /** The allowed values of a `category` column, in dictionary order. */
   readonly values?: readonly string[];
 }
-
-export const CANDIDATE_CLASSES = ['agn', 'qso', 'point_like', 'none'] as const;
-export type CandidateClass = (typeof CANDIDATE_CLASSES)[number];
 
 /**
  * The image's own pixel units. MER mosaics carry no BUNIT; their values are ADU whose flux follows

@@ -1,7 +1,7 @@
 /** What `run` prints when it ends: counts by class and flag, what was not scored and where the reasons are. */
 
 import type { RunSummary } from '../batch/run.js';
-import { FAILURE_FLAGS, FLAGS } from '../catalog/flags.js';
+import { FAILURE_FLAGS, FLAGS } from '../ground/flags.js';
 
 export function formatSummary(summary: RunSummary): string {
   const c = summary.byClass;

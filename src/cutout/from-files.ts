@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-import type { FlagName } from '../catalog/flags.js';
+import type { FlagName } from '../ground/flags.js';
 import { InputNotFoundError, InvalidInputError, VisAgnError } from '../errors.js';
 import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
 import type { FitsHeader } from '../fits/header.js';

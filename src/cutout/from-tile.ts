@@ -4,7 +4,7 @@
  * PSF from a stamp file or the default. Windows that leave the tile are zero-filled and flagged.
  */
 
-import type { FlagName } from '../catalog/flags.js';
+import type { FlagName } from '../ground/flags.js';
 import { InvalidInputError } from '../errors.js';
 import { openFits, type FitsFile, type FitsHdu } from '../fits/file.js';
 import { wcsFromHeader, type TanWcs } from '../fits/wcs.js';

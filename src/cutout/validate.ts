@@ -4,7 +4,7 @@
  * the run or another source's scores. Clean inputs come out as the same object, untouched.
  */
 
-import type { FlagName } from '../catalog/flags.js';
+import type { FlagName } from '../ground/flags.js';
 import type { CutoutSource } from './from-files.js';
 
 /**

@@ -9,7 +9,8 @@ import type { CoreGenerator } from '../model/generator.js';
 import type { Shards } from '../sim/read-shards.js';
 import { quantileOf } from '../ground/stats.js';
 import { upperTailPValue } from './core-scores.js';
-import { applySignificanceCalibration, UNCALIBRATED, type SamplingOptions, type SignificanceCalibration } from './detect.js';
+import type { SignificanceCalibration } from '../model/card.js';
+import { applySignificanceCalibration, UNCALIBRATED, type SamplingOptions } from './detect.js';
 import { scoreShards } from './shards.js';
 
 export interface SignificanceFit extends SignificanceCalibration {

@@ -5,27 +5,16 @@
  * not depend on batch, worker or shard.
  */
 
-import type { CandidateClass } from '../catalog/schema.js';
+import type { SignificanceCalibration } from '../model/card.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { samplerNoise } from '../model/noise.js';
 import type { FlowSolverOptions } from '../model/sampler.js';
-import { psfCoreWeights, psfWeightedFlux } from './core-flux.js';
+import { psfCoreWeights, psfWeightedFlux } from '../model/core-flux.js';
 import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
 import { spreadModel } from './morphology.js';
 import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from './joint-fit.js';
 import type { PreparedSource } from './prepare.js';
 import { gaussianisedZ } from './significance.js';
-
-/**
- * The monotone map that makes the Gaussianised z of normal galaxies N(0, 1) (fitted by `vis-agn
- * calibrate`): piecewise linear through `knots` (the galaxies' quantiles `from` at the Gaussian's `to`),
- * continued beyond them, and wherever there are no knots, by the affine map (z - offset) / scale.
- */
-export interface SignificanceCalibration {
-  readonly offset: number;
-  readonly scale: number;
-  readonly knots?: { readonly from: readonly number[]; readonly to: readonly number[] };
-}
 
 export function applySignificanceCalibration(z: number, calibration: SignificanceCalibration): number {
   const { knots, scale } = calibration;
@@ -52,6 +41,10 @@ export interface Thresholds {
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 };
+
+/** The classes `classify` gives, in the order of the catalogue's `candidate_class` dictionary. */
+export const CANDIDATE_CLASSES = ['agn', 'qso', 'point_like', 'none'] as const;
+export type CandidateClass = (typeof CANDIDATE_CLASSES)[number];
 
 export interface Classification {
   readonly candidateClass: CandidateClass;

@@ -5,13 +5,13 @@
  * gives the same result wherever it came from (a cutout file, a tile, a training shard).
  */
 
-import type { FlagName } from '../catalog/flags.js';
+import type { FlagName } from '../ground/flags.js';
 import { coreIndices, type CoreMask } from '../model/geometry.js';
 import type { PsfStamp } from '../ground/psf.js';
 import { madSigma, median } from '../ground/stats.js';
 import { MER_RMS_TO_SIGMA } from '../ground/vis.js';
 import { centreOnCore } from '../model/preprocess.js';
-import { psfCoreWeights } from './core-flux.js';
+import { psfCoreWeights } from '../model/core-flux.js';
 
 /** Search box for the brightest pixel, as in the paper's code. */
 export const CORE_SEARCH = 9;

@@ -6,9 +6,9 @@
 
 import { DEFAULT_HDU_NAMES, type HduNames } from '../cutout/from-files.js';
 import { MER_RMS_TO_SIGMA } from '../ground/vis.js';
-import { cardSolverMethod, type LoadedCard, type ModelCard } from '../model/card.js';
+import { cardSolverMethod, type LoadedCard, type ModelCard, type SignificanceCalibration } from '../model/card.js';
 import type { FlowMethod } from '../model/sampler.js';
-import { DEFAULT_THRESHOLDS, UNCALIBRATED, type SamplingOptions, type SignificanceCalibration, type Thresholds } from './detect.js';
+import { DEFAULT_THRESHOLDS, UNCALIBRATED, type SamplingOptions, type Thresholds } from './detect.js';
 
 export interface DetectionSettings {
   readonly samples: number;

@@ -7,7 +7,8 @@
 import type { CoreGenerator } from '../model/generator.js';
 import { q1Psfs, type Psf } from '../ground/psf.js';
 import type { Shards, ShardTruth } from '../sim/read-shards.js';
-import { detectBatch, type SamplingOptions, type SignificanceCalibration, type SourceScores } from './detect.js';
+import type { SignificanceCalibration } from '../model/card.js';
+import { detectBatch, type SamplingOptions, type SourceScores } from './detect.js';
 import { prepareSource, type PreparedSource } from './prepare.js';
 
 export interface ScoredStamp {

@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import type { RunConfig } from '../batch/metadata.js';
 import { prepareCutout, scorePrepared, type PreparedCutout } from '../batch/run.js';
-import { decodeFlags, FLAGS } from '../catalog/flags.js';
+import { decodeFlags, FLAGS } from '../ground/flags.js';
 import type { CatalogRow } from '../catalog/schema.js';
 import { readCutout } from '../cutout/from-files.js';
 import { TileReader } from '../cutout/from-tile.js';

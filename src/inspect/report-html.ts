@@ -9,8 +9,9 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 
-import { decodeFlags } from '../catalog/flags.js';
-import { CANDIDATE_CLASSES, type CandidateClass, type CatalogRow, type RunMetadata } from '../catalog/schema.js';
+import { decodeFlags } from '../ground/flags.js';
+import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
+import { CANDIDATE_CLASSES, type CandidateClass } from '../detect/detect.js';
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

@@ -5,11 +5,11 @@
  * f_PS and by magnitude with Wilson intervals.
  */
 
-import type { CandidateClass, CatalogRow } from '../catalog/schema.js';
+import type { CatalogRow } from '../catalog/schema.js';
 import type { Proportion } from '../completeness/stats.js';
 import type { ReferenceReport } from '../completeness/reference-completeness.js';
 import { fprLabel, type FprCompleteness, type TruthReport } from '../completeness/truth.js';
-import type { Thresholds } from '../detect/detect.js';
+import type { CandidateClass, Thresholds } from '../detect/detect.js';
 import { upperTailPValue } from '../detect/core-scores.js';
 import type { Chart, ChartPoint, ChartSeries } from './charts.js';
 

@@ -8,12 +8,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
-import type { SignificanceCalibration } from '../detect/detect.js';
 import type { CoreMask, MaskShape } from './geometry.js';
 import type { TensorSpec } from './runtime.js';
 import type { FlowMethod } from './sampler.js';
 
 export const CARD_SCHEMA = 'vis-agn/model-card/1';
+
+/**
+ * The monotone map that makes the Gaussianised z of normal galaxies N(0, 1) (fitted by `vis-agn
+ * calibrate`): piecewise linear through `knots` (the galaxies' quantiles `from` at the Gaussian's `to`),
+ * continued beyond them, and wherever there are no knots, by the affine map (z - offset) / scale.
+ * The card carries it (`significance`); detect/detect.ts applies it.
+ */
+export interface SignificanceCalibration {
+  readonly offset: number;
+  readonly scale: number;
+  readonly knots?: { readonly from: readonly number[]; readonly to: readonly number[] };
+}
 
 export interface GraphCard {
   readonly file: string;

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { InvalidInputError } from '../errors.js';
-import { coreSum, cropCore, psfCoreWeights, psfWeightedFlux } from '../detect/core-flux.js';
+import { coreSum, cropCore, psfCoreWeights, psfWeightedFlux } from './core-flux.js';
 import { q1Psfs } from '../ground/psf.js';
 import { readShards } from '../sim/read-shards.js';
 import { median, quantileOf } from '../ground/stats.js';

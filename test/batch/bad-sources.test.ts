@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
 import { prepareCutout, scorePrepared, scoreProblem, sourceRow, type PreparedCutout } from '../../src/batch/run.js';
 import { defaultDetectionSettings, significanceCalibration } from '../../src/detect/settings.js';
-import { decodeFlags, FAILURE_FLAGS } from '../../src/catalog/flags.js';
+import { decodeFlags, FAILURE_FLAGS } from '../../src/ground/flags.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import type { CatalogRow } from '../../src/catalog/schema.js';
 import { readCutout } from '../../src/cutout/from-files.js';

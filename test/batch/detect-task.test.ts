@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 
 import { failedTaskResult, type DetectTask } from '../../src/batch/detect-task.js';
 import { defaultDetectionSettings } from '../../src/detect/settings.js';
-import { decodeFlags } from '../../src/catalog/flags.js';
+import { decodeFlags } from '../../src/ground/flags.js';
 import { rowProblem } from '../../src/catalog/schema.js';
 import { defaultCardPath, readCard } from '../../src/model/card.js';
 

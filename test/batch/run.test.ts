@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
 import { readCatalog } from '../../src/catalog/read.js';
-import { decodeFlags } from '../../src/catalog/flags.js';
+import { decodeFlags } from '../../src/ground/flags.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { buildRecipe } from '../../src/sim/recipe.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
 import { readShardStates, renderSlurmScript, shellQuote, type SlurmScriptOptions } from '../../src/batch/slurm.js';
-import { hasFlag } from '../../src/catalog/flags.js';
+import { hasFlag } from '../../src/ground/flags.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import { EXIT_CODES, UsageError } from '../../src/errors.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
-import { decodeFlags } from '../../src/catalog/flags.js';
+import { decodeFlags } from '../../src/ground/flags.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { simulateTile, type TileFiles } from '../../src/sim/mosaic.js';

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { CANDIDATE_CLASSES, COLUMNS, encodeFlags, FLAGS, type CatalogRow, type RunMetadata } from '../../src/catalog/index.js';
+import { COLUMNS, encodeFlags, FLAGS, type CatalogRow, type RunMetadata } from '../../src/catalog/index.js';
+import { CANDIDATE_CLASSES } from '../../src/detect/detect.js';
 import { seededRandom } from '../helpers/random.js';
 
 export const METADATA: RunMetadata = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { FLAGS } from '../../src/catalog/flags.js';
+import { FLAGS } from '../../src/ground/flags.js';
 import { formatSummary } from '../../src/cli/summary.js';
 
 const summary = {

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import { encodeFlags } from '../../src/catalog/flags.js';
+import { encodeFlags } from '../../src/ground/flags.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import type { CatalogRow } from '../../src/catalog/schema.js';
 import { EXIT_CODES } from '../../src/errors.js';

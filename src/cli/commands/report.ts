@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { CANDIDATE_CLASSES, type CandidateClass } from '../../catalog/schema.js';
+import { CANDIDATE_CLASSES, type CandidateClass } from '../../detect/detect.js';
 import { UsageError } from '../../errors.js';
 import { writeReport } from '../../inspect/report.js';
 import { refuseToOverwrite } from '../overwrite.js';

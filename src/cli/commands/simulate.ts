@@ -13,7 +13,7 @@ import { UsageError } from '../../errors.js';
 import { Q1_MEASUREMENTS, type CutoutMeasurement } from '../../ground/vis.js';
 import { cutoutFiles, measureCutout } from '../../sim/calibration.js';
 import { simulateCutouts } from '../../sim/cutouts.js';
-import { renderFigure } from '../../sim/figure.js';
+import { renderFigure } from '../../inspect/sim-figure.js';
 import { simulateTile, tileFileNames } from '../../sim/mosaic.js';
 import { defaultWorkers } from '../../sim/pool.js';
 import { buildRecipe, type RecipeOptions } from '../../sim/recipe.js';

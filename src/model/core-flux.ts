@@ -1,11 +1,12 @@
 /**
- * Core fluxes the scores and the model-quality checks share. The PSF-weighted flux is the amplitude
+ * Core fluxes the scores (src/detect) and the model-quality checks (quality.ts) share, here below
+ * both, on the core geometry they stand on. The PSF-weighted flux is the amplitude
  * of the PSF fitted to the core pixels by least squares, F = sum(w x) / sum(w^2), with w the PSF's
  * central mask x mask pixels: the optimal linear estimate of a point source's flux on white noise.
  */
 
 import type { PsfStamp } from '../ground/psf.js';
-import { coreIndices, type CoreMask } from '../model/geometry.js';
+import { coreIndices, type CoreMask } from './geometry.js';
 
 /** The PSF's pixels under the core mask, in core order, as the weights for `psfWeightedFlux`. */
 export function psfCoreWeights(psf: PsfStamp, mask: CoreMask): Float64Array {

@@ -1,6 +1,8 @@
 /**
  * The bits of the catalogue's `flags` column, each defined once here; docs/catalogue.md's table and
  * every decoder follow this list. A flagged row stays in the catalogue: flags say how far to trust it.
+ * On the ground floor because every stage speaks them: cutout and detect raise them, batch encodes
+ * them, the catalogue stores and decodes them (src/catalog re-exports this module).
  */
 
 export interface FlagSpec {

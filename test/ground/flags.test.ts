@@ -1,4 +1,4 @@
-import { decodeFlags, encodeFlags, FLAGS, flagValue, hasFlag, type FlagName } from '../../src/catalog/index.js';
+import { decodeFlags, encodeFlags, FLAGS, flagValue, hasFlag, type FlagName } from '../../src/ground/flags.js';
 
 const NAMES = FLAGS.map((flag) => flag.name);
 

@@ -5,11 +5,11 @@
  * spiral, an irregular; a host with a nuclear star cluster (a hard negative), an AGN and a QSO.
  */
 
-import { encodePng } from '../inspect/png.js';
-import { measureCutout } from './calibration.js';
-import { simulateObject, type ObjectProduct } from './products.js';
-import { buildRecipe } from './recipe.js';
-import type { Plane } from './stats.js';
+import { measureCutout } from '../sim/calibration.js';
+import { simulateObject, type ObjectProduct } from '../sim/products.js';
+import { buildRecipe } from '../sim/recipe.js';
+import type { Plane } from '../sim/stats.js';
+import { encodePng } from './png.js';
 
 const PANEL = 100;
 const ZOOM = 3;
