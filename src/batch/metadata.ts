@@ -1,7 +1,7 @@
 /**
  * The run metadata every catalogue carries (catalog/schema.ts stores it): the model, the detection
  * settings, what the run was made from and the execution provider it ran on. Written, read back and
- * compared (a shard that resumes, parts that merge) here, so the three cannot drift apart.
+ * compared (a run shard that resumes, parts that merge) here, so the three cannot drift apart.
  */
 
 import type { RunMetadata } from '../catalog/schema.js';

@@ -1,8 +1,10 @@
 /**
- * Runs split into shards that survive being killed. A manifest assigns every input to exactly one
- * shard: cutout files, or catalogue objects on MER tiles, each object to the one tile whose core
- * area holds it (tiles overlap at their margins; an object there is still processed once). A shard is scored in chunks, each written atomically as it finishes (DIR/part-K.chunks/), so
- * a rerun after a kill redoes at most one chunk; a finished shard is concatenated into part-K.arrow
+ * Runs split into run shards that survive being killed (not the training shards of src/sim/shards.ts,
+ * files of stamps for the trainer; README, "Two kinds of shard"). A run manifest assigns every input
+ * to exactly one shard: cutout files, or catalogue objects on MER tiles, each object to the one tile
+ * whose core area holds it (cutout/tile-assign.ts; tiles overlap at their margins, an object there is
+ * still processed once). A shard is scored in chunks, each written atomically as it finishes
+ * (DIR/part-K.chunks/), so a rerun after a kill redoes at most one chunk; a finished shard is concatenated into part-K.arrow
  * (temp + rename) and marked done, and a rerun skips it. `merge` concatenates the parts in shard order
  * and checks that no input is missing or repeated. Every source's draws come from (seed, object id),
  * so the merged catalogue equals a single uninterrupted run's, row for row.
@@ -18,7 +20,8 @@ import { openCatalog } from '../catalog/read.js';
 import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
 import { rowAt } from '../catalog/batch.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, type HduNames } from '../cutout/from-files.js';
-import { readTileObjects, selectObjects, TileReader, type TileInput } from '../cutout/from-tile.js';
+import { readTileObjects, selectObjects } from '../cutout/from-tile.js';
+import { placeOnTiles, type CatalogueSpec, type TileFiles } from '../cutout/tile-assign.js';
 import { InputNotFoundError, InvalidInputError, UsageError } from '../errors.js';
 import { readCard } from '../model/card.js';
 import { detectTask, type DetectTask, type TaskInputs } from './detect-task.js';
@@ -35,10 +38,6 @@ export interface FileManifest {
   /** shards[k]: the files of shard k, in input order. */
   readonly shards: readonly (readonly string[])[];
 }
-
-/** A tile's files; the catalogue and its column names are the manifest's. */
-export type TileFiles = Pick<TileInput, 'tile' | 'rms' | 'psf'>;
-export type CatalogueSpec = Pick<TileInput, 'catalog' | 'raColumn' | 'decColumn' | 'idColumn'>;
 
 /** The catalogue rows (0-based) of one shard that lie in the core area of tile `tile`. */
 export interface TileShardPart {
@@ -75,53 +74,12 @@ export function planShards(inputs: readonly string[], shardCount: number): FileM
 }
 
 /**
- * How far (x, y) lies from the centre of a width x height image, in units of its half-sides;
- * Infinity off the image. MER tiles overlap at their margins, and an object belongs to the tile whose
- * centre is nearest: on a regular tiling of equal tiles those regions are exactly the core areas.
- */
-export function coreDistance(x: number, y: number, width: number, height: number): number {
-  const dx = Math.abs(x - (width - 1) / 2) / (width / 2);
-  const dy = Math.abs(y - (height - 1) / 2) / (height / 2);
-  return dx < 1 && dy < 1 ? Math.hypot(dx, dy) : Infinity;
-}
-
-/** For each catalogue row, the tile whose core area holds it (lowest index on a tie), or -1. */
-export function assignToTiles(tiles: readonly { readonly x: ArrayLike<number>; readonly y: ArrayLike<number>; readonly width: number; readonly height: number }[], rows: number): Int32Array {
-  const owner = new Int32Array(rows).fill(-1);
-  const best = new Float64Array(rows).fill(Infinity);
-  tiles.forEach((tile, t) => {
-    for (let row = 0; row < rows; row++) {
-      const d = coreDistance(tile.x[row]!, tile.y[row]!, tile.width, tile.height);
-      if (d < best[row]!) {
-        best[row] = d;
-        owner[row] = t;
-      }
-    }
-  });
-  return owner;
-}
-
-/**
  * Catalogue objects on tiles: each assigned to one tile by core area, the (tile, row) list in tile
  * order cut into nearly equal contiguous shards, so a shard touches few tiles.
  */
 export async function planTileShards(catalogue: CatalogueSpec, tiles: readonly TileFiles[], shardCount: number, names: HduNames = DEFAULT_HDU_NAMES): Promise<TileManifest> {
   checkShardCount(shardCount);
-  if (tiles.length === 0) throw new UsageError('give at least one --tile');
-  const objects = await readTileObjects(catalogue);
-  const placed = tiles.map((files) => {
-    const reader = TileReader.open({ ...files, ...catalogue }, names);
-    try {
-      return { ...reader.wcs.skyToPixelMany(objects.ra, objects.dec), width: reader.width, height: reader.height };
-    } finally {
-      reader.close();
-    }
-  });
-  const owner = assignToTiles(placed, objects.ids.length);
-  const entries: { tile: number; row: number }[] = [];
-  const unassigned: number[] = [];
-  owner.forEach((tile, row) => (tile < 0 ? unassigned.push(row) : entries.push({ tile, row })));
-  entries.sort((a, b) => a.tile - b.tile || a.row - b.row);
+  const { entries, unassigned } = await placeOnTiles(catalogue, tiles, names);
   const shards = blocks(entries, shardCount).map((block) => {
     const parts: { tile: number; rows: number[] }[] = [];
     for (const { tile, row } of block) {

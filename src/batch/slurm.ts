@@ -1,6 +1,7 @@
 /**
- * Sharded runs as SLURM job arrays. `renderSlurmScript` writes an sbatch script whose array tasks each
- * run `vis-agn run --manifest M --shard K`; every attempt at a shard leaves tab-separated lines in
+ * Sharded runs as SLURM job arrays, one array task per run shard (batch/shards.ts). `renderSlurmScript`
+ * writes an sbatch script whose array tasks each run `vis-agn run --manifest M --shard K`; every
+ * attempt at a shard leaves tab-separated lines in
  * PARTS/status/ (`readShardStates` reads them back), so failed shards can be listed with their error
  * class without sacct. Exit codes come from the error taxonomy: a crash or an output failure (a full
  * disk, a lost mount) requeues the task a bounded number of times, while bad inputs, usage, limit and

@@ -3,8 +3,8 @@
  * and its column names), read the same way by both, and what `run` says when tile mode falls back.
  */
 
-import type { TileFiles } from '../batch/shards.js';
 import type { TileInput } from '../cutout/from-tile.js';
+import type { TileFiles } from '../cutout/tile-assign.js';
 import { UsageError } from '../errors.js';
 
 export interface TileInputOptions {

@@ -2,7 +2,7 @@
  * Detection for a batch of prepared sources: regenerate each core S times (the encoder once per
  * source, batched), score the observed core against the samples, calibrate the significance and
  * classify. The sampler's starting noise comes from (run seed, object id), so a source's scores do
- * not depend on batch, worker or shard.
+ * not depend on batch, worker or run shard.
  */
 
 import type { SignificanceCalibration } from '../model/card.js';

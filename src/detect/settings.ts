@@ -1,6 +1,6 @@
 /**
  * The one settings object of detection: everything that decides a source's row, and so everything a
- * resumed shard or a merge must find unchanged (batch/metadata.ts compares them). How the model runs
+ * resumed run shard or a merge must find unchanged (batch/metadata.ts compares them). How the model runs
  * (device, threads, workers, batch size) is not part of it: that changes no result.
  */
 

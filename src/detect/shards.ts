@@ -1,7 +1,7 @@
 /**
- * Detection on simulated shards with their truth, without writing FITS: the same preparation and
- * scores as `vis-agn run` on the cutouts (a shard stamp is the centre of the cutout of the same seed
- * and id), used to calibrate the significance and to measure completeness.
+ * Detection on simulated training shards (src/sim/shards.ts) with their truth, without writing FITS:
+ * the same preparation and scores as `vis-agn run` on the cutouts (a shard stamp is the centre of the
+ * cutout of the same seed and id), used to calibrate the significance and to measure completeness.
  */
 
 import type { CoreGenerator } from '../model/generator.js';

@@ -23,7 +23,7 @@ export interface EncodedSources {
  * onnxruntime's CPU kernels choose their algorithm by batch size, so one source's outputs can differ in
  * the last bits between batches of different sizes. Every graph therefore runs in chunks of one fixed
  * size (the last one padded with zeros), which makes a source's scores independent of how sources were
- * batched, and so of workers and shards. Chunks: 16 sources for the encoder, 16 x 16 rows for the denoiser.
+ * batched, and so of workers and run shards. Chunks: 16 sources for the encoder, 16 x 16 rows for the denoiser.
  */
 export const ENCODER_CHUNK = 16;
 export const DENOISER_CHUNK = 256;

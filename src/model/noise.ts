@@ -1,6 +1,6 @@
 /**
  * Standard normal starting points for the sampler, seeded from (run seed, object id), so a source's
- * samples never depend on batch, worker or shard layout. Object ids are signed 64-bit (Euclid MER ids
+ * samples never depend on batch, worker or run-shard layout. Object ids are signed 64-bit (Euclid MER ids
  * exceed 2^53), so they enter the key as two 32-bit words.
  */
 import { Rng, STREAM, deriveKey } from '../random.js';

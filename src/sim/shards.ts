@@ -2,6 +2,7 @@
  * Training shards for the trainer (pipelines/train, format in docs/sim-shards.md): stamps as raw
  * little-endian float32 arrays (n, h, w) in shards of `shardSize`, their RMS maps, per-stamp noise
  * sigma, Arrow truth tables and a manifest written last, so a folder with a manifest is complete.
+ * Not the run shards of src/batch/shards.ts (slices of a survey run; README, "Two kinds of shard").
  */
 
 import { mkdir } from 'node:fs/promises';

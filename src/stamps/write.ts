@@ -1,6 +1,6 @@
 /**
  * Training stamps from a survey (`vis-agn stamps`): MER tiles at catalogue positions, or folders of
- * cutouts, cut to the trainer's stamp, selected (./select.ts) and written as the trainer's shards
+ * cutouts, cut to the trainer's stamp, selected (./select.ts) and written as training shards
  * (docs/sim-shards.md, "Observed stamps") without any truth. The candidates are numbered once, in
  * tile-then-catalogue or natural file order, and shard k holds the kept ones among candidates
  * [k S, (k+1) S): a shard's content never depends on when a run was interrupted. Each shard's arrays
@@ -13,10 +13,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { AtomicFile, ensureOutputDir, removeStaleTemporaries, writeAtomically } from '../atomic-file.js';
-import { planTileShards, type CatalogueSpec, type TileFiles } from '../batch/shards.js';
 import { readTableColumns, resolveColumn, numberColumn } from '../ground/table.js';
 import { DEFAULT_HDU_NAMES, listInputFiles, readCutout, type CutoutSource } from '../cutout/from-files.js';
 import { readTileObjects, selectObjects, TileReader } from '../cutout/from-tile.js';
+import { placeOnTiles, type CatalogueSpec, type TileFiles } from '../cutout/tile-assign.js';
 import { InvalidInputError, OutputError, UsageError } from '../errors.js';
 import type { CoreMask } from '../model/geometry.js';
 import { prepareSource } from '../detect/prepare.js';
@@ -120,9 +120,7 @@ interface Plan {
 const BLEND_NAMES = ['blended', 'blend_flag', 'blended_flag', 'is_blended'];
 
 async function planTiles(source: Extract<StampSource, { kind: 'tiles' }>, options: SelectionOptions): Promise<Plan> {
-  const manifest = await planTileShards(source.catalogue, source.tiles, 1);
-  const objects = await readTileObjects(source.catalogue);
-  const candidates = manifest.shards[0]!.flatMap((part) => part.rows.map((row) => ({ tile: part.tile, row })));
+  const { objects, entries: candidates, unassigned } = await placeOnTiles(source.catalogue, source.tiles);
   const table = await readTableColumns(source.catalogue.catalog, (available, location) => {
     const mag = resolveColumn(available, { what: 'magnitude', option: '--mag-col', names: ['mag', 'mag_vis', 'mag_total', 'mag_auto'] }, options.magColumn, false, location);
     const flux = mag === undefined ? resolveColumn(available, { what: 'flux (uJy)', option: '--flux-col', names: ['flux_detection_total', 'flux_vis_psf'] }, options.fluxColumn, false, location) : undefined;
@@ -145,7 +143,7 @@ async function planTiles(source: Extract<StampSource, { kind: 'tiles' }>, option
   };
   return {
     candidates,
-    offTiles: manifest.unassigned.length,
+    offTiles: unassigned.length,
     values: (row) => ({ magnitude: mag?.[row] ?? Number.NaN, blend: blend?.[row] ?? Number.NaN, cuts: cuts.map((c) => c[row]!) }),
     selection,
     objects,

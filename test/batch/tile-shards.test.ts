@@ -4,7 +4,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
-import { assignToTiles, coreDistance, readManifest, type TileManifest } from '../../src/batch/shards.js';
+import { readManifest, type TileManifest } from '../../src/batch/shards.js';
+import { assignToTiles, coreDistance } from '../../src/cutout/tile-assign.js';
 import { readCatalog } from '../../src/catalog/read.js';
 import type { CatalogRow } from '../../src/catalog/schema.js';
 import { EXIT_CODES } from '../../src/errors.js';

@@ -32,8 +32,8 @@ interface CalibrateOptions {
 export function register(program: Command): void {
   program
     .command('calibrate')
-    .description("fit the significance calibration (agn_z ~ N(0, 1) on normal galaxies) on held-out simulated shards")
-    .requiredOption('--shards <dir>', 'held-out shards (vis-agn simulate shards, a seed used neither in training nor in evaluation)')
+    .description("fit the significance calibration (agn_z ~ N(0, 1) on normal galaxies) on held-out simulated training shards")
+    .requiredOption('--shards <dir>', 'a folder of held-out training shards (vis-agn simulate shards, a seed used neither in training nor in evaluation)')
     .option('--model <card>', 'model card', defaultCardPath())
     .option('--limit <n>', 'normal galaxies to use', '5000')
     .option('--seed <n>', 'sampler seed', '1')

@@ -38,7 +38,7 @@ async function writeCardTemperature(cardPath: string, temperature: number, shard
 export function register(program: Command): void {
   overwriteOption(program.command('model-quality'))
     .description('calibration and accuracy of the core regenerations on held-out simulated normal galaxies')
-    .requiredOption('--shards <dir>', 'held-out shards (vis-agn simulate shards, a seed not used in training)')
+    .requiredOption('--shards <dir>', 'a folder of held-out training shards (vis-agn simulate shards, a seed not used in training)')
     .option('--model <card>', 'model card', defaultCardPath())
     .option('--limit <n>', 'normal galaxies to use', '2000')
     .option('--samples <n>', 'samples per galaxy', '64')

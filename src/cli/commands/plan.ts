@@ -44,9 +44,9 @@ async function planFrom(inputs: readonly string[], options: PlanOptions): Promis
 export function register(program: Command): void {
   program
     .command('plan')
-    .description('split the inputs of a run into shards: a manifest assigning every cutout file, or every catalogue object on a set of tiles, to exactly one shard')
+    .description('split the inputs of a run into run shards: a manifest assigning every cutout file, or every catalogue object on a set of tiles, to exactly one shard')
     .argument('[inputs...]', 'cutout FITS files, or folders of them')
-    .requiredOption('--shards <n>', 'number of shards')
+    .requiredOption('--shards <n>', 'number of run shards (each run with vis-agn run --manifest M --shard K)')
     .requiredOption('--out <file>', 'manifest file (JSON)')
     .option('--tile <files...>', 'MER mosaic tiles instead of cutouts: each catalogue object goes to the tile whose core area holds it')
     .option('--rms <files...>', 'the RMS mosaic of each tile, in the same order')

@@ -130,7 +130,7 @@ export function register(program: Command): void {
       .option('--dec-col <name>', 'tile mode: Dec column of the catalogue (default: found by name)')
       .option('--id-col <name>', 'tile mode: object id column of the catalogue (default object_id)')
       .option('--manifest <file>', 'sharded run: the manifest from vis-agn plan (with --shard); writes DIR/part-K.arrow')
-      .option('--shard <k>', 'sharded run: the 0-based shard to run; a done shard is skipped, an interrupted one resumed')
+      .option('--shard <k>', 'sharded run: the 0-based run shard of the manifest to run; a done shard is skipped, an interrupted one resumed')
       .option('--chunk <n>', 'sharded run: sources written per chunk, the most a kill can cost', '256'),
   ).action(async (inputs: string[], options: RunCommandOptions) => {
     if (options.manifest !== undefined || options.shard !== undefined) {

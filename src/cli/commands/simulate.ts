@@ -126,7 +126,7 @@ export function register(program: Command): void {
   common(simulate.command('shards').description('training stamps as raw float32 shards with a manifest (docs/sim-shards.md)'))
     .requiredOption('--n <count>', 'number of stamps')
     .option('--stamp <px>', 'stamp side in pixels (centre crop of the cutout frame)', '64')
-    .option('--shard-size <count>', 'stamps per shard file', '10000')
+    .option('--shard-size <count>', 'stamps per training shard file', '10000')
     .option('--first-id <id>', 'object id of the first stamp', '1')
     .action(async (options: CountOptions & { stamp: string; shardSize: string }) => {
       const settings = {

@@ -35,7 +35,7 @@ const optional = (name: string, text: string | undefined): number | undefined =>
 
 export function register(program: Command): void {
   overwriteOption(program.command('slurm'))
-    .description('write an sbatch script that runs every shard of a manifest as a SLURM job array')
+    .description('write an sbatch script that runs every run shard of a manifest (vis-agn plan) as a SLURM job array')
     .argument('[run-options...]', 'after --: vis-agn run options for every shard (--model, --seed, thresholds)')
     .requiredOption('--manifest <file>', 'the manifest from vis-agn plan')
     .requiredOption('--parts <dir>', 'the folder for the parts, logs/ (one per task) and status/ (one per shard)')
@@ -89,7 +89,7 @@ export function register(program: Command): void {
 
   program
     .command('slurm-status')
-    .description('list the shards of a SLURM array run that are not done, with the error class of their last attempt; exit 9 when some failed for good')
+    .description('list the run shards of a SLURM array run that are not done, with the error class of their last attempt; exit 9 when some failed for good')
     .requiredOption('--manifest <file>', 'the manifest the script was written for')
     .requiredOption('--parts <dir>', 'the parts folder given to vis-agn slurm')
     .action((options: { manifest: string; parts: string }) => {

@@ -81,7 +81,7 @@ export function register(program: Command): void {
     .option('--exclude <cut>', "leave out sources whose catalogue value satisfies COLUMN OP NUMBER, e.g. 'point_like_prob>0.9' (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--skip-rules <list>', `switch rejection rules off: ${SWITCHABLE.join(', ')}`)
     .option('--stamp <px>', 'stamp side (the trainer crops 64 around the brightest pixel of the central 9x9)', String(DEFAULT_STAMP))
-    .option('--shard-size <n>', 'candidate sources per shard (the kept ones are fewer)', '10000')
+    .option('--shard-size <n>', 'candidate sources per training shard (the kept ones are fewer)', '10000')
     .option('--quiet', 'no progress on stderr')
     .action(async (inputs: string[], options: StampsCommandOptions) => {
       const mag = options.mag.split(',').map(Number);

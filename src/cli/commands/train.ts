@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .description('simulate training stamps, train the core generator (PyTorch), export ONNX and check it')
     .option('--quick', 'tiny model and data: a smoke run of the whole chain')
     .option('--out <dir>', 'model folder (card.json, encoder.onnx, denoiser.onnx, log)', 'models/quick')
-    .option('--data <dir>', 'where simulated shards go (outside git)', '.cache/train-data')
+    .option('--data <dir>', 'where the simulated training shards go (outside git)', '.cache/train-data')
     .option('--n <count>', 'training stamps', '100000')
     .option('--val-n <count>', 'held-out validation stamps', '5000')
     .option('--seed <seed>', 'simulation seed; validation uses seed + 1', '1')
