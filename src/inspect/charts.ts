@@ -8,8 +8,7 @@
 
 import type { TopLevelSpec } from 'vega-lite';
 
-import { FONT_FAMILY, FONT_PATHS, type Figure } from './figure.js';
-import { loadFontMetrics } from './font-metrics.js';
+import { figureFontMetrics, FONT_FAMILY, isBold, type Figure } from './figure.js';
 
 /** Vega's hook for text measurement (vega-scenegraph's textMetrics; untyped in vega-typings). */
 interface TextMetrics {
@@ -25,9 +24,9 @@ let engine: Promise<{ vega: typeof import('vega'); compile: typeof import('vega-
 function loadEngine(): NonNullable<typeof engine> {
   // One after the other: jest's ESM loader fails on two graphs linking the same modules at once.
   engine ??= (async () => [await import('vega'), await import('vega-lite')] as const)().then(([vega, vegaLite]) => {
-    const metrics = { regular: loadFontMetrics(FONT_PATHS.regular), bold: loadFontMetrics(FONT_PATHS.bold) };
+    const metrics = figureFontMetrics();
     (vega as unknown as { textMetrics: TextMetrics }).textMetrics.width = (item, text) => {
-      const bold = item.fontWeight === 'bold' || Number(item.fontWeight) >= 600;
+      const bold = isBold(item.fontWeight);
       const lines = Array.isArray(text) ? text.map(String) : [text === null || text === undefined ? '' : String(text)];
       return Math.max(0, ...lines.map((line) => (bold ? metrics.bold : metrics.regular).width(line))) * (item.fontSize ?? 11);
     };

@@ -62,7 +62,11 @@ function pngLayout(image: RasterImage): { raw: Buffer; assemble: (deflated: Buff
   return { raw, assemble: (deflated) => Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflated), chunk('IEND', new Uint8Array(0))]) };
 }
 
-const DEFLATE = { level: 9 } as const;
+/**
+ * zlib's default level. Level 9 searched match chains several times longer for 3% smaller files: 47 ms
+ * against 7 ms to deflate an inspection panel's ten image tiles, most of a report's time.
+ */
+const DEFLATE = { level: 6 } as const;
 
 export function encodePng(image: RasterImage): Buffer {
   const { raw, assemble } = pngLayout(image);
