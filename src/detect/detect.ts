@@ -12,7 +12,7 @@ import type { FlowSolverOptions } from '../model/sampler.js';
 import { psfCoreWeights, psfWeightedFlux } from '../model/core-flux.js';
 import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
 import { spreadModel } from './morphology.js';
-import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from './joint-fit.js';
+import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource, type FittedPointSource } from './joint-fit.js';
 import type { PreparedSource } from './prepare.js';
 import { gaussianisedZ } from './significance.js';
 
@@ -85,6 +85,12 @@ export interface SourceScores extends CoreScores {
   readonly spreadModel: number;
   /** samples x core pixels, image units: kept for inspection. */
   readonly samples: Float32Array;
+  /**
+   * The point source the joint fit subtracted from the crop before the regeneration the scores come
+   * from (contextWithoutPointSource gives that crop); undefined where the host was regenerated from the
+   * crop as observed (the joint fit off, or no positive excess to fit). Kept for inspection.
+   */
+  readonly pointSource?: FittedPointSource;
 }
 
 /**
@@ -158,17 +164,17 @@ export async function detectBatch(
   const psfs = chosen.map(({ prepared }) => {
     const { dx, dy } = subpixelPeak(prepared.crop, crop);
     const psf = shiftPsf(prepared.psf, dx, dy);
-    return { psf, weights: jointFit ? psfCoreWeights(psf, generator.mask) : prepared.psfWeights };
+    return { psf, dx, dy, weights: jointFit ? psfCoreWeights(psf, generator.mask) : prepared.psfWeights };
   });
   const score = (k: number, cores: Float32Array, g: number) => {
     const prepared = chosen[k]!.prepared;
     const pixelSigma = new Float64Array(pixels).fill(prepared.sigma);
     return scoreCore(prepared.observedCore, cores, S, psfs[k]!.weights, pixelSigma, g * S * pixels);
   };
-  // Each source's last regeneration: the cores and the source's place in them.
+  // Each source's last regeneration: the cores, the source's place in them and the point source subtracted before it.
   const all = chosen.map((_, k) => k);
   const first = await regenerate(all, (k) => chosen[k]!.prepared.crop);
-  const final = all.map((k) => ({ raw: score(k, first, k), cores: first, g: k }));
+  const final: { raw: CoreScores; cores: Float32Array; g: number; pointSource?: FittedPointSource }[] = all.map((k) => ({ raw: score(k, first, k), cores: first, g: k }));
   lap('scoring');
   if (jointFit) {
     const fitted = all.filter((k) => final[k]!.raw.psFlux > 0);
@@ -180,13 +186,14 @@ export async function detectBatch(
     });
     lap('scoring');
     const third = await regenerate(fitted, (k, g) => trial(k, amplitudes[g]!));
-    fitted.forEach((k, g) => (final[k] = { raw: score(k, third, g), cores: third, g }));
+    fitted.forEach((k, g) => (final[k] = { raw: score(k, third, g), cores: third, g, pointSource: { amplitude: amplitudes[g]!, dx: psfs[k]!.dx, dy: psfs[k]!.dy } }));
     lap('scoring');
   }
   chosen.forEach((s, k) => {
     const spread = spreadModel(s.prepared.crop, crop, psfs[k]!.psf);
-    const { raw, cores, g } = final[k]!;
-    results[s.index] = calibrate(raw, s.prepared, calibration, cores.slice(g * S * pixels, (g + 1) * S * pixels), spread);
+    const { raw, cores, g, pointSource } = final[k]!;
+    const scores = calibrate(raw, s.prepared, calibration, cores.slice(g * S * pixels, (g + 1) * S * pixels), spread);
+    results[s.index] = pointSource === undefined ? scores : { ...scores, pointSource };
   });
   lap('scoring');
   return results;

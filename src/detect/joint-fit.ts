@@ -81,6 +81,21 @@ export function subtractPointSource(crop: Float32Array, side: number, psf: PsfSt
   return out;
 }
 
+/** The point source the joint fit subtracted: `amplitude` times the PSF moved by (dx, dy) pixels to the sub-pixel peak. */
+export interface FittedPointSource {
+  readonly amplitude: number;
+  readonly dx: number;
+  readonly dy: number;
+}
+
+/**
+ * What the generator regenerated the host from: `crop` less the fitted point source (a copy of `crop`
+ * where the amplitude is 0). The inspection panel shows it as the model's input.
+ */
+export function contextWithoutPointSource(crop: Float32Array, side: number, psf: PsfStamp, fit: FittedPointSource): Float32Array {
+  return subtractPointSource(crop, side, shiftPsf(psf, fit.dx, fit.dy), fit.amplitude);
+}
+
 /**
  * The secant step from h(0) = flux0 (ps_flux with nothing subtracted, which is also the first trial
  * amplitude) and h(flux0) = flux1 - flux0, clamped to [0, ceiling]: a point source adds light, and

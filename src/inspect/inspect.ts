@@ -14,6 +14,7 @@ import { readCutout } from '../cutout/from-files.js';
 import { TileReader } from '../cutout/from-tile.js';
 import { InvalidInputError } from '../errors.js';
 import type { CoreGenerator } from '../model/generator.js';
+import { contextWithoutPointSource } from '../detect/joint-fit.js';
 import { CORE_SEARCH } from '../detect/prepare.js';
 import { significanceCalibration, type DetectionSettings } from '../detect/settings.js';
 import { microjanskyPerUnit } from '../ground/vis.js';
@@ -134,9 +135,12 @@ export async function inspectPrepared(generator: CoreGenerator, group: readonly 
   return scored.map(({ row, scores }, k) => {
     const { cutout, prepared } = group[k]!;
     const lines = scoreLines(row, config);
+    // Under the joint fit the host was regenerated from the crop less the point source it fitted: the panel shows that input.
+    const pointSource = scores?.pointSource;
     const view: PanelInput = {
       title: `${cutout.objectId}  ${path.basename(cutout.sourceFile)}`,
       crop: prepared.crop,
+      ...(pointSource !== undefined && pointSource.amplitude > 0 ? { modelInput: contextWithoutPointSource(prepared.crop, generator.crop, prepared.psf, pointSource) } : {}),
       side: generator.crop,
       mask: generator.mask,
       samples: scores?.samples ?? new Float32Array(0),

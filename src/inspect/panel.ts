@@ -1,16 +1,17 @@
 /**
  * The inspection panel of one source: what an astronomer would otherwise assemble by hand in ds9 and
  * matplotlib, as an SVG figure (and its PNG). Top row: the model's 6.4" crop as observed and as the
- * model saw it (core masked), then the central 1.5" zoomed: observed, mean regeneration, residual.
- * Bottom row, zoomed: individual regenerations, the per-pixel spread of the regenerations, and the
- * residual left after the PSF fit. Every image has a title, a colour bar in physical units (µJy per
- * pixel, or the noise sigma for residuals and spread) and a scale bar outlined so it shows on dark
- * and bright pixels alike; images share one asinh stretch, residuals one symmetric diverging scale;
- * the masked core is outlined. Above them, the scores in sentences.
+ * model saw it (core masked; under the joint fit, less the fitted point source), then the central 1.5"
+ * zoomed: observed, mean regeneration, residual. Bottom row, zoomed: individual regenerations, the
+ * per-pixel spread of the regenerations, and the residual left after the PSF fit. Every image has a
+ * title, a colour bar in physical units (µJy per pixel, or the noise sigma for residuals and spread)
+ * and a scale bar outlined so it shows on dark and bright pixels alike; images share one asinh
+ * stretch, residuals one symmetric diverging scale; the masked core is outlined. Above them, the
+ * scores in sentences.
  */
 
 import { coreOffsets, type CoreMask } from '../model/geometry.js';
-import { escapeXml, FONT_FAMILY, type Figure } from './figure.js';
+import { escapeXml, figureFontMetrics, FONT_FAMILY, type Figure } from './figure.js';
 import { encodePng, type RasterImage } from './png.js';
 import { asinhScale, Canvas, colormapColor, formatNumber, type ColormapName, type Rgb } from './raster.js';
 
@@ -18,6 +19,11 @@ export interface PanelInput {
   readonly title: string;
   /** side x side core-centred crop, row 0 at the bottom (FITS order), image units. */
   readonly crop: Float32Array;
+  /**
+   * The crop the model regenerated the core from where it is not `crop` as observed: under the joint
+   * fit, `crop` less the fitted point source (contextWithoutPointSource). Same layout as `crop`.
+   */
+  readonly modelInput?: Float32Array;
   readonly side: number;
   readonly mask: CoreMask;
   /** sampleCount x core pixels, image units. */
@@ -194,6 +200,23 @@ function text(x: number, y: number, content: string, options: { size?: number; w
   return `<text ${attributes.join(' ')}>${escapeXml(content)}</text>`;
 }
 
+const TILE_TITLE_SIZE = 13;
+
+/**
+ * A tile's title in lines no wider than the tile, measured with the font's own widths: one line, or
+ * two where it is longer (the first raised into the space above the tile).
+ */
+function titleLines(title: string): string[] {
+  const fits = (line: string) => figureFontMetrics().bold.width(line) * TILE_TITLE_SIZE <= TILE;
+  if (fits(title)) return [title];
+  const words = title.split(' ');
+  for (let k = words.length - 1; k > 0; k--) {
+    const first = words.slice(0, k).join(' ');
+    if (fits(first)) return [first, words.slice(k).join(' ')];
+  }
+  return [title];
+}
+
 function colorBarSvg(scale: TileScale, x: number, y: number): string {
   const ticks = scale.ticks.map(([t, label], k) => {
     const tx = x + t * TILE;
@@ -237,7 +260,7 @@ function tileSvg(view: Regeneration, tile: Tile, x: number, y: number, scaleArcs
   const barX = x + 8;
   const barY = top + TILE - 12;
   return [
-    text(x, y + 15, tile.title, { size: 13, weight: 'bold' }),
+    ...titleLines(tile.title).map((line, k, lines) => text(x, y + 15 - 14 * (lines.length - 1 - k), line, { size: TILE_TITLE_SIZE, weight: 'bold' })),
     `<image x="${x}" y="${top}" width="${TILE}" height="${TILE}" image-rendering="optimizeSpeed" href="data:image/png;base64,${png.toString('base64')}"/>`,
     `<path d="${edges}" stroke="${rgb(OUTLINE)}" stroke-width="1.5" fill="none"/>`,
     `<rect x="${barX}" y="${barY}" width="${barLength}" height="4" fill="white" stroke="black" stroke-width="1.5"/>`,
@@ -253,13 +276,15 @@ export function renderInspectionPanel(input: PanelInput): Figure {
   const view = regeneration(input);
   const { indices, mean, residual, afterFit, spreadImage } = view;
   const pixels = indices.length;
-  const masked = withCore(crop, indices, new Float32Array(pixels).fill(Number.NaN));
+  // What the model saw: the context less the fitted point source where the joint fit subtracted one.
+  const masked = withCore(input.modelInput ?? crop, indices, new Float32Array(pixels).fill(Number.NaN));
+  const modelInputTitle = input.modelInput === undefined ? 'Model input: core masked' : 'Model input: observed minus fitted point source';
   const zoom = (image: Float32Array) => zoomOf(image, side);
   const cropSize = `${(side * scaleArcsec).toFixed(1)}″`;
   const rows: Tile[][] = [
     [
       { title: `Observed (${cropSize})`, values: crop, size: side, kind: 'image' },
-      { title: 'Model input: core masked', values: masked, size: side, kind: 'image' },
+      { title: modelInputTitle, values: masked, size: side, kind: 'image' },
       { title: 'Observed, central 1.5″', values: zoom(crop), size: ZOOM, kind: 'image' },
       { title: `Mean of ${sampleCount} regenerations`, values: zoom(withCore(crop, indices, mean)), size: ZOOM, kind: 'image' },
       { title: 'Observed − mean', values: zoom(residual), size: ZOOM, kind: 'residual' },

@@ -41,6 +41,11 @@ describe('the joint point-source fit', () => {
     stars.forEach((star, k) => {
       const truth = Number(star.truth.flux_point) / MICROJANSKY_PER_UNIT;
       expect(Math.abs(joint[k]!.psFlux - truth)).toBeLessThan(Math.abs(plain[k]!.psFlux - truth));
+      // The point source subtracted before the last regeneration is kept for inspection: near the true flux, at the sub-pixel peak.
+      const fitted = joint[k]!.pointSource!;
+      expect(Math.abs(fitted.amplitude - truth)).toBeLessThan(0.2 * truth);
+      expect(Math.max(Math.abs(fitted.dx), Math.abs(fitted.dy))).toBeLessThanOrEqual(0.5);
+      expect(plain[k]!.pointSource).toBeUndefined();
     });
   });
 

@@ -1,12 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inflateSync } from 'node:zlib';
+
 import { renderAsync } from '@resvg/resvg-js';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { defaultDetectionSettings } from '../../src/detect/settings.js';
 import type { CatalogRow } from '../../src/catalog/schema.js';
 import { FONT_FAMILY, FONT_PATHS } from '../../src/inspect/figure.js';
-import { plainSummary } from '../../src/inspect/inspect.js';
+import { inspectCutout, plainSummary } from '../../src/inspect/inspect.js';
 import { renderInspectionPanel, type PanelInput } from '../../src/inspect/panel.js';
 import { readCard, defaultCardPath } from '../../src/model/card.js';
+import { CoreGenerator } from '../../src/model/generator.js';
+import { simulateCutouts } from '../../src/sim/cutouts.js';
+import { buildRecipe } from '../../src/sim/recipe.js';
 import { makeRows } from '../catalog/fixtures.js';
 
 const side = 64;
@@ -85,6 +93,100 @@ describe('inspection panel', () => {
       expect(darkest([-1, -0.5, 0].map((dx) => [x + dx, y + 2]))).toBeLessThan(90);
     }
   });
+});
+
+/**
+ * The panel's image tiles in order, decoded (the panel's own PNGs: 8-bit RGB, filter 0): the
+ * luminance of image pixel (ix, iy) of a tile showing `side` pixels, row 0 at the bottom.
+ */
+function tiles(svg: string, side: number): ((ix: number, iy: number) => number)[] {
+  return [...svg.matchAll(/href="data:image\/png;base64,([^"]+)"/g)].map((match) => {
+    const png = Buffer.from(match[1]!, 'base64');
+    const width = png.readUInt32BE(16);
+    expect(png[25]).toBe(2); // RGB
+    const idat: Buffer[] = [];
+    for (let at = 8; at < png.length; ) {
+      const length = png.readUInt32BE(at);
+      if (png.toString('latin1', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
+      at += 12 + length;
+    }
+    const raw = inflateSync(Buffer.concat(idat));
+    const scale = width / side;
+    return (ix, iy) => {
+      const [x, y] = [Math.floor((ix + 0.5) * scale), Math.floor((side - 1 - iy + 0.5) * scale)];
+      const i = y * (3 * width + 1) + 1 + 3 * x;
+      return 0.2126 * raw[i]! + 0.7152 * raw[i + 1]! + 0.0722 * raw[i + 2]!;
+    };
+  });
+}
+
+/** Mean luminance of a tile over the pixels 3 and 4 away from the centre (just outside a 5x5 core), and over a far corner. */
+function wingsAndSky(tile: (ix: number, iy: number) => number, side: number): { wings: number; sky: number } {
+  const c = Math.floor(side / 2);
+  const ring: number[] = [];
+  for (let dy = -4; dy <= 4; dy++) for (let dx = -4; dx <= 4; dx++) if (Math.max(Math.abs(dx), Math.abs(dy)) >= 3) ring.push(tile(c + dx, c + dy));
+  const corner: number[] = [];
+  for (let y = 2; y < 8; y++) for (let x = 2; x < 8; x++) corner.push(tile(x, y));
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  return { wings: mean(ring), sky: mean(corner) };
+}
+
+describe('the model input tile', () => {
+  // A faint flat sky with a bright point source (a Gaussian of sigma 1.5 pixels) on the core.
+  const sky = 0.1;
+  const pointSource = Float32Array.from({ length: side * side }, (_, i) => 100 * Math.exp(-(((i % side) - 32) ** 2 + (Math.floor(i / side) - 32) ** 2) / (2 * 1.5 ** 2)));
+  const crop = Float32Array.from(pointSource, (v) => sky + v);
+
+  it('shows the context as observed, core masked, without a joint fit', () => {
+    const { svg } = renderInspectionPanel({ ...input(sky), crop });
+    expect(svg).toContain('>Model input: core masked<');
+    const [observed, modelInput] = tiles(svg, side);
+    expect(modelInput!(40, 40)).toBe(observed!(40, 40));
+    expect(wingsAndSky(modelInput!, side).wings).toBeGreaterThan(wingsAndSky(modelInput!, side).sky + 20);
+  });
+
+  it('shows what the model saw under the joint fit: the crop less the fitted point source, and says so', () => {
+    const modelInput = Float32Array.from(crop, (v, i) => v - pointSource[i]!);
+    const { svg } = renderInspectionPanel({ ...input(sky), crop, modelInput });
+    // The title, on two lines: it is wider than the tile.
+    expect(svg).toMatch(/>Model input: observed<\/text>\s*<text [^>]*>minus fitted point source</);
+    expect(svg).not.toContain('Model input: core masked');
+    const [observedTile, modelInputTile] = tiles(svg, side);
+    // The observed tile keeps the point source's wings; the model's input has only sky there.
+    expect(wingsAndSky(observedTile!, side).wings).toBeGreaterThan(wingsAndSky(observedTile!, side).sky + 20);
+    const seen = wingsAndSky(modelInputTile!, side);
+    expect(Math.abs(seen.wings - seen.sky)).toBeLessThan(1);
+    // Everything else in the panel is as before: the same observed tile.
+    expect(tiles(renderInspectionPanel({ ...input(sky), crop }).svg, side)[0]!(33, 35)).toBe(observedTile!(33, 35));
+  });
+});
+
+describe('the inspection of a bright point source under the joint fit', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vis-agn-panel-'));
+  let generator: CoreGenerator;
+  beforeAll(async () => {
+    generator = await CoreGenerator.load(defaultCardPath(), { device: 'cpu', threads: 1 });
+  });
+  afterAll(async () => {
+    await generator.release();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows the model's input with the fitted point source taken out, not the context as observed", async () => {
+    expect(generator.jointFit).toBe(true);
+    // A bright quasar (f_PS 0.8) on its host.
+    const sims = await simulateCutouts({ count: 1, seed: 3, out: dir, workers: 1, recipe: buildRecipe({ mix: 'grid', gridFps: [0.8], magnitude: [19, 19.5] }) });
+    const config = defaultDetectionSettings(generator.loaded.card, 3);
+    const { panel, row } = await inspectCutout(sims.files[0]!, generator, config);
+    expect(row.f_ps).toBeGreaterThan(0.5);
+    expect(panel.svg).toMatch(/>Model input: observed<\/text>\s*<text [^>]*>minus fitted point source</);
+    const side = generator.crop;
+    const [observed, modelInput] = tiles(panel.svg, side);
+    const before = wingsAndSky(observed!, side);
+    const after = wingsAndSky(modelInput!, side);
+    // Most of the wings' excess over the sky was the point source's.
+    expect(after.wings - after.sky).toBeLessThan(0.5 * (before.wings - before.sky));
+  }, 60_000);
 });
 
 describe('the scores in sentences', () => {
