@@ -18,6 +18,7 @@ import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
 import { UsageError } from '../../errors.js';
 import { numberOption } from '../options.js';
+import { stderrProgress } from '../progress.js';
 
 interface CalibrateOptions {
   shards: string;
@@ -49,7 +50,7 @@ export function register(program: Command): void {
       const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }), jointFit } as const;
       let z: number[];
       try {
-        z = await rawGalaxyZ(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), (done, total) => process.stderr.write(`\rcalibrate: ${done}/${total}`));
+        z = await rawGalaxyZ(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), stderrProgress('calibrate', false, 'galaxies'));
       } finally {
         await generator.release();
       }

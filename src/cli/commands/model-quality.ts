@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import { writeAtomically } from '../../atomic-file.js';
 import { defaultCardPath, type ModelCard } from '../../model/card.js';
 import { deviceOption } from '../options.js';
+import { stderrProgress } from '../progress.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
 import { fitTemperature, measureQuality, type QualityOptions, type QualityReport } from '../../model/quality.js';
 
@@ -73,7 +74,7 @@ export function register(program: Command): void {
         if (options.writeCard) await writeCardTemperature(options.model, temperature, options.shards, quality.limit);
         return;
       }
-      const report = await measureQuality({ ...quality, onProgress: (done, total) => process.stderr.write(`\rmodel-quality: ${done}/${total}`) });
+      const report = await measureQuality({ ...quality, onProgress: stderrProgress('model-quality', false, 'stamps') });
       process.stderr.write('\n');
       process.stdout.write(`${table(report)}\n`);
       if (options.out) writeFileSync(options.out, `${JSON.stringify(report, null, 1)}\n`);
