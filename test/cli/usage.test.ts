@@ -32,3 +32,19 @@ describe('tile mode without --rms or --psf', () => {
     expect(tileModeWarnings({ tile: 't.fits', catalog: 'c.fits', psf: 'p.fits' })).toHaveLength(1);
   });
 });
+
+describe('a model card without a significance calibration', () => {
+  const calibrationWarnings = (stderr: string) => stderr.split('\n').filter((line) => line.includes('has no significance calibration'));
+
+  test('is named once, before the run (the committed label-free model has none)', async () => {
+    const result = await runCli(['run', 'no-such-cutout.fits', '--model', 'models/labelfree/card.json', '--out', 'no-such-folder', '--quiet']);
+    expect(calibrationWarnings(result.stderr)).toEqual([
+      'run: warning: models/labelfree/card.json has no significance calibration: agn_z is uncalibrated (vis-agn calibrate --model CARD --shards DIR --write-card fits one on normal galaxies)',
+    ]);
+  });
+
+  test('is not warned about with the calibrated default model', async () => {
+    const result = await runCli(['run', 'no-such-cutout.fits', '--out', 'no-such-folder', '--quiet']);
+    expect(calibrationWarnings(result.stderr)).toEqual([]);
+  });
+});

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { runDetection, type ScoringOptions } from '../../batch/run.js';
 import { errorsPath, runShard } from '../../batch/shards.js';
 import type { TileInput } from '../../cutout/from-tile.js';
+import { readCard } from '../../model/card.js';
 import { EXIT_CODES, InterruptedError, UsageError } from '../../errors.js';
 import { detectionOptions, numberOption, scoringOptionsFrom, type DetectionCommandOptions } from '../options.js';
 import { overwriteOption, refuseToOverwrite } from '../overwrite.js';
@@ -83,8 +84,14 @@ async function interruptible<T>(rerun: string, work: (signal: AbortSignal) => Pr
 
 /** The model, workers and settings of `run`, with its messages for unreadable inputs and failed tasks. */
 function runScoringOptions(options: RunCommandOptions): ScoringOptions {
+  const scoring = scoringOptionsFrom(options);
+  // A label-free model has no known normal galaxies to calibrate on: its agn_z is the raw Gaussianised
+  // excess, whose tail on normal galaxies is far heavier than N(0, 1), so the cut agn_z > 3 means less.
+  if (readCard(scoring.cardPath).card.significance === undefined) {
+    process.stderr.write(`run: warning: ${scoring.cardPath} has no significance calibration: agn_z is uncalibrated (vis-agn calibrate --model CARD --shards DIR --write-card fits one on normal galaxies)\n`);
+  }
   return {
-    ...scoringOptionsFrom(options),
+    ...scoring,
     onSourceError: (error) => process.stderr.write(`run: ${error.flag}: ${error.file}${error.hdu === '' ? '' : `[${error.hdu}]`}: ${error.reason}\n`),
   };
 }
