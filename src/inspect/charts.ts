@@ -87,6 +87,8 @@ const BAR_COLOR = '#9ecae1';
 const DODGE = 5;
 
 const finite = (v: number | null | undefined): v is number => v !== null && v !== undefined && Number.isFinite(v);
+/** True when `value` is on an axis of that domain (any value is, on an axis without a fixed domain). */
+const within = (domain: readonly [number, number] | undefined, value: number): boolean => domain === undefined || (value >= Math.min(...domain) && value <= Math.max(...domain));
 
 /** The Vega-Lite specification of a chart; exported so tests and notebooks can see what is drawn. */
 export function chartSpec(chart: Chart): TopLevelSpec {
@@ -96,12 +98,22 @@ export function chartSpec(chart: Chart): TopLevelSpec {
   const colors = chart.series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length]!);
   const shapes = chart.series.map((_, i) => SHAPES[i % SHAPES.length]!);
   const rows = chart.series.flatMap((s) =>
-    s.points.map((p, k) => ({ series: s.label, order: k, x: p.x, y: finite(p.y) ? p.y : null, lower: finite(p.lower) ? p.lower : null, upper: finite(p.upper) ? p.upper : null })),
+    s.points.map((p, k) => ({
+      series: s.label,
+      order: k,
+      x: p.x,
+      y: finite(p.y) ? p.y : null,
+      lower: finite(p.lower) ? p.lower : null,
+      upper: finite(p.upper) ? p.upper : null,
+      inside: within(chart.xDomain, p.x) && (!finite(p.y) || within(chart.yDomain, p.y)),
+    })),
   );
-  // Padding in pixels keeps markers and error bars at the ends of the axis inside the frame.
-  const x = { field: 'x', type: 'quantitative' as const, title: chart.xTitle, scale: chart.xDomain ? { domain: [...chart.xDomain], nice: false, zero: false } : { zero: false, padding: 12 } };
+  // Padding in pixels keeps markers and error bars at the ends of the axis inside the frame. A fixed
+  // domain clamps: error bars and lines stop at the frame, and points outside it are left out below
+  // (Vega-Lite would otherwise draw them past the axes; its `clip` would also halve the markers on an edge).
+  const x = { field: 'x', type: 'quantitative' as const, title: chart.xTitle, scale: chart.xDomain ? { domain: [...chart.xDomain], nice: false, zero: false, clamp: true } : { zero: false, padding: 12 } };
   // Bars are read by their length, so a histogram's axis starts at zero.
-  const y = { field: 'y', type: 'quantitative' as const, title: chart.yTitle, scale: chart.yDomain ? { domain: [...chart.yDomain], nice: false } : { zero: chart.bars !== undefined } };
+  const y = { field: 'y', type: 'quantitative' as const, title: chart.yTitle, scale: chart.yDomain ? { domain: [...chart.yDomain], nice: false, clamp: true } : { zero: chart.bars !== undefined } };
   // One legend entry per series, its colour and marker shape; the same definition on every layer so they merge.
   const legend = { orient: 'bottom' as const, direction: 'horizontal' as const, columns: 2, labelLimit: 320 };
   const color = { field: 'series', type: 'nominal' as const, title: null, scale: { domain: labels, range: colors }, legend };
@@ -132,12 +144,12 @@ export function chartSpec(chart: Chart): TopLevelSpec {
     }
     if (s.lineOnly === true) return;
     layers.push({
-      transform: [mine, { filter: 'datum.y != null' }],
+      transform: [mine, { filter: 'datum.y != null && datum.inside' }],
       mark: { type: 'point', filled: true, size: 55, opacity: 1, stroke: 'white', strokeWidth: 0.8, xOffset },
       encoding: { x, y, color, shape },
     });
   });
-  const references = chart.references ?? [];
+  const references = (chart.references ?? []).filter((r) => within(r.axis === 'x' ? chart.xDomain : chart.yDomain, r.value));
   for (const axis of ['x', 'y'] as const) {
     const lines = references.filter((r) => r.axis === axis);
     if (lines.length === 0) continue;
@@ -164,7 +176,7 @@ export function chartSpec(chart: Chart): TopLevelSpec {
     padding: 8,
     data: { values: rows },
     layer: layers,
-    config: { font: FONT_FAMILY, axis: { labelFontSize: 11, titleFontSize: 12, labelOverlap: 'greedy', labelSeparation: 6 }, legend: { labelFontSize: 11 }, mark: { clip: true } },
+    config: { font: FONT_FAMILY, axis: { labelFontSize: 11, titleFontSize: 12, labelOverlap: 'greedy', labelSeparation: 6 }, legend: { labelFontSize: 11 } },
   } as TopLevelSpec;
 }
 

@@ -4,6 +4,8 @@ import { describe, expect, it } from '@jest/globals';
 import { chartSpec, renderChart, type Chart } from '../../src/inspect/charts.js';
 import { figurePng, FONT_FAMILY, FONT_PATHS, scopeSvgIds } from '../../src/inspect/figure.js';
 import { loadFontMetrics } from '../../src/inspect/font-metrics.js';
+import { fpsMagPlot } from '../../src/inspect/report-plots.js';
+import { makeRows } from '../catalog/fixtures.js';
 
 const fps = [0.05, 0.1, 0.2, 0.3, 0.5];
 const chart: Chart = {
@@ -26,6 +28,17 @@ function markers(svg: string): [number, number][] {
   return groups.flatMap((g) => [...g.matchAll(/transform="translate\(([-\d.]+),([-\d.]+)\)"/g)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]));
 }
 
+/** [top, bottom] of every error bar (a vertical rule) in the chart's rule layers, in plot pixels. */
+function errorBars(svg: string): [number, number][] {
+  const groups = [...svg.matchAll(/<g class="mark-rule role-mark[^"]*"[^>]*>(.*?)<\/g>/gs)].map((m) => m[1]!);
+  return groups.flatMap((g) =>
+    [...g.matchAll(/<line [^>]*?transform="translate\(([-\d.]+),([-\d.]+)\)" x2="0" y2="([-\d.]+)"/g)].map((m) => {
+      const [y, y2] = [Number(m[2]), Number(m[2]) + Number(m[3])];
+      return [Math.min(y, y2), Math.max(y, y2)] as [number, number];
+    }),
+  );
+}
+
 describe('charts', () => {
   it('draw titles, axis titles, every series in the legend and the labelled reference line', async () => {
     const { svg, width, height } = await renderChart(chart);
@@ -44,6 +57,31 @@ describe('charts', () => {
     expect(second[0]![1]).toBeCloseTo(first[0]![1], 6);
     const spec = JSON.stringify(chartSpec(chart));
     expect(spec).toContain('"strokeDash":[6,4]');
+  });
+
+  it('keep every marker and error bar inside the axes of a fixed domain: f_ps beyond [-0.4, 1.2] is left off the plot', async () => {
+    const rows = makeRows(40, 4).map((row, i) => ({
+      ...row,
+      mag_vis: 20 + (i % 8) * 0.5,
+      // Far above and below the axis, on it, and near the top with an error bar reaching past it.
+      f_ps: [3, -2, 1.2, -0.4, 1.1, 0.5][i % 6]!,
+      f_ps_err: i % 6 === 4 ? 0.5 : 0.05,
+      candidate_class: (['agn', 'qso', 'none', 'point_like'] as const)[i % 4]!,
+    }));
+    const plot = fpsMagPlot(rows, { z: 5, qsoFps: 0.8, pointLikeFps: 0.5 })!;
+    const onAxis = rows.filter((row) => row.f_ps >= -0.4 && row.f_ps <= 1.2).length;
+    expect(plot.caption).toContain(`${rows.length - onAxis} rows with f_ps outside [-0.4, 1.2] are off the plot`);
+    const { svg } = await renderChart(plot.chart);
+    const [width, height] = [plot.chart.width ?? 460, plot.chart.height ?? 280];
+    const points = markers(svg);
+    expect(points).toHaveLength(onAxis);
+    for (const [x, y] of points) expect({ x, y, inside: x >= 0 && x <= width && y >= 0 && y <= height }).toMatchObject({ inside: true });
+    const bars = errorBars(svg).filter(([top, bottom]) => top !== bottom);
+    expect(bars.length).toBeGreaterThan(0);
+    for (const [top, bottom] of bars) expect({ top, bottom, inside: top >= 0 && bottom <= height }).toMatchObject({ inside: true });
+    // The plot keeps its size: nothing past the axes widens the SVG.
+    const inRange = await renderChart(fpsMagPlot(rows.filter((row) => row.f_ps >= -0.4 && row.f_ps <= 1.2), { z: 5, qsoFps: 0.8, pointLikeFps: 0.5 })!.chart);
+    expect((await renderChart(plot.chart)).height).toBe(inRange.height);
   });
 
   it('give the same bytes for the same chart, however many were drawn before', async () => {
