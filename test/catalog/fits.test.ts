@@ -6,7 +6,7 @@ import { asciiEscape, FITS_EXTNAME } from '../../src/catalog/fits.js';
 import { openFits } from '../../src/fits/file.js';
 import { openBinaryTable } from '../../src/fits/table.js';
 import { astropyPython, describeIf, hasAstropy, hasFitsverify } from '../helpers/shared.js';
-import { makeRows, METADATA, tempDir } from './fixtures.js';
+import { DIMENSIONAL_COLUMNS, makeRows, METADATA, tempDir } from './fixtures.js';
 
 const { dir, remove } = tempDir('fits');
 afterAll(remove);
@@ -154,9 +154,7 @@ describeIf(hasAstropy, `astropy not importable by ${astropyPython}`, 'FITS expor
   });
 
   it('gives every dimensional column a unit astropy understands', () => {
-    // Positions, magnitudes, fluxes and noise levels: each is meaningless without its unit.
-    const dimensional = ['ra', 'dec', 'x_center', 'y_center', 'mag_vis', 'ps_flux', 'ps_flux_err', 'ps_flux_ujy', 'ps_flux_ujy_err', 'noise_sigma', 'core_x', 'core_y'];
-    expect(Object.fromEntries(dimensional.map((name) => [name, dump.units[name] !== null && dump.units[name] !== undefined]))).toEqual(Object.fromEntries(dimensional.map((name) => [name, true])));
+    expect(Object.fromEntries(DIMENSIONAL_COLUMNS.map((name) => [name, dump.units[name] !== null && dump.units[name] !== undefined]))).toEqual(Object.fromEntries(DIMENSIONAL_COLUMNS.map((name) => [name, true])));
     expect(dump.units.ps_flux).toBe('adu');
     expect(dump.units.noise_sigma).toBe('adu');
   });

@@ -84,3 +84,6 @@ export function listing(dir: string): string[] {
 }
 
 export const COLUMN_NAMES = COLUMNS.map((column) => column.name);
+
+/** Positions, magnitudes, fluxes and noise levels: each is meaningless without its unit, in every format that carries units. */
+export const DIMENSIONAL_COLUMNS = ['ra', 'dec', 'x_center', 'y_center', 'mag_vis', 'ps_flux', 'ps_flux_err', 'ps_flux_ujy', 'ps_flux_ujy_err', 'noise_sigma', 'core_x', 'core_y'];
