@@ -7,7 +7,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 
 import { EXIT_CODES, VisAgnError } from '../errors.js';
 import * as calibrate from './commands/calibrate.js';
@@ -44,7 +44,36 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const command of COMMANDS) command.register(program);
   for (const command of program.commands) command.exitOverride();
+  checkRequiredOptionsAfterUnknownOnes(program);
   return program;
+}
+
+/**
+ * Commander checks required options before unknown ones, so a mistyped required option (`--formt`)
+ * reads "required option '--format' not specified" and a typo beside a missing `--out` is never named.
+ * The required options are checked here instead, in a hook that runs after the unknown-option check
+ * (and the arguments'), with commander's own message.
+ */
+function checkRequiredOptionsAfterUnknownOnes(program: Command): void {
+  const required = new Set<Option>();
+  const visit = (command: Command): void => {
+    for (const option of command.options) {
+      if (!option.mandatory) continue;
+      required.add(option);
+      option.makeOptionMandatory(false);
+    }
+    command.commands.forEach(visit);
+  };
+  visit(program);
+  program.hook('preAction', (_program, actionCommand) => {
+    for (let command: Command | null = actionCommand; command !== null; command = command.parent) {
+      for (const option of command.options) {
+        if (required.has(option) && command.getOptionValue(option.attributeName()) === undefined) {
+          actionCommand.error(`error: required option '${option.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+        }
+      }
+    }
+  });
 }
 
 /** Runs the command line and returns the exit code; messages go to stderr as `error: <message>`. */

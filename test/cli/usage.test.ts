@@ -9,6 +9,31 @@ describe('command-line mistakes', () => {
     expect(result).toEqual({ code: EXIT_CODES.usage, stdout: '', stderr: "error: unknown option '--catlog' (did you mean --catalog?)\n" });
   });
 
+  test('a mistyped option is named before a required option it leaves missing', async () => {
+    // Commander checks required options first: `--formt` would read "required option '--format' not
+    // specified", and `--fsp` without `--out` would hide the typo behind the missing `--out`.
+    expect(await runCli(['export', 'catalog.arrow', '--formt', 'fits'])).toEqual({
+      code: EXIT_CODES.usage,
+      stdout: '',
+      stderr: "error: unknown option '--formt' (did you mean --format?)\n",
+    });
+    expect(await runCli(['inject', 'cutouts', '--fsp', '0.3'])).toEqual({
+      code: EXIT_CODES.usage,
+      stdout: '',
+      stderr: "error: unknown option '--fsp' (did you mean --fps?)\n",
+    });
+    expect(await runCli(['simulate', 'cutouts', '--n', '3', '--sed', '2'])).toEqual({
+      code: EXIT_CODES.usage,
+      stdout: '',
+      stderr: "error: unknown option '--sed' (did you mean --seed?)\n",
+    });
+  });
+
+  test('a required option left out is still one line naming it', async () => {
+    expect(await runCli(['export', 'catalog.arrow'])).toEqual({ code: EXIT_CODES.usage, stdout: '', stderr: "error: required option '--format <format>' not specified\n" });
+    expect(await runCli(['simulate', 'cutouts', '--n', '3'])).toEqual({ code: EXIT_CODES.usage, stdout: '', stderr: "error: required option '--out <dir>' not specified\n" });
+  });
+
   test('a mistyped command is one line naming the nearest command', async () => {
     const result = await runCli(['inpsect', 'x.fits']);
     expect(result).toEqual({ code: EXIT_CODES.usage, stdout: '', stderr: "error: unknown command 'inpsect' (did you mean inspect?)\n" });
