@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { CoreGenerator } from '../../dist/model/generator.js';
 import { readShards } from '../../dist/sim/read-shards.js';
 import { scoreShards } from '../../dist/detect/shards.js';
-import { MER_RMS_TO_SIGMA } from '../../dist/ground/vis.js';
+import { MAGZERO, MER_RMS_TO_SIGMA } from '../../dist/ground/vis.js';
 
 const card = process.env.CARD ?? new URL('../../models/default/card.json', import.meta.url).pathname;
 const dir = process.env.SHARDS ?? 'sims/grid-r24';
@@ -35,7 +35,10 @@ const seconds = (performance.now() - t0) / 1000;
 const cardJointFit = g.jointFit;
 await g.release();
 
-const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, z: r.scores.z, agnZ: r.scores.agnZ, fpsEst: r.scores.fPs }));
+// SCORE=agnZ ranks by the card's calibrated agn_z (which differs from raw z in order where the card calibrates per magnitude).
+const rankBy = process.env.SCORE === 'agnZ' ? 'agnZ' : 'z';
+const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, measuredMag: r.prepared.totalFlux > 0 ? MAGZERO - 2.5 * Math.log10(r.prepared.totalFlux) : null, z: r.scores[rankBy], rawZ: r.scores.z, agnZ: r.scores.agnZ, fpsEst: r.scores.fPs }));
+if (process.env.ROWS) writeFileSync(process.env.ROWS, JSON.stringify(rows));
 const quantile = (sorted, p) => sorted[Math.floor(p * (sorted.length - 1))];
 const galaxies = rows.filter((r) => r.fps === 0);
 const galZ = galaxies.map((r) => r.z).sort((a, b) => a - b);
@@ -61,7 +64,17 @@ const byMagnitude = magBins.map(([lo, hi]) => {
   const inBin = (r) => r.mag >= lo && r.mag < hi;
   const z = rows.filter((r) => r.fps === 0 && inBin(r)).map((r) => r.z).sort((a, b) => a - b);
   const sel = rows.filter((r) => r.fps === 0.2 && inBin(r));
-  return { mag: `${lo}-${hi}`, galaxies: z.length, galaxyQ99: z.length ? quantile(z, 0.99) : null, completenessFps02: sel.filter((r) => r.z > threshold).length / Math.max(1, sel.length), n: sel.length };
+  const stars = rows.filter((r) => r.fps === 1 && inBin(r));
+  return {
+    mag: `${lo}-${hi}`,
+    galaxies: z.length,
+    galaxyQ99: z.length ? quantile(z, 0.99) : null,
+    completenessFps02: sel.filter((r) => r.z > threshold).length / Math.max(1, sel.length),
+    n: sel.length,
+    starCompleteness: stars.filter((r) => r.z > threshold).length / Math.max(1, stars.length),
+    stars: stars.length,
+    starMedianZ: stars.length ? quantile(stars.map((r) => r.z).sort((a, b) => a - b), 0.5) : null,
+  };
 });
 const aucBright = auc(rows.filter((r) => r.fps >= 0.2 && r.fps < 1).map((r) => r.z));
 const measured = rows.filter((r) => r.fps >= 0.1 && r.fps <= 0.8 && r.fpsEst !== null);
@@ -82,9 +95,10 @@ const result = {
   fpsRmse01to08: rmse,
   fpsMedianBias01to08: quantile(errors, 0.5),
 };
-console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples})`);
+console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples}, ranked by ${rankBy === 'agnZ' ? 'agn_z' : 'raw z'})`);
 console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} raw P(z>3) ${result.galaxies.pRawAbove3.toFixed(4)}; calibrated agn_z ${result.calibrated ? '' : '(card uncalibrated) '}P(agn_z>3) ${result.galaxies.pAgnZAbove3.toFixed(4)}`);
 console.log('completeness at 1% FPR: ' + completeness.map((c) => `${c.fps}: ${(100 * c.completeness).toFixed(1)}% (n ${c.n})`).join(', '));
 console.log('f_PS 0.2 by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.completenessFps02).toFixed(1)}% (n ${b.n})`).join(', '));
+console.log('stars by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.starCompleteness).toFixed(1)}% (n ${b.stars}, median z ${b.starMedianZ?.toFixed(1)}; galaxy q99 ${b.galaxyQ99?.toFixed(2)})`).join(', '));
 console.log(`AUC(f_PS >= 0.2, hosts) ${aucBright.toFixed(4)}; f_PS RMSE 0.1-0.8 ${rmse.toFixed(4)}, median bias ${result.fpsMedianBias01to08.toFixed(4)}`);
 if (process.env.OUT) writeFileSync(process.env.OUT, JSON.stringify(result, null, 1) + '\n');

@@ -1,19 +1,24 @@
 /**
  * The significance calibration: on held-out simulated normal galaxies the z of the core excess (the PSF
  * flux of the residual over the samples' spread, Gaussianised through the Student-t map) is close to,
- * but not exactly, N(0, 1): the generator's spread is only as good as its training. The affine map fitted here, z' = (z - median) / half the central
- * 68% width, makes the bulk N(0, 1) without letting the tails (where candidates are) pull the fit.
+ * but not exactly, N(0, 1): the generator's spread is only as good as its training. The map fitted
+ * here sends the galaxies' quantiles to N(0, 1)'s (affine beyond the outermost knots, with the slope
+ * of the central 68% width, so the few tail galaxies do not pull it), once for all galaxies and once
+ * per magnitude bin: the tail of normal galaxies differs with magnitude (a compact galaxy looks like a
+ * point source only where its core is bright enough to show it), and one map for all magnitudes would
+ * let the worst bin set the false-positive rate of every other.
  */
 
 import type { CoreGenerator } from '../model/generator.js';
 import type { Shards } from '../sim/read-shards.js';
 import { quantileOf } from '../ground/stats.js';
 import { upperTailPValue } from './core-scores.js';
-import type { SignificanceCalibration } from '../model/card.js';
+import type { SignificanceCalibration, SignificanceMap } from '../model/card.js';
+import { fluxToMag } from '../ground/vis.js';
 import { applySignificanceCalibration, UNCALIBRATED, type SamplingOptions } from './detect.js';
 import { scoreShards } from './shards.js';
 
-export interface SignificanceFit extends SignificanceCalibration {
+export interface SignificanceFit extends SignificanceMap {
   readonly galaxies: number;
   /** Fraction of the galaxies above agn_z = 3 after calibration, on the fitting set itself. */
   readonly aboveThree: number;
@@ -33,6 +38,11 @@ function gaussianCdf(z: number): number {
 
 export function fitSignificance(rawZ: readonly number[]): SignificanceFit {
   if (rawZ.length < 100) throw new RangeError(`calibrating the significance needs at least 100 galaxies, got ${rawZ.length}`);
+  const calibration = fitMap(rawZ);
+  return { ...calibration, galaxies: rawZ.length, aboveThree: rawZ.filter((z) => applySignificanceCalibration(z, calibration) > 3).length / rawZ.length };
+}
+
+function fitMap(rawZ: readonly number[]): SignificanceMap {
   const sorted = Float64Array.from(rawZ).sort();
   const offset = quantileOf(sorted, 0.5);
   const scale = (quantileOf(sorted, UPPER_SIGMA) - quantileOf(sorted, LOWER_SIGMA)) / 2;
@@ -47,14 +57,47 @@ export function fitSignificance(rawZ: readonly number[]): SignificanceFit {
     from.push(q);
     to.push(z);
   }
-  const calibration = { offset, scale, knots: { from, to } };
-  const aboveThree = rawZ.filter((z) => applySignificanceCalibration(z, calibration) > 3).length / rawZ.length;
-  return { ...calibration, galaxies: rawZ.length, aboveThree };
+  return { offset, scale, knots: { from, to } };
 }
 
-/** Uncalibrated (Gaussianised) z of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
-export async function rawGalaxyZ(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, onProgress?: (done: number, total: number) => void): Promise<number[]> {
+/** A normal galaxy's raw (Gaussianised) z and the I_E of its total flux (NaN where that flux is not positive). */
+export interface GalaxyZ {
+  readonly z: number;
+  readonly magnitude: number;
+}
+
+export interface MagnitudeFit extends SignificanceFit {
+  readonly by_magnitude?: NonNullable<SignificanceCalibration['by_magnitude']>;
+  /** Galaxies per magnitude bin, in the order of `by_magnitude`. */
+  readonly binGalaxies: readonly number[];
+  /** Per magnitude bin, the fraction above agn_z = 3 on the fitting set. */
+  readonly binAboveThree: readonly number[];
+}
+
+/**
+ * The map for all galaxies and, where there are at least twice `perBin` galaxies with a magnitude,
+ * one per bin of `perBin` consecutive galaxies in magnitude (the last bin takes the remainder),
+ * placed at each bin's median magnitude. `perBin` 0 fits the map for all only.
+ */
+export function fitSignificanceByMagnitude(galaxies: readonly GalaxyZ[], perBin: number): MagnitudeFit {
+  const all = fitSignificance(galaxies.map((g) => g.z));
+  const measured = galaxies.filter((g) => Number.isFinite(g.magnitude)).sort((a, b) => a.magnitude - b.magnitude);
+  const bins = perBin > 0 ? Math.floor(measured.length / perBin) : 0;
+  if (bins < 2) return { ...all, binGalaxies: [], binAboveThree: [] };
+  if (perBin < 100) throw new RangeError(`a magnitude bin needs at least 100 galaxies, got ${perBin}`);
+  const groups = Array.from({ length: bins }, (_, b) => measured.slice(b * perBin, b === bins - 1 ? measured.length : (b + 1) * perBin));
+  const maps = groups.map((group) => fitMap(group.map((g) => g.z)));
+  const magnitudes = groups.map((group) => group[Math.floor(group.length / 2)]!.magnitude);
+  const calibration: SignificanceCalibration = { ...all, by_magnitude: { magnitudes, maps } };
+  const above = (group: readonly GalaxyZ[]) => group.filter((g) => applySignificanceCalibration(g.z, calibration, g.magnitude) > 3).length / group.length;
+  return { ...all, by_magnitude: calibration.by_magnitude!, aboveThree: above(galaxies), binGalaxies: groups.map((g) => g.length), binAboveThree: groups.map(above) };
+}
+
+/** Uncalibrated (Gaussianised) z and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
+export async function rawGalaxyZ(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, onProgress?: (done: number, total: number) => void): Promise<GalaxyZ[]> {
   const galaxies = shards.truth.flatMap((t, i) => (t.cls === 'galaxy' ? [i] : [])).slice(0, limit);
   const scored = await scoreShards(generator, shards, { sampling, calibration: UNCALIBRATED, rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
-  return scored.flatMap((s) => (s.scores === undefined || !Number.isFinite(s.scores.agnZ) ? [] : [s.scores.agnZ]));
+  return scored.flatMap((s) =>
+    s.scores === undefined || !Number.isFinite(s.scores.agnZ) ? [] : [{ z: s.scores.agnZ, magnitude: s.prepared.totalFlux > 0 ? fluxToMag(s.prepared.totalFlux) : Number.NaN }],
+  );
 }

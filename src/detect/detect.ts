@@ -5,7 +5,8 @@
  * not depend on batch, worker or run shard.
  */
 
-import type { SignificanceCalibration } from '../model/card.js';
+import type { SignificanceCalibration, SignificanceMap } from '../model/card.js';
+import { fluxToMag } from '../ground/vis.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { samplerNoise } from '../model/noise.js';
 import type { FlowSolverOptions } from '../model/sampler.js';
@@ -16,9 +17,9 @@ import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource, type Fitt
 import type { PreparedSource } from './prepare.js';
 import { gaussianisedZ } from './significance.js';
 
-export function applySignificanceCalibration(z: number, calibration: SignificanceCalibration): number {
-  const { knots, scale } = calibration;
-  if (knots === undefined || knots.from.length < 2) return (z - calibration.offset) / scale;
+function applyMap(z: number, map: SignificanceMap): number {
+  const { knots, scale } = map;
+  if (knots === undefined || knots.from.length < 2) return (z - map.offset) / scale;
   const { from, to } = knots;
   const last = from.length - 1;
   if (z <= from[0]!) return to[0]! + (z - from[0]!) / scale;
@@ -27,6 +28,24 @@ export function applySignificanceCalibration(z: number, calibration: Significanc
   while (from[hi]! < z) hi++;
   const lo = hi - 1;
   return to[lo]! + ((z - from[lo]!) * (to[hi]! - to[lo]!)) / (from[hi]! - from[lo]!);
+}
+
+/**
+ * The calibrated agn_z of a Gaussianised z. `magnitude` (I_E of the source's total flux) picks the
+ * card's per-magnitude maps where it has them: a weighted mean of two monotone maps, so still
+ * monotone in z at any magnitude.
+ */
+export function applySignificanceCalibration(z: number, calibration: SignificanceCalibration, magnitude = Number.NaN): number {
+  const perMagnitude = calibration.by_magnitude;
+  if (perMagnitude === undefined || perMagnitude.maps.length === 0 || !Number.isFinite(magnitude)) return applyMap(z, calibration);
+  const { magnitudes, maps } = perMagnitude;
+  const last = magnitudes.length - 1;
+  if (magnitude <= magnitudes[0]!) return applyMap(z, maps[0]!);
+  if (magnitude >= magnitudes[last]!) return applyMap(z, maps[last]!);
+  let hi = 1;
+  while (magnitudes[hi]! < magnitude) hi++;
+  const weight = (magnitude - magnitudes[hi - 1]!) / (magnitudes[hi]! - magnitudes[hi - 1]!);
+  return (1 - weight) * applyMap(z, maps[hi - 1]!) + weight * applyMap(z, maps[hi]!);
 }
 
 export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
@@ -99,8 +118,8 @@ export interface SourceScores extends CoreScores {
  */
 export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: SignificanceCalibration, samples: Float32Array, spread = Number.NaN): SourceScores {
   const sampleCount = samples.length / prepared.observedCore.length;
-  const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration);
   const total = prepared.totalFlux;
+  const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration, total > 0 ? fluxToMag(total) : Number.NaN);
   // A total flux below the point-source flux's own uncertainty leaves the ratio undefined (a faint
   // galaxy's Kron flux near zero gave f_ps of -20), not absurd: no f_ps rather than a withheld row.
   const measurable = Number.isFinite(total) && total > 0 && raw.psFluxErr <= total;

@@ -20,10 +20,27 @@ export const CARD_SCHEMA = 'vis-agn/model-card/1';
  * continued beyond them, and wherever there are no knots, by the affine map (z - offset) / scale.
  * The card carries it (`significance`); detect/detect.ts applies it.
  */
-export interface SignificanceCalibration {
+export interface SignificanceMap {
   readonly offset: number;
   readonly scale: number;
   readonly knots?: { readonly from: readonly number[]; readonly to: readonly number[] };
+}
+
+/**
+ * One map per magnitude bin, referred to the I_E of the source's Kron flux (MER VIS units, MAGZERO
+ * 24.6) at each bin's median galaxy, interpolated linearly in magnitude between them and held at the
+ * ends. The raw z of normal galaxies has a different tail at each magnitude (compact galaxies are
+ * star-like only where their cores are bright enough to show it), so one map for all magnitudes lets
+ * the worst bin set the false-positive rate of all the others.
+ */
+export interface MagnitudeCalibration {
+  readonly magnitudes: readonly number[];
+  readonly maps: readonly SignificanceMap[];
+}
+
+/** The map for every source, and per magnitude where the card has it (`by_magnitude`; the map above applies where a source has no magnitude). */
+export interface SignificanceCalibration extends SignificanceMap {
+  readonly by_magnitude?: MagnitudeCalibration;
 }
 
 export interface GraphCard {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { fitSignificance } from '../../src/detect/calibrate.js';
+import { fitSignificance, fitSignificanceByMagnitude, type GalaxyZ } from '../../src/detect/calibrate.js';
 import { applySignificanceCalibration } from '../../src/detect/detect.js';
 import { seededRandom } from '../helpers/random.js';
 
@@ -42,5 +42,59 @@ describe('the significance calibration', () => {
 
   test('needs enough galaxies', () => {
     expect(() => fitSignificance([1, 2, 3])).toThrow(RangeError);
+  });
+});
+
+/** Galaxies at I_E 19-25 whose raw z is wider and shifted the brighter they are (as compact cores show up at the bright end). */
+function galaxiesByMagnitude(n: number, seed: number): GalaxyZ[] {
+  const random = seededRandom(seed);
+  const z = heavyTailed(n, seed + 100);
+  return z.map((value, i) => {
+    const magnitude = 19 + 6 * random();
+    const width = 1 + (25 - magnitude) / 2;
+    return { z: 0.5 * (25 - magnitude) + width * value, magnitude: i % 50 === 0 ? Number.NaN : magnitude };
+  });
+}
+
+describe('the significance calibration per magnitude', () => {
+  const aboveThree = (galaxies: readonly GalaxyZ[], calibrate: (g: GalaxyZ) => number, lo: number, hi: number) => {
+    const inBin = galaxies.filter((g) => g.magnitude >= lo && g.magnitude < hi);
+    return inBin.filter((g) => calibrate(g) > 3).length / inBin.length;
+  };
+
+  test('gives each magnitude the same tail on fresh galaxies, where one map for all does not', () => {
+    const fit = fitSignificanceByMagnitude(galaxiesByMagnitude(40000, 5), 4000);
+    expect(fit.by_magnitude!.maps).toHaveLength(9);
+    expect(fit.binGalaxies.reduce((a, b) => a + b, 0)).toBe(40000 - 800);
+    const fresh = galaxiesByMagnitude(200000, 6);
+    for (const [lo, hi] of [[19.5, 20.5], [22, 23], [24, 24.5]] as const) {
+      const perMagnitude = aboveThree(fresh, (g) => applySignificanceCalibration(g.z, fit, g.magnitude), lo, hi);
+      expect(perMagnitude).toBeGreaterThan(0.0002);
+      expect(perMagnitude).toBeLessThan(0.006);
+    }
+    const global = (g: GalaxyZ) => applySignificanceCalibration(g.z, fit);
+    // One map for all: the bright, wide bins hold nearly all the galaxies above 3, the faint ones none.
+    const bright = aboveThree(fresh, global, 19.5, 20.5);
+    expect(bright).toBeGreaterThan(0.003);
+    expect(aboveThree(fresh, global, 24, 24.5)).toBeLessThan(bright / 10);
+  });
+
+  test('is monotone in z between bins, held beyond the ends, and the map for all without a magnitude', () => {
+    const fit = fitSignificanceByMagnitude(galaxiesByMagnitude(8000, 7), 2000);
+    const { magnitudes, maps } = fit.by_magnitude!;
+    const between = (magnitudes[1]! + magnitudes[2]!) / 2;
+    const grid = Array.from({ length: 300 }, (_, i) => -15 + i * 0.1);
+    const curve = grid.map((z) => applySignificanceCalibration(z, fit, between));
+    for (let i = 1; i < curve.length; i++) expect(curve[i]!).toBeGreaterThan(curve[i - 1]!);
+    const atBin = (b: number, z: number) => applySignificanceCalibration(z, { ...maps[b]! });
+    expect(applySignificanceCalibration(4, fit, between)).toBeCloseTo((atBin(1, 4) + atBin(2, 4)) / 2, 10);
+    expect(applySignificanceCalibration(4, fit, 10)).toBe(atBin(0, 4));
+    expect(applySignificanceCalibration(4, fit, 40)).toBe(atBin(maps.length - 1, 4));
+    expect(applySignificanceCalibration(4, fit, Number.NaN)).toBe(applySignificanceCalibration(4, { offset: fit.offset, scale: fit.scale, knots: fit.knots! }));
+  });
+
+  test('fits one map for all when there are too few galaxies for two bins, or when asked for none', () => {
+    expect(fitSignificanceByMagnitude(galaxiesByMagnitude(3000, 8), 2000).by_magnitude).toBeUndefined();
+    expect(fitSignificanceByMagnitude(galaxiesByMagnitude(3000, 8), 0).by_magnitude).toBeUndefined();
   });
 });

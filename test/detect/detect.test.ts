@@ -40,4 +40,18 @@ describe('calibrate', () => {
     const faint = calibrate(raw, { totalFlux: 0.4, observedCore: new Float32Array(25) } as PreparedSource, { offset: 0, scale: 1 }, new Float32Array(50));
     expect([faint.fPs, faint.fPsErr]).toEqual([null, null]);
   });
+
+  test('takes the map of the source\'s magnitude (the I_E of its total flux) where the card calibrates per magnitude', () => {
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4 };
+    // Bins at I_E 20 and 24: a bright source's z is divided by 2, a faint one's by 1.
+    const calibration = { offset: 0, scale: 3, by_magnitude: { magnitudes: [20, 24], maps: [{ offset: 0, scale: 2 }, { offset: 0, scale: 1 }] } };
+    const source = (mag: number) => ({ totalFlux: 10 ** (-0.4 * (mag - 24.6)), observedCore: new Float32Array(25) }) as PreparedSource;
+    const gaussian = gaussianisedZ(4, 16);
+    const agnZ = (prepared: PreparedSource) => calibrate(raw, prepared, calibration, new Float32Array(16 * 25)).agnZ;
+    expect(agnZ(source(19))).toBeCloseTo(gaussian / 2, 12);
+    expect(agnZ(source(25))).toBeCloseTo(gaussian, 12);
+    expect(agnZ(source(22))).toBeCloseTo(0.5 * (gaussian / 2) + 0.5 * gaussian, 12);
+    // No magnitude without a positive total flux: the map for all.
+    expect(agnZ({ totalFlux: 0, observedCore: new Float32Array(25) } as PreparedSource)).toBeCloseTo(gaussian / 3, 12);
+  });
 });
