@@ -10,6 +10,7 @@ import { decodeFlags } from '../../src/ground/flags.js';
 import { writeFits } from '../../src/fits/writer.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
+import { defaultCardPath, readCard } from '../../src/model/card.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/shared.js';
@@ -51,8 +52,9 @@ describe('vis-agn run', () => {
     const sims = rows.filter((r) => r.source_file.includes('/sim/') && r.flags === 0);
     expect(sims).toHaveLength(9);
     expect(sims.map((r) => r.object_id)).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
+    const cardSamples = readCard(defaultCardPath()).card.sampler.samples;
     for (const row of sims) {
-      expect(row.n_samples).toBe(16);
+      expect(row.n_samples).toBe(cardSamples);
       expect(row.agn_z).not.toBeNull();
       expect(row.ra).not.toBeNull();
       expect(row.mag_vis).toBeGreaterThan(18);

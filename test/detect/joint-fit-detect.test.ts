@@ -7,6 +7,8 @@ import { prepareSource } from '../../src/detect/prepare.js';
 import { MER_RMS_TO_SIGMA } from '../../src/ground/vis.js';
 import { MICROJANSKY_PER_UNIT } from '../../src/ground/vis.js';
 import { simulateObject } from '../../src/sim/products.js';
+import { moffatPsf, type Psf } from '../../src/ground/psf.js';
+import { psfCoreWeights } from '../../src/model/core-flux.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
 
 let generator: CoreGenerator;
@@ -64,4 +66,62 @@ test('a batch in which no source has a positive excess needs no second regenerat
   const dim = { ...galaxy!, prepared: { ...galaxy!.prepared, observedCore: galaxy!.prepared.observedCore.map((v) => v - 10 * Math.abs(plain!.psFlux) - 1) } };
   const [joint] = await detectBatch(generator, [dim], { ...sampling, jointFit: true }, UNCALIBRATED);
   expect(joint!.psFlux).toBeLessThan(0);
+});
+
+/**
+ * A generator that knows compact galaxies too well: it regenerates the core as the PSF core that the
+ * light in the ring around it implies (the 7x7 box less the 5x5 core), with a spread of 30% of that
+ * flux, so a star's wings bring its whole core back and nothing is left to fit at a = 0.
+ */
+function ringTrustingGenerator(psf: Psf): CoreGenerator {
+  const crop = 64;
+  const mask = { size: 5, shape: 'square' } as const;
+  const core = psfCoreWeights(psf, mask);
+  const ring = (image: ArrayLike<number>, side: number, centre: number) => {
+    let sum = 0;
+    for (let y = -3; y <= 3; y++) for (let x = -3; x <= 3; x++) if (Math.max(Math.abs(x), Math.abs(y)) === 3) sum += image[(centre + y) * side + centre + x]!;
+    return sum;
+  };
+  const ringShare = ring(psf.data, psf.size, (psf.size - 1) / 2);
+  const fake = {
+    crop,
+    mask,
+    corePixels: core.length,
+    jointFit: true,
+    encode: async (crops: Float32Array, sigma: Float32Array) => Array.from(sigma, (_, g) => ring(crops.subarray(g * crop * crop), crop, crop / 2) / ringShare),
+    sample: async (implied: number[], samples: number, noise: Float32Array) => {
+      const cores = new Float32Array(implied.length * samples * core.length);
+      implied.forEach((flux, g) => {
+        for (let s = 0; s < samples; s++) {
+          const row = (g * samples + s) * core.length;
+          for (let i = 0; i < core.length; i++) cores[row + i] = flux * (1 + 0.3 * noise[row]!) * core[i]! + 0.01 * noise[row + i]!;
+        }
+      });
+      return cores;
+    },
+  };
+  return fake as unknown as CoreGenerator;
+}
+
+describe('the joint fit with a generator that regenerates point sources from their wings', () => {
+  const psf = moffatPsf(0.18);
+  const prepare = (image: Float32Array) =>
+    prepareSource({ pixels: image, rms: new Float32Array(72 * 72).fill(0.005), rmsToSigma: MER_RMS_TO_SIGMA, width: 72, height: 72, psf }, 64, { size: 5, shape: 'square' });
+  const star = new Float32Array(72 * 72);
+  const half = (psf.size - 1) / 2;
+  for (let j = 0; j < psf.size; j++) for (let i = 0; i < psf.size; i++) star[(36 - half + j) * 72 + 36 - half + i] = 100 * psf.data[j * psf.size + i]!;
+  const galaxy = Float32Array.from({ length: 72 * 72 }, (_, p) => 100 * Math.exp(-((Math.floor(p / 72) - 36) ** 2 + ((p % 72) - 36) ** 2) / (2 * 6 ** 2)) / (2 * Math.PI * 36));
+
+  test('finds the star as all point source, where nothing is left of the host once its core is removed', async () => {
+    const [scores] = await detectBatch(ringTrustingGenerator(psf), [{ prepared: prepare(star), objectId: 1n }], { ...sampling, jointFit: true }, UNCALIBRATED);
+    expect(scores!.pointSource!.amplitude).toBeCloseTo(100, 0);
+    expect(scores!.psFlux).toBeGreaterThan(95);
+    expect(scores!.z).toBeGreaterThan(50);
+  });
+
+  test('leaves an extended galaxy, whose ring keeps its light once a point source is removed, without one', async () => {
+    const [scores] = await detectBatch(ringTrustingGenerator(psf), [{ prepared: prepare(galaxy), objectId: 2n }], { ...sampling, jointFit: true }, UNCALIBRATED);
+    expect(scores!.pointSource).toBeUndefined();
+    expect(scores!.z).toBeLessThan(0);
+  });
 });
