@@ -208,11 +208,10 @@ export async function detectBatch(
   if (jointFit) {
     const fitted = all.filter((k) => final[k]!.raw.psFlux > 0);
     const trial = (k: number, amplitude: number) => subtractPointSource(chosen[k]!.prepared.crop, crop, psfs[k]!.psf, amplitude);
+    // The PSF amplitude of the observed core: no point source can be brighter, and all of it is one at most.
+    const ceilings = all.map((k) => psfWeightedFlux(chosen[k]!.prepared.observedCore, psfs[k]!.weights));
     const second = await regenerate(fitted, (k) => trial(k, final[k]!.raw.psFlux));
-    const amplitudes = fitted.map((k, g) => {
-      const ceiling = psfWeightedFlux(chosen[k]!.prepared.observedCore, psfs[k]!.weights);
-      return secantAmplitude(final[k]!.raw.psFlux, score(k, second, g).psFlux, ceiling);
-    });
+    const amplitudes = fitted.map((k, g) => secantAmplitude(final[k]!.raw.psFlux, score(k, second, g).psFlux, ceilings[k]!));
     lap('scoring');
     const third = await regenerate(fitted, (k, g) => trial(k, amplitudes[g]!));
     fitted.forEach((k, g) => (final[k] = { raw: score(k, third, g), cores: third, g, pointSource: { amplitude: amplitudes[g]!, dx: psfs[k]!.dx, dy: psfs[k]!.dy } }));
@@ -222,7 +221,6 @@ export async function detectBatch(
     // with the PSF of the core's full amplitude removed nothing is left to regenerate. That root is
     // taken where the host regenerated there holds no flux beyond its own spread and it is the more
     // significant one; an extended galaxy keeps light in its ring and is left as it was.
-    const ceilings = all.map((k) => psfWeightedFlux(chosen[k]!.prepared.observedCore, psfs[k]!.weights));
     const open = all.filter((k) => ceilings[k]! > 0 && (final[k]!.pointSource?.amplitude ?? 0) < CEILING_TRIED_BELOW * ceilings[k]!);
     const fourth = await regenerate(open, (k) => trial(k, ceilings[k]!));
     open.forEach((k, g) => {
