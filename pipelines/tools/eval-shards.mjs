@@ -35,9 +35,12 @@ const seconds = (performance.now() - t0) / 1000;
 const cardJointFit = g.jointFit;
 await g.release();
 
-// SCORE=agnZ ranks by the card's calibrated agn_z (which differs from raw z in order where the card calibrates per magnitude).
-const rankBy = process.env.SCORE === 'agnZ' ? 'agnZ' : 'z';
-const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, measuredMag: r.prepared.totalFlux > 0 ? MAGZERO - 2.5 * Math.log10(r.prepared.totalFlux) : null, z: r.scores[rankBy], rawZ: r.scores.z, agnZ: r.scores.agnZ, fpsEst: r.scores.fPs }));
+// SCORE=agnZ ranks by the card's calibrated agn_z (which differs from raw z in order where the card calibrates per magnitude);
+// SCORE=combinedZ or morphZ by the selection score or its morphology test alone.
+const SCORES = { z: 'raw z', agnZ: 'agn_z', combinedZ: 'combined_z', morphZ: 'morph_z' };
+const rankBy = process.env.SCORE ?? 'z';
+if (!(rankBy in SCORES)) throw new Error(`SCORE must be one of ${Object.keys(SCORES).join(', ')}, got ${rankBy}`);
+const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, measuredMag: r.prepared.totalFlux > 0 ? MAGZERO - 2.5 * Math.log10(r.prepared.totalFlux) : null, z: r.scores[rankBy], rawZ: r.scores.z, agnZ: r.scores.agnZ, spread: r.scores.spreadModel, morphZ: r.scores.morphZ, combinedZ: r.scores.combinedZ, fpsEst: r.scores.fPs }));
 if (process.env.ROWS) writeFileSync(process.env.ROWS, JSON.stringify(rows));
 const quantile = (sorted, p) => sorted[Math.floor(p * (sorted.length - 1))];
 const galaxies = rows.filter((r) => r.fps === 0);
@@ -87,7 +90,7 @@ const result = {
   samples,
   stamps: scored.length,
   seconds,
-  galaxies: { n: galZ.length, mean, sd, q99: threshold, pRawAbove3: galZ.filter((z) => z > 3).length / galZ.length, pAgnZAbove3: galaxies.filter((r) => r.agnZ > 3).length / galaxies.length },
+  galaxies: { n: galZ.length, mean, sd, q99: threshold, pRawAbove3: galZ.filter((z) => z > 3).length / galZ.length, pAgnZAbove3: galaxies.filter((r) => r.agnZ > 3).length / galaxies.length, pCombinedZAbove3: galaxies.filter((r) => r.combinedZ > 3).length / galaxies.length },
   calibrated: g.loaded.card.significance !== undefined,
   completenessAt1pctFpr: completeness,
   completenessFps02ByMagnitude: byMagnitude,
@@ -95,8 +98,8 @@ const result = {
   fpsRmse01to08: rmse,
   fpsMedianBias01to08: quantile(errors, 0.5),
 };
-console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples}, ranked by ${rankBy === 'agnZ' ? 'agn_z' : 'raw z'})`);
-console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} raw P(z>3) ${result.galaxies.pRawAbove3.toFixed(4)}; calibrated agn_z ${result.calibrated ? '' : '(card uncalibrated) '}P(agn_z>3) ${result.galaxies.pAgnZAbove3.toFixed(4)}`);
+console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples}, ranked by ${SCORES[rankBy]})`);
+console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} raw P(z>3) ${result.galaxies.pRawAbove3.toFixed(4)}; calibrated agn_z ${result.calibrated ? '' : '(card uncalibrated) '}P(agn_z>3) ${result.galaxies.pAgnZAbove3.toFixed(4)}, P(combined_z>3) ${result.galaxies.pCombinedZAbove3.toFixed(4)}`);
 console.log('completeness at 1% FPR: ' + completeness.map((c) => `${c.fps}: ${(100 * c.completeness).toFixed(1)}% (n ${c.n})`).join(', '));
 console.log('f_PS 0.2 by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.completenessFps02).toFixed(1)}% (n ${b.n})`).join(', '));
 console.log('stars by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.starCompleteness).toFixed(1)}% (n ${b.stars}, median z ${b.starMedianZ?.toFixed(1)}; galaxy q99 ${b.galaxyQ99?.toFixed(2)})`).join(', '));

@@ -23,7 +23,7 @@ import { providerList, runMetadata } from './metadata.js';
 import { readCard, type SignificanceCalibration } from '../model/card.js';
 import type { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest, ExecutionProvider } from '../model/runtime.js';
-import { classify, detectBatch, type CandidateClass, type SourceScores, type Thresholds } from '../detect/detect.js';
+import { classify, detectBatch, selectionZ, type CandidateClass, type SourceScores, type Thresholds } from '../detect/detect.js';
 import { prepareSource, type PreparedSource } from '../detect/prepare.js';
 import { samplingOf, type DetectionSettings } from '../detect/settings.js';
 import { defaultVisPsf } from '../ground/psf.js';
@@ -184,7 +184,7 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
   const toMicrojansky = microjanskyPerUnit(cutout.magzero);
   const fPs = finiteOrNull(scores?.fPs);
   const agnZ = finiteOrNull(scores?.agnZ);
-  const { candidateClass, isCandidate } = classify(agnZ, fPs, thresholds);
+  const { candidateClass, isCandidate } = classify(scores === undefined ? null : finiteOrNull(selectionZ(scores)), fPs, thresholds);
   const flux = prepared.totalFlux;
   return {
     ...cutoutColumns(cutout),
@@ -204,6 +204,8 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
     f_ps: fPs,
     f_ps_err: finiteOrNull(scores?.fPsErr),
     spread_model: finiteOrNull(scores?.spreadModel),
+    morph_z: finiteOrNull(scores?.morphZ),
+    combined_z: finiteOrNull(scores?.combinedZ),
     noise_sigma: finiteOrNull(prepared.sigma),
     n_samples: scores === undefined ? null : scores.samples.length / prepared.observedCore.length,
     core_x: Number.isFinite(prepared.coreX) ? cutout.windowX0 + prepared.coreX : null,
@@ -240,7 +242,7 @@ function describe(error: unknown): string {
 }
 
 /** The measured columns of a row with nothing measured. */
-export const emptyScores = { x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, spread_model: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null } as const;
+export const emptyScores = { x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, spread_model: null, morph_z: null, combined_z: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null } as const;
 
 export interface PreparedCutout {
   readonly cutout: CutoutSource;

@@ -3,12 +3,13 @@
  * calibration, against the peers on the same files, for each simulated population (`realistic`, the
  * default population, and `stress`, the one the first models were trained on):
  *
- *   survey set (seed 23): the survey mix, mostly normal galaxies: the false-positive side (agn_z on
+ *   survey set (seed 23): the survey mix, mostly normal galaxies: the false-positive side (the selection score on
  *     normal galaxies, thresholds at fixed false-positive rates) and the f_ps accuracy;
  *   grid set (seed 24, ids from 1,000,001): AGN/QSOs at fixed f_PS values and stars: the completeness side.
  *
  * Thresholds at a false-positive rate are set on the survey set's normal galaxies and applied to the
- * grid's sources. Methods: vis-agn's agn_z (with its f_ps); Source Extractor's -SPREAD_MODEL (point
+ * grid's sources. Methods: vis-agn's selection score combined_z (with its f_ps) and, as the ablation,
+ * its generative (agn_z) and morphology (morph_z) tests alone; Source Extractor's -SPREAD_MODEL (point
  * sources sit at 0, extended light above) and CLASS_STAR with the true PSF; the Sérsic + PSF
  * least-squares fit with the true PSF (src/baseline/sersic-psf.ts), ranked by its f_PS and by its
  * chi2 gain over the host alone; the concentration index (src/baseline/concentration.ts). The peers
@@ -28,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { runSourceExtractor, sourceExtractorAvailable, summariseTiming } from '../baseline/sextractor.js';
 import { runDetection } from '../batch/run.js';
 import { readCatalog } from '../catalog/read.js';
+import { selectionScore } from '../catalog/schema.js';
 import { binOf, DEFAULT_MAG_EDGES, errorSummary, percent, rocAuc, thresholdAtFpr, type ErrorSummary } from '../completeness/stats.js';
 import { readTruthTable, type TruthObject } from '../completeness/truth.js';
 import { defaultDetectionSettings } from '../detect/settings.js';
@@ -186,7 +188,10 @@ async function benchPopulation(population: string, settings: Settings) {
   const grid = await simulatedSet(path.join(dir, `${population}-grid-seed24`), gridCount, 24, population, true);
 
   const config = defaultDetectionSettings(card);
+  // The selection score (combined_z) and, as the ablation, each of its two tests alone.
   const ours: Scores = new Map();
+  const generativeOnly: Scores = new Map();
+  const morphologyOnly: Scores = new Map();
   const oursFps: Scores = new Map();
   const selected = new Map<bigint, boolean>();
   let runSeconds = 0;
@@ -194,7 +199,9 @@ async function benchPopulation(population: string, settings: Settings) {
     const summary = await runDetection({ inputs: set.files, out: path.join(dir, `${population}-run-${name}`), cardPath, device: 'cpu', threads: 1, workers, batch: 256, settings: config });
     runSeconds += summary.seconds;
     for (const row of (await readCatalog(summary.catalog)).rows) {
-      ours.set(row.object_id, row.agn_z);
+      ours.set(row.object_id, selectionScore(row).z);
+      generativeOnly.set(row.object_id, row.agn_z);
+      morphologyOnly.set(row.object_id, row.morph_z);
       oursFps.set(row.object_id, row.f_ps);
       selected.set(row.object_id, row.is_candidate);
     }
@@ -211,7 +218,12 @@ async function benchPopulation(population: string, settings: Settings) {
   });
   const galaxiesSelected = galaxies.filter((t) => selected.get(t.objectId) === true).length;
 
-  const methods: Method[] = [{ name: `vis-agn agn_z (${card.name})`, scores: ours, fps: oursFps }];
+  const combined = card.significance?.combined !== undefined;
+  const methods: Method[] = [{ name: `vis-agn ${combined ? 'combined_z' : 'agn_z'} (${card.name})`, scores: ours, fps: oursFps }];
+  if (combined) {
+    methods.push({ name: 'vis-agn agn_z alone (generative)', scores: generativeOnly, fps: oursFps });
+    methods.push({ name: 'vis-agn morph_z alone (morphology)', scores: morphologyOnly });
+  }
   let sextractor: { timing: ReturnType<typeof summariseTiming>; measured: number } | null = null;
   let sersic: { wallSecondsPerSource: number; fitSecondsPerSource: number; measured: number } | null = null;
   if (peerCount > 0) {
@@ -219,7 +231,7 @@ async function benchPopulation(population: string, settings: Settings) {
     const ids = [...survey.truth.slice(0, peerCount), ...grid.truth.slice(0, peerCount)].map((t) => t.objectId);
     const subset = (values: Scores): Scores => new Map(ids.map((id) => [id, values.get(id) ?? null]));
     // The same sources for every method, so the comparison is like for like.
-    methods.push({ name: 'vis-agn agn_z, same cutouts as the peers', scores: subset(ours), fps: subset(oursFps) });
+    methods.push({ name: `vis-agn ${combined ? 'combined_z' : 'agn_z'}, same cutouts as the peers`, scores: subset(ours), fps: subset(oursFps) });
     if (sourceExtractorAvailable()) {
       const started = performance.now();
       const results = await runSourceExtractor(chosen, { workers });
@@ -242,6 +254,7 @@ async function benchPopulation(population: string, settings: Settings) {
 
   return {
     population,
+    selectionScore: combined ? 'combined_z' : 'agn_z',
     sets: { survey: { seed: 23, count: surveyCount, galaxies: galaxies.length }, grid: { seed: 24, count: gridCount, fps: GRID_FPS } },
     galaxies: { scored: galaxyZ.length, zMean: mean, zSd: sd, aboveThree: above3 / galaxyZ.length, selected: galaxiesSelected / galaxies.length },
     defaultSelection: { threshold: config.thresholds.z, byFps: defaultSelection },
@@ -269,8 +282,8 @@ function populationMarkdown(r: PopulationResult, cardName: string, workers: numb
     '',
     `Survey set: ${r.sets.survey.count} cutouts (seed 23, ${r.sets.survey.galaxies} normal galaxies); grid set: ${r.sets.grid.count} cutouts (seed 24, ${Math.round(r.sets.grid.count / GRID_FPS.length)} per f_PS value, f_PS 1 a star). Model ${cardName}.`,
     '',
-    `Normal galaxies: agn_z mean ${g.zMean.toFixed(3)}, sd ${g.zSd.toFixed(3)}; P(agn_z > 3) = ${percent(g.aboveThree, 2)} (N(0,1): 0.13%); selected by the default cut (agn_z > ${r.defaultSelection.threshold}): ${percent(g.selected, 2)}.`,
-    `Default selection (agn_z > ${r.defaultSelection.threshold}) completeness by f_PS: ${r.defaultSelection.byFps.map((d) => `${d.fps === 1 ? 'star' : d.fps}: ${percent(d.completeness)}`).join(', ')}.`,
+    `Normal galaxies: ${r.selectionScore} mean ${g.zMean.toFixed(3)}, sd ${g.zSd.toFixed(3)}; P(${r.selectionScore} > 3) = ${percent(g.aboveThree, 2)} (N(0,1): 0.13%); selected by the default cut (${r.selectionScore} > ${r.defaultSelection.threshold}): ${percent(g.selected, 2)}.`,
+    `Default selection (${r.selectionScore} > ${r.defaultSelection.threshold}) completeness by f_PS: ${r.defaultSelection.byFps.map((d) => `${d.fps === 1 ? 'star' : d.fps}: ${percent(d.completeness)}`).join(', ')}.`,
     [
       `vis-agn: ${r.runSourcesPerSecond.toFixed(0)} sources/s end to end (FITS in, Arrow catalogue out).`,
       r.sextractor === null ? 'Source Extractor: not run.' : `Source Extractor: ${(1000 * r.sextractor.timing.wallSecondsPerSource).toFixed(1)} ms of wall time per source (${r.sextractor.measured} cutouts, ${workers} at once).`,

@@ -11,7 +11,7 @@ import { CANDIDATE_CLASSES } from '../detect/detect.js';
 import { InvalidInputError, OutputError, type ErrorLocation } from '../errors.js';
 
 /** Identifies the layout below; readers refuse catalogues of another layout. Bump on any incompatible change. */
-export const CATALOG_SCHEMA = 'vis-agn/catalog/1';
+export const CATALOG_SCHEMA = 'vis-agn/catalog/2';
 
 /** How a column's values are typed; each format maps every kind (a missing one is a compile error). */
 export interface KindValues {
@@ -71,6 +71,8 @@ export const COLUMNS = [
   { name: 'f_ps', kind: 'float64', nullable: true, ucd: 'phot.flux;arith.ratio;em.opt', description: 'Point-source fraction f_PS: ps_flux over the total flux of the source; null when the total flux is not positive or below ps_flux_err' },
   { name: 'f_ps_err', kind: 'float64', nullable: true, ucd: 'stat.error;phot.flux;arith.ratio;em.opt', description: 'Uncertainty of f_ps' },
   { name: 'spread_model', kind: 'float64', nullable: true, ucd: 'src.morph.param', description: 'SPREAD_MODEL (as Source Extractor defines it) within 5 px of the core, with the PSF at the sub-pixel peak: about 0 for a point source, positive for extended light; a morphology statistic beside the generative agn_z' },
+  { name: 'morph_z', kind: 'float64', nullable: true, ucd: 'stat.snr', description: 'Significance of -spread_model against normal galaxies of the same magnitude, as a one-sided Gaussian z-score: how point-like the core is; null where the model card has no morphology calibration' },
+  { name: 'combined_z', kind: 'float64', nullable: true, ucd: 'stat.snr;meta.main', description: 'Significance of the larger of agn_z and morph_z against normal galaxies of the same magnitude, as a one-sided Gaussian z-score: what candidates are selected on; null where the model card has no combined calibration (candidates then selected on agn_z)' },
   { name: 'noise_sigma', kind: 'float64', nullable: true, unit: IMAGE_UNIT, ucd: 'stat.stdev;instr.det.noise', description: `Per-pixel noise standard deviation used for the source (from the image itself when flag no_rms_map is set), ${IMAGE_UNITS}` },
   { name: 'n_samples', kind: 'int32', nullable: true, ucd: 'meta.number', description: 'Number of regenerated cores drawn for the source; null when inference did not run' },
   { name: 'core_x', kind: 'float64', nullable: true, unit: 'pixel', ucd: 'pos.cartesian.x;instr.det', description: 'Centre of the masked core (brightest pixel of the central 9x9 box) along NAXIS1, 0-based HDU pixel coordinates' },
@@ -102,6 +104,14 @@ export type CatalogRow = {
 };
 
 export type CatalogValue = CatalogRow[ColumnName];
+
+/**
+ * The score a row's candidate selection was made on (detect.ts selectionZ), named: combined_z where the
+ * run's model card calibrated it, else agn_z. Reports, inspection and completeness rank by it.
+ */
+export function selectionScore(row: Pick<CatalogRow, 'agn_z' | 'combined_z'>): { readonly name: 'combined_z' | 'agn_z'; readonly z: number | null } {
+  return row.combined_z !== null ? { name: 'combined_z', z: row.combined_z } : { name: 'agn_z', z: row.agn_z };
+}
 
 /** The allowed range of each integer kind, checked before a value reaches a typed array. */
 const INTEGER_RANGES: Partial<Record<ColumnKind, readonly [bigint, bigint]>> = {

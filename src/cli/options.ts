@@ -61,7 +61,7 @@ export function detectionOptions(command: Command): Command {
     .option('--samples <n>', "regenerated cores per source (default: the card's, 16)")
     .option('--steps <n>', "flow solver steps (default: the card's)")
     .option('--seed <n>', 'run seed: with the object id it fixes every random draw', '1')
-    .option('--z-threshold <z>', 'agn_z above which a source is a candidate', String(DEFAULT_THRESHOLDS.z))
+    .option('--z-threshold <z>', 'selection score (combined_z; agn_z where the model card has no combined calibration) above which a source is a candidate', String(DEFAULT_THRESHOLDS.z))
     .option('--qso-fps <f>', 'f_ps from which a candidate is a QSO rather than an AGN', String(DEFAULT_THRESHOLDS.qsoFps))
     .option('--point-like-fps <f>', 'f_ps from which a significant source is point-like (star or host-less QSO), not a candidate', String(DEFAULT_THRESHOLDS.pointLikeFps))
     .option('--flux-hdu <names>', `VIS image HDU names to try, comma-separated (default ${DEFAULT_HDU_NAMES.flux.join(',')}; a file with one image needs none)`)

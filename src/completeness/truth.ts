@@ -8,7 +8,7 @@
  * it ranks below every real score, so such an object is never selected at any threshold.
  */
 
-import type { CatalogRow } from '../catalog/schema.js';
+import { selectionScore, type CatalogRow } from '../catalog/schema.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { upperTailPValue } from '../detect/core-scores.js';
 import { bigintColumn, numberColumn, readTableColumns, resolveColumn, type TableOptions } from '../ground/table.js';
@@ -39,7 +39,7 @@ export type TruthClass = (typeof TRUTH_CLASSES)[number];
 /** One catalogue row as the evaluation sees it. */
 export interface ScoredObject {
   readonly objectId: bigint;
-  /** agn_z; null where inference failed. */
+  /** The selection score: combined_z, or agn_z where the catalogue has none; null where inference failed. */
   readonly score: number | null;
   /** is_candidate. */
   readonly selected: boolean;
@@ -49,8 +49,8 @@ export interface ScoredObject {
 }
 
 /** A catalogue row as the evaluation sees it. */
-export function scoredObject(row: Pick<CatalogRow, 'object_id' | 'agn_z' | 'is_candidate' | 'f_ps' | 'flags'>): ScoredObject {
-  return { objectId: row.object_id, score: row.agn_z, selected: row.is_candidate, fpsEstimate: row.f_ps, flags: row.flags };
+export function scoredObject(row: Pick<CatalogRow, 'object_id' | 'agn_z' | 'combined_z' | 'is_candidate' | 'f_ps' | 'flags'>): ScoredObject {
+  return { objectId: row.object_id, score: selectionScore(row).z, selected: row.is_candidate, fpsEstimate: row.f_ps, flags: row.flags };
 }
 
 export interface TruthObject {
@@ -387,9 +387,9 @@ export function formatTruthReport(report: TruthReport): string {
     markdownRow(['normal galaxies (false positives)', String(galaxies.n), formatProportion(galaxies.selected), String(galaxies.nullScores)]),
     markdownRow(['stars', String(stars.n), formatProportion(stars.selected), String(stars.nullScores)]),
     '',
-    `Normal galaxies: agn_z mean ${fixed(galaxies.score.mean)}, sd ${fixed(galaxies.score.sd)}; P(agn_z > ${galaxies.scoreCut}) = ${formatProportion(galaxies.aboveCut)} (Gaussian: ${percent(galaxies.gaussianAboveCut, 2)}); ${galaxies.flagged} flagged.`,
+    `Normal galaxies: selection z (combined_z, else agn_z) mean ${fixed(galaxies.score.mean)}, sd ${fixed(galaxies.score.sd)}; P(z > ${galaxies.scoreCut}) = ${formatProportion(galaxies.aboveCut)} (Gaussian: ${percent(galaxies.gaussianAboveCut, 2)}); ${galaxies.flagged} flagged.`,
     ...report.thresholds.map(
-      ({ fpr, threshold, galaxiesAbove }) => `Threshold for FPR ${fprLabel(fpr)}: agn_z > ${fixed(threshold)} (galaxies above: ${formatProportion(galaxiesAbove)}).`,
+      ({ fpr, threshold, galaxiesAbove }) => `Threshold for FPR ${fprLabel(fpr)}: z > ${fixed(threshold)} (galaxies above: ${formatProportion(galaxiesAbove)}).`,
     ),
     `Purity of the selection: ${formatProportion(purity.all)} AGN/QSO of ${purity.selected} selected (${purity.galaxies} galaxies, ${purity.stars} stars); without stars ${formatProportion(purity.withoutStars)}.`,
     `f_PS estimate over galaxies, AGN and QSOs: n ${report.fpsEstimate.n}, bias ${fixed(report.fpsEstimate.bias)}, RMSE ${fixed(report.fpsEstimate.rmse)}.`,

@@ -15,7 +15,7 @@ import { quantileOf } from '../ground/stats.js';
 import { upperTailPValue } from './core-scores.js';
 import type { SignificanceCalibration, SignificanceMap } from '../model/card.js';
 import { fluxToMag } from '../ground/vis.js';
-import { applySignificanceCalibration, UNCALIBRATED, type SamplingOptions } from './detect.js';
+import { applySignificanceCalibration, combinedRawZ, morphologyRawZ, UNCALIBRATED, type SamplingOptions } from './detect.js';
 import { scoreShards } from './shards.js';
 
 export interface SignificanceFit extends SignificanceMap {
@@ -66,6 +66,11 @@ export interface GalaxyZ {
   readonly magnitude: number;
 }
 
+/** A normal galaxy as the three calibrations see it: its raw generative z, its SPREAD_MODEL and magnitude. */
+export interface GalaxyScores extends GalaxyZ {
+  readonly spread: number;
+}
+
 export interface MagnitudeFit extends SignificanceFit {
   readonly by_magnitude?: NonNullable<SignificanceCalibration['by_magnitude']>;
   /** Galaxies per magnitude bin, in the order of `by_magnitude`. */
@@ -93,11 +98,42 @@ export function fitSignificanceByMagnitude(galaxies: readonly GalaxyZ[], perBin:
   return { ...all, by_magnitude: calibration.by_magnitude!, aboveThree: above(galaxies), binGalaxies: groups.map((g) => g.length), binAboveThree: groups.map(above) };
 }
 
-/** Uncalibrated (Gaussianised) z and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
-export async function rawGalaxyZ(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, onProgress?: (done: number, total: number) => void): Promise<GalaxyZ[]> {
+/** The generative (agn_z), morphology (morph_z) and combined (combined_z) calibrations, fitted on the same galaxies. */
+export interface ScoreFit {
+  readonly generative: MagnitudeFit;
+  readonly morphology: MagnitudeFit;
+  readonly combined: MagnitudeFit;
+}
+
+/**
+ * The three calibrations in turn: the combined score takes the larger of the two calibrated tests, so
+ * its map is fitted on the galaxies' agn_z and morph_z as the first two maps make them. Galaxies
+ * without a finite SPREAD_MODEL take part in the generative map only.
+ */
+export function fitScoreCalibration(galaxies: readonly GalaxyScores[], perBin: number): ScoreFit {
+  const generative = fitSignificanceByMagnitude(galaxies, perBin);
+  const measured = galaxies.filter((g) => Number.isFinite(g.spread));
+  const morphology = fitSignificanceByMagnitude(
+    measured.map((g) => ({ z: morphologyRawZ(g.spread), magnitude: g.magnitude })),
+    perBin,
+  );
+  const combined = fitSignificanceByMagnitude(
+    measured.map((g) => ({
+      z: combinedRawZ(applySignificanceCalibration(g.z, generative, g.magnitude), applySignificanceCalibration(morphologyRawZ(g.spread), morphology, g.magnitude)),
+      magnitude: g.magnitude,
+    })),
+    perBin,
+  );
+  return { generative, morphology, combined };
+}
+
+/** Uncalibrated (Gaussianised) z, SPREAD_MODEL and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
+export async function rawGalaxyScores(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, onProgress?: (done: number, total: number) => void): Promise<GalaxyScores[]> {
   const galaxies = shards.truth.flatMap((t, i) => (t.cls === 'galaxy' ? [i] : [])).slice(0, limit);
   const scored = await scoreShards(generator, shards, { sampling, calibration: UNCALIBRATED, rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
   return scored.flatMap((s) =>
-    s.scores === undefined || !Number.isFinite(s.scores.agnZ) ? [] : [{ z: s.scores.agnZ, magnitude: s.prepared.totalFlux > 0 ? fluxToMag(s.prepared.totalFlux) : Number.NaN }],
+    s.scores === undefined || !Number.isFinite(s.scores.agnZ)
+      ? []
+      : [{ z: s.scores.agnZ, spread: s.scores.spreadModel, magnitude: s.prepared.totalFlux > 0 ? fluxToMag(s.prepared.totalFlux) : Number.NaN }],
   );
 }

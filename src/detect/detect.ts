@@ -5,7 +5,7 @@
  * not depend on batch, worker or run shard.
  */
 
-import type { SignificanceCalibration, SignificanceMap } from '../model/card.js';
+import type { ScoreCalibration, SignificanceCalibration, SignificanceMap } from '../model/card.js';
 import { fluxToMag } from '../ground/vis.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { samplerNoise } from '../model/noise.js';
@@ -50,8 +50,27 @@ export function applySignificanceCalibration(z: number, calibration: Significanc
 
 export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
 
+/**
+ * The morphology statistic's raw significance: a point source lowers SPREAD_MODEL towards 0, so the
+ * less spread, the more significant (its calibration refers it to normal galaxies of the magnitude).
+ */
+export function morphologyRawZ(spread: number): number {
+  return -spread;
+}
+
+/**
+ * The combined score's raw value: a source is as significant as the more significant of its two
+ * calibrated tests. The generative test sees a point source its host's ring does not predict; the
+ * morphology test sees a profile as narrow as the PSF where the regenerations' spread swamps the core
+ * (faint sources, stars the generator takes for compact galaxies). Its own calibration pays for
+ * taking the larger of two.
+ */
+export function combinedRawZ(agnZ: number, morphZ: number): number {
+  return Math.max(agnZ, morphZ);
+}
+
 export interface Thresholds {
-  /** agn_z above which a source is a candidate. */
+  /** The selection score (selectionZ) above which a source is a candidate. */
   readonly z: number;
   /** f_PS from which a candidate is called a QSO rather than an AGN. */
   readonly qsoFps: number;
@@ -71,11 +90,19 @@ export interface Classification {
 }
 
 /**
- * Point-like sources carry a significant excess too, but a star and a host-less QSO look the same in
- * VIS alone: they are classed apart and left out of the AGN/QSO candidates.
+ * The score candidates are selected on: combined_z where the card calibrates it (the generative and
+ * the morphology test, docs/detection.md), else the generative agn_z alone.
  */
-export function classify(agnZ: number | null, fPs: number | null, thresholds: Thresholds): Classification {
-  if (agnZ === null || !(agnZ > thresholds.z)) return { candidateClass: 'none', isCandidate: false };
+export function selectionZ(scores: Pick<SourceScores, 'agnZ' | 'combinedZ'>): number {
+  return Number.isFinite(scores.combinedZ) ? scores.combinedZ : scores.agnZ;
+}
+
+/**
+ * Point-like sources carry a significant excess too, but a star and a host-less QSO look the same in
+ * VIS alone: they are classed apart and left out of the AGN/QSO candidates. `z` is the selection score.
+ */
+export function classify(z: number | null, fPs: number | null, thresholds: Thresholds): Classification {
+  if (z === null || !(z > thresholds.z)) return { candidateClass: 'none', isCandidate: false };
   if (fPs !== null && fPs >= thresholds.pointLikeFps) return { candidateClass: 'point_like', isCandidate: false };
   if (fPs !== null && fPs >= thresholds.qsoFps) return { candidateClass: 'qso', isCandidate: true };
   return { candidateClass: 'agn', isCandidate: true };
@@ -112,6 +139,10 @@ export interface SourceScores extends CoreScores {
   readonly fPsErr: number | null;
   /** SPREAD_MODEL around the core (morphology.ts), with the PSF at the sub-pixel peak. */
   readonly spreadModel: number;
+  /** Calibrated significance of -spreadModel; NaN where the card has no morphology calibration. */
+  readonly morphZ: number;
+  /** Calibrated significance of the larger of agnZ and morphZ; NaN where the card has no combined calibration. */
+  readonly combinedZ: number;
   /** samples x core pixels, image units: kept for inspection. */
   readonly samples: Float32Array;
   /**
@@ -126,10 +157,13 @@ export interface SourceScores extends CoreScores {
  * The raw excess through the Student-t map (significance.ts), then the calibration fitted on normal
  * galaxies (applied to the Gaussianised z).
  */
-export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: SignificanceCalibration, samples: Float32Array, spread = Number.NaN): SourceScores {
+export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: ScoreCalibration, samples: Float32Array, spread = Number.NaN): SourceScores {
   const sampleCount = samples.length / prepared.observedCore.length;
   const total = prepared.totalFlux;
-  const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration, total > 0 ? fluxToMag(total) : Number.NaN);
+  const magnitude = total > 0 ? fluxToMag(total) : Number.NaN;
+  const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration, magnitude);
+  const morphZ = calibration.morphology === undefined || !Number.isFinite(spread) ? Number.NaN : applySignificanceCalibration(morphologyRawZ(spread), calibration.morphology, magnitude);
+  const combinedZ = calibration.combined === undefined || !Number.isFinite(morphZ) ? Number.NaN : applySignificanceCalibration(combinedRawZ(agnZ, morphZ), calibration.combined, magnitude);
   // A total flux below the point-source flux's own uncertainty leaves the ratio undefined (a faint
   // galaxy's Kron flux near zero gave f_ps of -20), not absurd: no f_ps rather than a withheld row.
   const measurable = Number.isFinite(total) && total > 0 && raw.psFluxErr <= total;
@@ -140,6 +174,8 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
     fPs: measurable ? raw.psFlux / total : null,
     fPsErr: measurable ? raw.psFluxErr / total : null,
     spreadModel: spread,
+    morphZ,
+    combinedZ,
     samples,
   };
 }
@@ -155,7 +191,7 @@ export async function detectBatch(
   generator: CoreGenerator,
   sources: readonly { readonly prepared: PreparedSource; readonly objectId: bigint }[],
   options: SamplingOptions,
-  calibration: SignificanceCalibration,
+  calibration: ScoreCalibration,
   onStage?: StageTimer,
 ): Promise<(SourceScores | undefined)[]> {
   const chosen = sources.map((s, i) => ({ ...s, index: i })).filter((s) => s.prepared.scorable);

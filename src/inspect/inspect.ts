@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { RunConfig } from '../batch/metadata.js';
 import { prepareCutout, scorePrepared, type PreparedCutout } from '../batch/run.js';
 import { decodeFlags, FLAGS } from '../ground/flags.js';
-import type { CatalogRow } from '../catalog/schema.js';
+import { selectionScore, type CatalogRow } from '../catalog/schema.js';
 import { readCutout } from '../cutout/from-files.js';
 import { TileReader } from '../cutout/from-tile.js';
 import { InvalidInputError } from '../errors.js';
@@ -33,19 +33,20 @@ function withError(value: number | null, error: number | null, digits = 3): stri
   return error === null ? value.toPrecision(digits) : `${value.toPrecision(digits)} ± ${error.toPrecision(2)}`;
 }
 
-/** The decision in words, naming the threshold that made it. */
+/** The decision in words, naming the score and the threshold that made it. */
 export function decisionText(row: CatalogRow, config: DetectionSettings): string {
   const t = config.thresholds;
-  if (row.agn_z === null) return 'class none: no significance (the core could not be scored)';
-  if (row.candidate_class === 'none') return `class none: agn_z ${row.agn_z.toFixed(2)} <= threshold ${t.z}`;
+  const { name, z } = selectionScore(row);
+  if (z === null) return 'class none: no significance (the core could not be scored)';
+  if (row.candidate_class === 'none') return `class none: ${name} ${z.toFixed(2)} <= threshold ${t.z}`;
   const fps = row.f_ps === null ? 'n/a' : row.f_ps.toFixed(2);
   switch (row.candidate_class) {
     case 'point_like':
-      return `class point_like (not a candidate): agn_z ${row.agn_z.toFixed(2)} > ${t.z} and f_ps ${fps} >= ${t.pointLikeFps}`;
+      return `class point_like (not a candidate): ${name} ${z.toFixed(2)} > ${t.z} and f_ps ${fps} >= ${t.pointLikeFps}`;
     case 'qso':
-      return `class qso (candidate): agn_z ${row.agn_z.toFixed(2)} > ${t.z} and ${t.qsoFps} <= f_ps ${fps} < ${t.pointLikeFps}`;
+      return `class qso (candidate): ${name} ${z.toFixed(2)} > ${t.z} and ${t.qsoFps} <= f_ps ${fps} < ${t.pointLikeFps}`;
     default:
-      return `class agn (candidate): agn_z ${row.agn_z.toFixed(2)} > ${t.z} and f_ps ${fps} < ${t.qsoFps}`;
+      return `class agn (candidate): ${name} ${z.toFixed(2)} > ${t.z} and f_ps ${fps} < ${t.qsoFps}`;
   }
 }
 
@@ -55,6 +56,7 @@ export function scoreLines(row: CatalogRow, config: DetectionSettings): string[]
   return [
     `object_id ${row.object_id}   ${path.basename(row.source_file)} [${row.hdu}]   ra ${row.ra?.toFixed(6) ?? 'n/a'}  dec ${row.dec?.toFixed(6) ?? 'n/a'}   mag_vis ${row.mag_vis?.toFixed(2) ?? 'n/a'}`,
     `agn_z ${row.agn_z?.toFixed(2) ?? 'n/a'}  (p ${row.agn_pvalue?.toExponential(2) ?? 'n/a'})   f_ps ${withError(row.f_ps, row.f_ps_err)}   ps_flux ${withError(row.ps_flux_ujy, row.ps_flux_ujy_err)} uJy`,
+    `spread_model ${row.spread_model?.toFixed(4) ?? 'n/a'}   morph_z ${row.morph_z?.toFixed(2) ?? 'n/a'}   combined_z ${row.combined_z?.toFixed(2) ?? 'n/a'}`,
     `chi2_core ${row.chi2_core?.toFixed(1) ?? 'n/a'} / ${row.chi2_dof ?? 'n/a'} dof   recon_error ${row.recon_error?.toPrecision(3) ?? 'n/a'}   noise_sigma ${row.noise_sigma?.toPrecision(3) ?? 'n/a'}   samples ${row.n_samples ?? 'n/a'}`,
     decisionText(row, config),
     `flags: ${described.length === 0 ? 'none' : described.join('; ')}`,
@@ -64,8 +66,8 @@ export function scoreLines(row: CatalogRow, config: DetectionSettings): string[]
 const percent = (fraction: number): string => `${(100 * fraction).toFixed(Math.abs(fraction) < 0.1 ? 1 : 0)}%`;
 
 /**
- * The scores in sentences for a person looking at the panel: what agn_z, f_ps and chi2/dof mean for
- * this source, and what the class decision rests on.
+ * The scores in sentences for a person looking at the panel: what agn_z, morph_z, f_ps and chi2/dof
+ * mean for this source, and what the class decision rests on.
  */
 export function plainSummary(row: CatalogRow, config: DetectionSettings): string[] {
   const t = config.thresholds;
@@ -76,15 +78,22 @@ export function plainSummary(row: CatalogRow, config: DetectionSettings): string
     z >= 0
       ? `The core is brighter along the PSF than the model's regenerations of a normal galaxy predict: an excess at ${z.toFixed(1)} sigma${p}.`
       : `The core is fainter than the model's regenerations predict (${z.toFixed(1)} sigma): no sign of a point source.`;
+  const morphology =
+    row.morph_z === null
+      ? undefined
+      : row.morph_z >= 0
+        ? `Its profile is more point-like than normal galaxies of its magnitude at ${row.morph_z.toFixed(1)} sigma (spread_model ${row.spread_model?.toFixed(4) ?? 'n/a'}).`
+        : `Its profile is as extended as normal galaxies of its magnitude or more (morph_z ${row.morph_z.toFixed(1)}).`;
+  const selection = row.combined_z === null ? 'sigma' : `sigma in the combined score (the more significant of the two tests, ${row.combined_z.toFixed(1)} here)`;
   const fps = row.f_ps === null ? undefined : `${percent(row.f_ps)}${row.f_ps_err === null ? '' : ` ± ${percent(row.f_ps_err)}`}`;
   const share = fps === undefined ? 'no point-source fraction could be fitted' : `a point source would carry ${fps} of the light (f_ps)`;
   const decision = {
-    none: `Not a candidate: candidates need more than ${t.z} sigma; ${share}.`,
-    agn: `AGN candidate: above ${t.z} sigma, and ${share}, below the ${percent(t.qsoFps)} that makes a QSO.`,
-    qso: `QSO candidate: above ${t.z} sigma, and ${share}, at least ${percent(t.qsoFps)} (point-like from ${percent(t.pointLikeFps)}).`,
+    none: `Not a candidate: candidates need more than ${t.z} ${selection}; ${share}.`,
+    agn: `AGN candidate: above ${t.z} ${selection}, and ${share}, below the ${percent(t.qsoFps)} that makes a QSO.`,
+    qso: `QSO candidate: above ${t.z} ${selection}, and ${share}, at least ${percent(t.qsoFps)} (point-like from ${percent(t.pointLikeFps)}).`,
     point_like: `Point-like, not a candidate: ${share}, at least ${percent(t.pointLikeFps)}: a star or a quasar without a visible host.`,
   }[row.candidate_class];
-  const sentences = [excess, decision];
+  const sentences = morphology === undefined ? [excess, decision] : [excess, morphology, decision];
   if (row.chi2_core !== null && row.chi2_dof !== null && row.chi2_dof > 0) {
     const ratio = row.chi2_core / row.chi2_dof;
     const stat = `chi2/dof ${ratio.toFixed(1)} over ${row.chi2_dof} core pixels`;

@@ -2,7 +2,7 @@
  * The HTML of `vis-agn report`: one page that works from a folder, offline, with nothing fetched but
  * its own images (a Content-Security-Policy makes the browser refuse anything else); the plots are
  * SVG inside the page. Inline CSS and a small script sort the candidate table by any column and
- * filter it by class, minimum agn_z and text.
+ * filter it by class, minimum selection score and text.
  * Every piece of text that reaches the page goes through escapeHtml.
  */
 
@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 
 import { decodeFlags } from '../ground/flags.js';
-import type { CatalogRow, RunMetadata } from '../catalog/schema.js';
+import { selectionScore, type CatalogRow, type RunMetadata } from '../catalog/schema.js';
 import { CANDIDATE_CLASSES, type CandidateClass } from '../detect/detect.js';
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -103,6 +103,7 @@ const TABLE_COLUMNS: readonly TableColumn[] = [
   { key: 'dec', label: 'dec [deg]', sort: 'number', cell: ({ row }) => numberCell(row.dec, 6) },
   { key: 'mag_vis', label: 'mag_vis', sort: 'number', cell: ({ row }) => numberCell(row.mag_vis, 2) },
   { key: 'agn_z', label: 'agn_z', sort: 'number', cell: ({ row }) => numberCell(row.agn_z, 2) },
+  { key: 'combined_z', label: 'combined_z', sort: 'number', cell: ({ row }) => numberCell(row.combined_z, 2) },
   {
     key: 'f_ps',
     label: 'f_ps ± err',
@@ -129,7 +130,7 @@ export function renderTableRow(entry: ReportEntry, page: Pick<ReportPage, 'thumb
     const { html, value } = column.cell(entry, page);
     return value === undefined ? `<td>${html}</td>` : `<td data-value="${escapeHtml(value)}">${html}</td>`;
   });
-  const attributes = `data-class="${escapeHtml(entry.row.candidate_class)}" data-agn-z="${sortValue(entry.row.agn_z)}" data-search="${escapeHtml(searchText(entry))}"`;
+  const attributes = `data-class="${escapeHtml(entry.row.candidate_class)}" data-z="${sortValue(selectionScore(entry.row).z)}" data-search="${escapeHtml(searchText(entry))}"`;
   return `<tr ${attributes}>${cells.join('')}</tr>`;
 }
 
@@ -163,7 +164,7 @@ function runSection(page: ReportPage): string {
     ['execution provider', escapeHtml(metadata.executionProvider)],
     ['seed', escapeHtml(String(metadata.seed))],
     ['sampler', `${text(config['samples'])} regenerations, ${text(config['steps'])} ${text(config['method'])} steps`],
-    ['thresholds', `candidate: agn_z &gt; ${text(thresholds?.z)}; qso from f_ps ${text(thresholds?.qsoFps)}; point_like from f_ps ${text(thresholds?.pointLikeFps)}`],
+    ['thresholds', `candidate: combined_z (agn_z where the model has no combined calibration) &gt; ${text(thresholds?.z)}; qso from f_ps ${text(thresholds?.qsoFps)}; point_like from f_ps ${text(thresholds?.pointLikeFps)}`],
     ['versions', `vis-agn ${escapeHtml(metadata.visAgnVersion)}, Node.js ${escapeHtml(metadata.nodeVersion)}, onnxruntime-node ${escapeHtml(metadata.onnxruntimeVersion)}`],
     ['inputs', metadata.inputs.length <= 3 ? `<ul class="inputs">${inputs.join('')}</ul>` : `<details><summary>${metadata.inputs.length} inputs</summary><ul class="inputs">${inputs.join('')}</ul></details>`],
   ]);
@@ -195,8 +196,8 @@ function candidatesSection(page: ReportPage): string {
   const what = shown < page.eligible ? `the ${shown} most significant of ${page.eligible}` : `all ${shown}`;
   return [
     '<section id="candidates"><h2>Candidates</h2>',
-    `<p>${escapeHtml(`${what} rows of class ${page.classes.join(', ')}, by agn_z. Click a column header to sort, again to reverse; images: the central 1.5" as observed, with the mean regeneration in its core, and the residual.`)}</p>`,
-    `<form class="filters" id="filters">${boxes.join(' ')} <label>min agn_z <input type="number" id="min-z" step="any"></label> <label>search <input type="search" id="search" placeholder="id, flag, file"></label> <output id="shown">${shown}</output> of ${shown} rows shown</form>`,
+    `<p>${escapeHtml(`${what} rows of class ${page.classes.join(', ')}, most significant first (combined_z, else agn_z). Click a column header to sort, again to reverse; images: the central 1.5" as observed, with the mean regeneration in its core, and the residual.`)}</p>`,
+    `<form class="filters" id="filters">${boxes.join(' ')} <label>min z <input type="number" id="min-z" step="any"></label> <label>search <input type="search" id="search" placeholder="id, flag, file"></label> <output id="shown">${shown}</output> of ${shown} rows shown</form>`,
     `<table id="candidate-table">${tableHead()}<tbody>`,
     ...page.entries.map((entry) => renderTableRow(entry, page)),
     '</tbody></table></section>',
@@ -266,7 +267,7 @@ const SCRIPT = `
     const text = search.value.trim().toLowerCase();
     let visible = 0;
     for (const row of body.rows) {
-      const rowZ = row.dataset.agnZ === '' ? -Infinity : Number(row.dataset.agnZ);
+      const rowZ = row.dataset.z === '' ? -Infinity : Number(row.dataset.z);
       const keep = classes.has(row.dataset.class) && rowZ >= z && row.dataset.search.includes(text);
       row.hidden = !keep;
       if (keep) visible++;

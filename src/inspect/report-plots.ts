@@ -1,11 +1,11 @@
 /**
  * The figures of `vis-agn report` (and of `completeness --plot`), as charts for renderChart: the
- * catalogue's agn_z distribution against the N(0, 1) a calibrated significance gives for normal
+ * catalogue's selection score (combined_z, else agn_z) distribution against the N(0, 1) a calibrated significance gives for normal
  * galaxies, f_ps against magnitude by class, and, against simulation truth, completeness by true
  * f_PS and by magnitude with Wilson intervals.
  */
 
-import type { CatalogRow } from '../catalog/schema.js';
+import { selectionScore, type CatalogRow } from '../catalog/schema.js';
 import type { Proportion } from '../completeness/stats.js';
 import type { ReferenceReport } from '../completeness/reference-completeness.js';
 import { fprLabel, type FprCompleteness, type TruthReport } from '../completeness/truth.js';
@@ -38,24 +38,28 @@ function zBins(scores: readonly number[]): { lo: number; width: number; counts: 
   return { lo, width, counts };
 }
 
-export function agnZPlot(rows: readonly CatalogRow[], thresholds: Thresholds): ReportPlot | undefined {
-  const scores = rows.flatMap((row) => (row.agn_z === null ? [] : [row.agn_z]));
+export function selectionZPlot(rows: readonly CatalogRow[], thresholds: Thresholds): ReportPlot | undefined {
+  const scores = rows.flatMap((row) => {
+    const { z } = selectionScore(row);
+    return z === null ? [] : [z];
+  });
   if (scores.length === 0) return undefined;
+  const name = rows.some((row) => row.combined_z !== null) ? 'combined_z' : 'agn_z';
   const { lo, width, counts } = zBins(scores);
   const centre = (i: number) => lo + (i + 0.5) * width;
   const expected = counts.map((_, i): ChartPoint => ({ x: centre(i), y: scores.length * (upperTailPValue(lo + i * width) - upperTailPValue(lo + (i + 1) * width)) }));
   return {
-    name: 'agn-z',
-    title: 'agn_z distribution',
+    name: 'selection-z',
+    title: `${name} distribution`,
     caption: `${scores.length} scored rows in bins of ${width}; the dashed curve is N(0, 1) for the same number of rows, what a calibrated significance gives on galaxies without a point source. Rows right of the threshold are the candidates.`,
     chart: {
-      title: `agn_z of ${scores.length} scored rows`,
+      title: `${name} of ${scores.length} scored rows`,
       subtitle: 'bars: the catalogue; dashed: N(0, 1), what normal galaxies give',
-      xTitle: 'agn_z (significance of the core excess, sigma)',
+      xTitle: `${name} (${name === 'agn_z' ? 'significance of the core excess' : 'the more significant of the core excess and the morphology'}, sigma)`,
       yTitle: 'rows per bin',
       bars: { bins: counts.map((count, i) => ({ lo: lo + i * width, hi: lo + (i + 1) * width, count })) },
       series: [{ label: 'N(0, 1) for the same number of rows', points: expected, dashed: true, lineOnly: true, color: '#333333' }],
-      references: [{ axis: 'x', value: thresholds.z, label: `candidates: agn_z > ${thresholds.z}` }],
+      references: [{ axis: 'x', value: thresholds.z, label: `candidates: ${name} > ${thresholds.z}` }],
     },
   };
 }

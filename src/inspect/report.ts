@@ -14,7 +14,7 @@ import { runConfigOf, type RunConfig } from '../batch/metadata.js';
 import type { PreparedCutout } from '../batch/run.js';
 import { decodeFlags } from '../ground/flags.js';
 import { readCatalog } from '../catalog/read.js';
-import type { CatalogRow } from '../catalog/schema.js';
+import { selectionScore, type CatalogRow } from '../catalog/schema.js';
 import type { CandidateClass } from '../detect/detect.js';
 import { evaluateCatalogAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../completeness/truth.js';
 import { VisAgnError } from '../errors.js';
@@ -24,7 +24,7 @@ import { renderChart } from './charts.js';
 import { scopeSvgIds, writeFigure } from './figure.js';
 import { renderInspectionPanel, renderThumbnail, THUMBNAIL_SIZE } from './panel.js';
 import { encodePngAsync, type RasterImage } from './png.js';
-import { agnZPlot, fpsMagPlot, truthPlots, type ReportPlot } from './report-plots.js';
+import { selectionZPlot, fpsMagPlot, truthPlots, type ReportPlot } from './report-plots.js';
 import { renderReportPage, type ReportCounts, type ReportEntry, type ReportFigure } from './report-html.js';
 
 export interface ReportOptions {
@@ -32,7 +32,7 @@ export interface ReportOptions {
   readonly out: string;
   /** Rows of these classes make the table ... */
   readonly classes: readonly CandidateClass[];
-  /** ... at most this many, highest agn_z first. */
+  /** ... at most this many, most significant first. */
   readonly maxCandidates: number;
   /** A simulation's truth table: adds completeness plots. */
   readonly truth?: string;
@@ -58,10 +58,10 @@ const THUMBS_DIR = 'thumbs';
 const PANELS_DIR = 'panels';
 const PLOTS_DIR = 'plots';
 
-/** Rows of `classes`, highest agn_z first, at most `max`. */
+/** Rows of `classes`, most significant (selectionScore) first, at most `max`. */
 export function selectRows(rows: readonly CatalogRow[], classes: readonly CandidateClass[], max: number): { eligible: number; selected: CatalogRow[] } {
   const eligible = rows.filter((row) => classes.includes(row.candidate_class));
-  eligible.sort((a, b) => (b.agn_z ?? -Infinity) - (a.agn_z ?? -Infinity));
+  eligible.sort((a, b) => (selectionScore(b).z ?? -Infinity) - (selectionScore(a).z ?? -Infinity));
   return { eligible: eligible.length, selected: eligible.slice(0, max) };
 }
 
@@ -158,7 +158,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
   }
 
   const plots: ReportPlot[] = [
-    ...[agnZPlot(catalog.rows, config.thresholds), fpsMagPlot(catalog.rows, config.thresholds)].filter((plot): plot is ReportPlot => plot !== undefined),
+    ...[selectionZPlot(catalog.rows, config.thresholds), fpsMagPlot(catalog.rows, config.thresholds)].filter((plot): plot is ReportPlot => plot !== undefined),
     ...(truth === undefined ? [] : truthPlots(truth)),
   ];
   const figures: ReportFigure[] = [];

@@ -43,6 +43,16 @@ export interface SignificanceCalibration extends SignificanceMap {
   readonly by_magnitude?: MagnitudeCalibration;
 }
 
+/**
+ * What the card's `significance` holds: the generative core excess's calibration (agn_z) and, fitted
+ * on the same galaxies, those of the morphology statistic (morph_z, from -spread_model) and of the
+ * combined score (combined_z, from the larger of agn_z and morph_z); detect/detect.ts applies them.
+ */
+export interface ScoreCalibration extends SignificanceCalibration {
+  readonly morphology?: SignificanceCalibration;
+  readonly combined?: SignificanceCalibration;
+}
+
 export interface GraphCard {
   readonly file: string;
   readonly sha256: string;
@@ -74,10 +84,10 @@ export interface ModelCard {
   /** How the sampler temperature was fitted, when it was (vis-agn model-quality --fit-temperature). */
   readonly calibration?: Readonly<Record<string, unknown>>;
   /**
-   * The monotone map (quantile knots, affine beyond them) that makes the core-excess significance of held-out normal
-   * galaxies N(0, 1), and where it was fitted (vis-agn calibrate).
+   * The monotone maps (quantile knots, affine beyond them) that make the significances of held-out normal
+   * galaxies N(0, 1), and where they were fitted (vis-agn calibrate).
    */
-  readonly significance?: SignificanceCalibration & { readonly [key: string]: unknown };
+  readonly significance?: ScoreCalibration & { readonly [key: string]: unknown };
 }
 
 export interface LoadedCard {

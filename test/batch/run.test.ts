@@ -11,6 +11,7 @@ import { writeFits } from '../../src/fits/writer.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
 import { defaultCardPath, readCard } from '../../src/model/card.js';
+import { DEFAULT_THRESHOLDS } from '../../src/detect/detect.js';
 import { EXIT_CODES } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/shared.js';
@@ -59,6 +60,13 @@ describe('vis-agn run', () => {
       expect(row.ra).not.toBeNull();
       expect(row.mag_vis).toBeGreaterThan(18);
       expect(row.mag_vis).toBeLessThan(22);
+    }
+    // The default card calibrates the combined score: every scored row has it, at least as large a
+    // test as either alone would allow, and the selection is made on it.
+    for (const row of sims) {
+      expect(row.morph_z).not.toBeNull();
+      expect(row.combined_z).not.toBeNull();
+      expect(row.is_candidate).toBe(row.combined_z! > DEFAULT_THRESHOLDS.z && row.candidate_class !== 'point_like');
     }
     for (const row of sims) {
       expect(row.agn_pvalue).toBeGreaterThanOrEqual(0);

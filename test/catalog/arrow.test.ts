@@ -41,7 +41,7 @@ describe('Arrow IPC catalogue', () => {
     }
     const types = Object.fromEntries(table.schema.fields.map((f) => [f.name, String(f.type)]));
     expect(types).toMatchObject({ object_id: 'Int64', flags: 'Uint32', is_candidate: 'Bool', n_samples: 'Int32', ra: 'Float64', candidate_class: 'Dictionary<Int8, Utf8>' });
-    expect(table.schema.metadata.get('vis_agn.catalog_schema')).toBe('vis-agn/catalog/1');
+    expect(table.schema.metadata.get('vis_agn.catalog_schema')).toBe('vis-agn/catalog/2');
     expect(JSON.parse(table.schema.metadata.get('vis_agn.config')!)).toEqual(METADATA.config);
     expect(table.getChild('flags')!.get(2)).toBe(0xffffffff);
     expect(table.getChild('object_id')!.get(0)).toBe(-(2n ** 63n));
@@ -120,6 +120,6 @@ describe('reading what is not a catalogue', () => {
     const { schema, batches } = tableFromIPC(readFileSync(path.join(dir, 'run.arrow')));
     const stripped = new Schema(schema.fields as Field[], new Map());
     writeFileSync(noMetadata, tableToIPC(new Table(stripped, batches.map((b) => new RecordBatch(stripped, b.data))), 'file'));
-    await expect(openCatalog(noMetadata)).rejects.toThrow(/not a vis-agn catalogue of layout vis-agn\/catalog\/1/);
+    await expect(openCatalog(noMetadata)).rejects.toThrow(/not a vis-agn catalogue of layout vis-agn\/catalog\/2/);
   });
 });

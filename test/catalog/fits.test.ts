@@ -27,7 +27,7 @@ function expectedInFits(column: ColumnSpec, value: CatalogValue): CatalogValue {
 
 /** The card values the run metadata should have become. */
 function expectedCards(): Record<string, unknown> {
-  const cards: Record<string, unknown> = { CATSCHEM: 'vis-agn/catalog/1' };
+  const cards: Record<string, unknown> = { CATSCHEM: 'vis-agn/catalog/2' };
   for (const [field, { fits, codec }] of metadataEntries()) {
     const text = codec.encode(METADATA[field])!;
     cards[fits] = codec.fits === 'integer' ? Number(text) : codec.fits === 'date' ? text.slice(0, -1) : asciiEscape(text);

@@ -68,6 +68,9 @@ export function makeRows(n: number, seed = 1): CatalogRow[] {
       n_samples: i === 3 ? 2 ** 31 - 1 : maybe(16),
       core_x: maybe(Math.floor(next() * 19200)),
       core_y: maybe(Math.floor(next() * 19200)),
+      // Drawn last, so the columns before them keep the values earlier tests were written against.
+      morph_z: maybe(float(8)),
+      combined_z: maybe(float(20)),
     };
   });
 }

@@ -75,7 +75,7 @@ describe('Parquet export read back with hyparquet', () => {
 
   it('carries the run metadata, the column descriptions and the Arrow schema as key-value metadata', async () => {
     const kv = keyValues(small);
-    expect(kv.get('vis_agn.catalog_schema')).toBe('vis-agn/catalog/1');
+    expect(kv.get('vis_agn.catalog_schema')).toBe('vis-agn/catalog/2');
     expect(kv.get('vis_agn.model_card_sha256')).toBe(METADATA.modelCardSha256);
     expect(JSON.parse(kv.get('vis_agn.inputs')!)).toEqual(METADATA.inputs);
     expect(JSON.parse(kv.get(COLUMNS_KEY)!)).toEqual(COLUMNS.map((c) => ({ name: c.name, unit: 'unit' in c ? c.unit : null, ucd: c.ucd, description: c.description })));

@@ -89,6 +89,6 @@ describe('run metadata', () => {
     expect(() => decodeRunMetadata(without, location)).toThrow(new InvalidInputError('metadata key vis_agn.seed is missing', location));
     expect(() => decodeRunMetadata(new Map([...encoded, [RUN_METADATA.seed.key, '1e3']]), location)).toThrow(/vis_agn.seed is malformed: "1e3"/);
     expect(() => decodeRunMetadata(new Map([...encoded, [RUN_METADATA.inputs.key, '{"a":1}']]), location)).toThrow(/vis_agn.inputs is malformed/);
-    expect(() => decodeRunMetadata(new Map([...encoded, [SCHEMA_KEY.key, 'vis-agn/catalog/2']]), location)).toThrow(InvalidInputError);
+    expect(() => decodeRunMetadata(new Map([...encoded, [SCHEMA_KEY.key, 'vis-agn/catalog/1']]), location)).toThrow(InvalidInputError);
   });
 });

@@ -26,7 +26,7 @@ const SOURCES = [
 
 beforeAll(async () => {
   const writer = await CatalogWriter.create(catalog, METADATA, { batchRows: 3 });
-  makeRows(SOURCES.length, 5).forEach((row, i) => writer.append({ ...row, ...SOURCES[i]!, dec: 0, flags: 0 } as CatalogRow));
+  makeRows(SOURCES.length, 5).forEach((row, i) => writer.append({ ...row, ...SOURCES[i]!, combined_z: null, dec: 0, flags: 0 } as CatalogRow));
   await writer.close();
   // Matches 12 (recovered), 11 (not a candidate), and nothing.
   writeFileSync(reference, `RA,Dec,mag\n${150 + 10.3 / 3600},0,20.5\n150,${0.2 / 3600},21.5\n151,0,22.5\n`);

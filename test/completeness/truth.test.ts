@@ -155,7 +155,7 @@ describe('evaluateAgainstTruth', () => {
     const text = formatTruthReport(report);
     expect(text).toContain('| 0.01–0.03 | 4 | 2/4 = 50.0% [');
     expect(text).toContain('| true f_PS (AGN+QSO) | n | completeness (is_candidate) | at FPR 10% | at FPR 50% | AUC vs galaxies |');
-    expect(text).toContain('Threshold for FPR 10%: agn_z > 4.000');
+    expect(text).toContain('Threshold for FPR 10%: z > 4.000');
     expect(text).toContain('20 objects joined by object_id');
     expect(text).toContain('1 AGN/QSO outside the f_PS bins');
     expect(text.split('\n').filter((line) => line.startsWith('| 20–21 |'))).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { fitSignificance, fitSignificanceByMagnitude, type GalaxyZ } from '../../src/detect/calibrate.js';
-import { applySignificanceCalibration } from '../../src/detect/detect.js';
+import { fitScoreCalibration, fitSignificance, fitSignificanceByMagnitude, type GalaxyScores, type GalaxyZ } from '../../src/detect/calibrate.js';
+import { applySignificanceCalibration, combinedRawZ, morphologyRawZ } from '../../src/detect/detect.js';
 import { seededRandom } from '../helpers/random.js';
 
 function heavyTailed(n: number, seed: number): number[] {
@@ -96,5 +96,44 @@ describe('the significance calibration per magnitude', () => {
   test('fits one map for all when there are too few galaxies for two bins, or when asked for none', () => {
     expect(fitSignificanceByMagnitude(galaxiesByMagnitude(3000, 8), 2000).by_magnitude).toBeUndefined();
     expect(fitSignificanceByMagnitude(galaxiesByMagnitude(3000, 8), 0).by_magnitude).toBeUndefined();
+  });
+});
+
+describe('the three calibrations (agn_z, morph_z, combined_z)', () => {
+  /** Galaxies whose generative z and SPREAD_MODEL are independent, the spread narrower and more extended when brighter. */
+  function galaxies(n: number, seed: number): GalaxyScores[] {
+    const random = seededRandom(seed);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const zs = heavyTailed(n, seed + 100);
+    return zs.map((z) => {
+      const magnitude = 20 + 5 * random();
+      return { z, magnitude, spread: 0.004 + 0.0015 * (25 - magnitude) + (0.001 + 0.0006 * (magnitude - 20)) * normal() };
+    });
+  }
+
+  test('each holds N(0, 1) tails on fresh galaxies, where the larger of two calibrated tests alone would double the false positives', () => {
+    const fit = fitScoreCalibration(galaxies(20000, 5), 4000);
+    const fresh = galaxies(200000, 6);
+    const agnZ = (g: GalaxyScores) => applySignificanceCalibration(g.z, fit.generative, g.magnitude);
+    const morphZ = (g: GalaxyScores) => applySignificanceCalibration(morphologyRawZ(g.spread), fit.morphology, g.magnitude);
+    const larger = (g: GalaxyScores) => combinedRawZ(agnZ(g), morphZ(g));
+    const combinedZ = (g: GalaxyScores) => applySignificanceCalibration(larger(g), fit.combined, g.magnitude);
+    const above = (score: (g: GalaxyScores) => number, cut: number) => fresh.filter((g) => score(g) > cut).length / fresh.length;
+    for (const score of [agnZ, morphZ, combinedZ]) {
+      expect(above(score, 2)).toBeGreaterThan(0.018);
+      expect(above(score, 2)).toBeLessThan(0.028);
+    }
+    expect(above(larger, 2)).toBeGreaterThan(0.04);
+    // The morphology map is per magnitude: the bright galaxies' wider spread is not taken for a point source at the faint end.
+    const faint = fresh.filter((g) => g.magnitude > 24);
+    expect(faint.filter((g) => morphZ(g) > 2).length / faint.length).toBeLessThan(0.035);
+  });
+
+  test('leaves galaxies without a SPREAD_MODEL out of the morphology and combined maps only', () => {
+    const some = galaxies(3000, 7).map((g, i) => (i % 3 === 0 ? { ...g, spread: Number.NaN } : g));
+    const fit = fitScoreCalibration(some, 0);
+    expect(fit.generative.galaxies).toBe(3000);
+    expect(fit.morphology.galaxies).toBe(2000);
+    expect(fit.combined.galaxies).toBe(2000);
   });
 });

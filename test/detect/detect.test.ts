@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { upperTailPValue } from '../../src/detect/core-scores.js';
-import { calibrate, classify, DEFAULT_THRESHOLDS } from '../../src/detect/detect.js';
+import { calibrate, classify, DEFAULT_THRESHOLDS, selectionZ } from '../../src/detect/detect.js';
 import { gaussianisedZ } from '../../src/detect/significance.js';
 import type { PreparedSource } from '../../src/detect/prepare.js';
 
@@ -53,5 +53,26 @@ describe('calibrate', () => {
     expect(agnZ(source(22))).toBeCloseTo(0.5 * (gaussian / 2) + 0.5 * gaussian, 12);
     // No magnitude without a positive total flux: the map for all.
     expect(agnZ({ totalFlux: 0, observedCore: new Float32Array(25) } as PreparedSource)).toBeCloseTo(gaussian / 3, 12);
+  });
+
+  test('refers -spread_model to its own map (morph_z) and the larger of the two calibrated tests to a third (combined_z), which selection takes', () => {
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 1 };
+    const prepared = { totalFlux: 10, observedCore: new Float32Array(25) } as PreparedSource;
+    const calibration = { offset: 0, scale: 1, morphology: { offset: -0.01, scale: 0.004 }, combined: { offset: 0.5, scale: 0.8 } };
+    // A point-like core (spread 0.002) the regenerations explain: the morphology test carries it.
+    const pointLike = calibrate(raw, prepared, calibration, new Float32Array(16 * 25), 0.002);
+    expect(pointLike.morphZ).toBeCloseTo((-0.002 + 0.01) / 0.004, 12);
+    expect(pointLike.combinedZ).toBeCloseTo((pointLike.morphZ - 0.5) / 0.8, 12);
+    expect(selectionZ(pointLike)).toBe(pointLike.combinedZ);
+    // An extended core: the generative test is the larger.
+    const extended = calibrate(raw, prepared, calibration, new Float32Array(16 * 25), 0.03);
+    expect(extended.morphZ).toBeLessThan(extended.agnZ);
+    expect(extended.combinedZ).toBeCloseTo((extended.agnZ - 0.5) / 0.8, 12);
+    // A card calibrated before morph_z existed: agn_z alone, as before.
+    const generative = calibrate(raw, prepared, { offset: 0, scale: 1 }, new Float32Array(16 * 25), 0.002);
+    expect([generative.morphZ, generative.combinedZ]).toEqual([Number.NaN, Number.NaN]);
+    expect(selectionZ(generative)).toBe(generative.agnZ);
+    // No SPREAD_MODEL (its sums vanished): no morph_z, and no combined_z that would be agn_z under another map.
+    expect(calibrate(raw, prepared, calibration, new Float32Array(16 * 25), Number.NaN).combinedZ).toBeNaN();
   });
 });

@@ -13,7 +13,7 @@ import { EXIT_CODES } from '../../src/errors.js';
 import { renderThumbnail, THUMBNAIL_SIZE, type PanelInput } from '../../src/inspect/panel.js';
 import { colormapColor } from '../../src/inspect/raster.js';
 import { escapeHtml, renderReportPage, renderTableRow, type ReportEntry, type ReportPage } from '../../src/inspect/report-html.js';
-import { agnZPlot } from '../../src/inspect/report-plots.js';
+import { selectionZPlot } from '../../src/inspect/report-plots.js';
 import { countRows, selectRows } from '../../src/inspect/report.js';
 import { simulateCutouts } from '../../src/sim/cutouts.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
@@ -23,8 +23,9 @@ import { describeIf, repoRoot } from '../helpers/shared.js';
 
 const THUMBS = { thumbnailSize: THUMBNAIL_SIZE };
 
+/** A row of a run whose model has no combined calibration (selected on agn_z), unless overridden. */
 function row(overrides: Partial<CatalogRow>): CatalogRow {
-  return { ...makeRows(1)[0]!, ...overrides };
+  return { ...makeRows(1)[0]!, combined_z: null, ...overrides };
 }
 
 describe('report HTML', () => {
@@ -37,7 +38,7 @@ describe('report HTML', () => {
     const scored = row({ object_id: -(2n ** 63n), ra: 150.123456789, dec: null, mag_vis: 23.456, agn_z: 4.567, f_ps: 0.2345, f_ps_err: 0.0512, candidate_class: 'qso', flags: encodeFlags(['no_rms_map', 'corrupt_input']) });
     const html = renderTableRow({ row: scored, thumbnail: 'thumbs/-9223372036854775808.png', panel: 'panels/-9223372036854775808' }, THUMBS);
     expect(html).toContain('data-class="qso"');
-    expect(html).toContain('data-agn-z="4.567"');
+    expect(html).toContain('data-z="4.567"');
     // The full 64-bit id survives as the sort key (a double would round it).
     expect(html).toContain('<td data-value="-9223372036854775808">-9223372036854775808</td>');
     expect(html).toContain('<td data-value="150.123456789">150.123457</td>');
@@ -52,7 +53,7 @@ describe('report HTML', () => {
     expect(missing).not.toContain('<img');
     expect(missing).not.toContain('<b>');
     expect(missing).toContain('<p class="note">no images: &lt;img src=x onerror=alert(1)&gt;</p>');
-    expect(missing).toContain('data-agn-z=""');
+    expect(missing).toContain('data-z=""');
     expect(missing).toContain('data-search="7 agn none a&lt;b&gt;&quot;evil&quot;.fits no images: &lt;img src=x onerror=alert(1)&gt;"');
     expect(missing).toContain('<td data-value="0">none</td>');
     expect(missing).toContain('<td>–</td>');
@@ -109,20 +110,26 @@ describe('report HTML', () => {
     expect(ids(selectRows(rows, ['agn', 'qso'], 10).selected)).toEqual([3, 6, 1, 4]);
     expect(selectRows(rows, ['agn', 'qso'], 2)).toEqual({ eligible: 4, selected: [rows[2], rows[5]] });
     expect(ids(selectRows(rows, ['point_like', 'none'], 10).selected)).toEqual([5, 2]);
+    const combined = [row({ object_id: 1n, candidate_class: 'agn', agn_z: 9, combined_z: 1 }), row({ object_id: 2n, candidate_class: 'agn', agn_z: 1, combined_z: 5 })];
+    expect(ids(selectRows(combined, ['agn'], 2).selected)).toEqual([2, 1]);
     const counts = countRows(rows.map((r, i) => ({ ...r, flags: i < 2 ? encodeFlags(['no_rms_map']) : 0, is_candidate: r.candidate_class === 'agn' || r.candidate_class === 'qso' })));
     expect(counts).toEqual({ rows: 6, byClass: { agn: 3, qso: 1, point_like: 1, none: 1 }, candidates: 4, flagged: 2, byFlag: [['no_rms_map', 2]] });
   });
 
-  it('histograms every agn_z, beside the N(0, 1) expectation', () => {
+  it('histograms every selection score (combined_z, else agn_z), beside the N(0, 1) expectation', () => {
     const rows = makeRows(200, 9);
-    const plot = agnZPlot(rows, { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })!;
-    const scored = rows.filter((r) => r.agn_z !== null).length;
+    const plot = selectionZPlot(rows, { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })!;
+    const scored = rows.filter((r) => (r.combined_z ?? r.agn_z) !== null).length;
+    expect(scored).toBeGreaterThan(rows.filter((r) => r.combined_z !== null).length);
     const [expected] = plot.chart.series;
     expect(plot.chart.bars!.bins.reduce((n, b) => n + b.count, 0)).toBe(scored);
     expect(expected!.points.reduce((n, p) => n + p.y!, 0)).toBeLessThanOrEqual(scored);
     expect(expected!.points.reduce((n, p) => n + p.y!, 0)).toBeGreaterThan(0.9 * scored);
-    expect(plot.chart.references).toEqual([{ axis: 'x', value: 3, label: 'candidates: agn_z > 3' }]);
-    expect(agnZPlot(rows.map((r) => ({ ...r, agn_z: null })), { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })).toBeUndefined();
+    expect(plot.chart.references).toEqual([{ axis: 'x', value: 3, label: 'candidates: combined_z > 3' }]);
+    const generativeOnly = selectionZPlot(rows.map((r) => ({ ...r, combined_z: null })), { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })!;
+    expect(generativeOnly.chart.references).toEqual([{ axis: 'x', value: 3, label: 'candidates: agn_z > 3' }]);
+    expect(generativeOnly.chart.bars!.bins.reduce((n, b) => n + b.count, 0)).toBe(rows.filter((r) => r.agn_z !== null).length);
+    expect(selectionZPlot(rows.map((r) => ({ ...r, agn_z: null, combined_z: null })), { z: 3, qsoFps: 0.5, pointLikeFps: 0.9 })).toBeUndefined();
   });
 });
 
@@ -203,7 +210,7 @@ describe('vis-agn report', () => {
     expect(new Set(shown.map((r) => r.candidate_class)).size).toBeGreaterThanOrEqual(2);
     expect(stdout).toContain(`${shown.length} of ${shown.length} rows of class agn, qso, point_like in the table (1 without images`);
     expect(stderr).toMatch(/report: \d+\/\d+ sources/);
-    const plots = ['agn-z', 'completeness-fps', 'completeness-mag', 'fps-mag'];
+    const plots = ['completeness-fps', 'completeness-mag', 'fps-mag', 'selection-z'];
     expect(readdirSync(path.join(out, 'plots')).sort()).toEqual(plots.flatMap((name) => [`${name}.png`, `${name}.svg`]));
     const readable = shown.filter((r) => r !== gone).map((r) => String(r.object_id)).sort();
     expect(readdirSync(path.join(out, 'thumbs')).sort()).toEqual(readable.map((id) => `${id}.png`));
@@ -307,7 +314,7 @@ describe('vis-agn report', () => {
         expect(chart.marks).toBeGreaterThan(0);
       }
       const all = charts.flatMap((c) => c.texts);
-      for (const text of ['agn_z of', 'f_ps against mag_vis, by class', 'completeness against true f_PS', 'true I_E [AB]', 'candidates: agn_z > 1']) expect(all.some((t) => t!.includes(text))).toBe(true);
+      for (const text of ['combined_z of', 'f_ps against mag_vis, by class', 'completeness against true f_PS', 'true I_E [AB]', 'candidates: combined_z > 1']) expect(all.some((t) => t!.includes(text))).toBe(true);
       // Inline SVGs share the page's id space: every clip path must resolve inside its own figure.
       const ids = await page.$$eval('figure .chart [id]', (elements) => elements.map((e) => e.id));
       expect(new Set(ids).size).toBe(ids.length);
@@ -331,24 +338,24 @@ describe('vis-agn report', () => {
       expect(ids).toEqual(shown.map((r) => r.object_id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     });
 
-    it('filters by class, by minimum agn_z and by text', async () => {
+    it('filters by class, by minimum combined_z (the selection score) and by text', async () => {
       const hiddenClass = shown[0]!.candidate_class;
       await page.uncheck(`input[name="class"][value="${hiddenClass}"]`);
-      const byClass = await tableRows('agn_z');
+      const byClass = await tableRows('combined_z');
       expect(byClass.length).toBe(shown.filter((r) => r.candidate_class !== hiddenClass).length);
       expect(byClass.every((r) => r.cls !== hiddenClass)).toBe(true);
       expect(await page.textContent('#shown')).toBe(String(byClass.length));
       await page.check(`input[name="class"][value="${hiddenClass}"]`);
 
-      const scores = shown.map((r) => r.agn_z!).sort((a, b) => a - b);
+      const scores = shown.map((r) => r.combined_z!).sort((a, b) => a - b);
       const cut = scores[Math.floor(scores.length / 2)]!;
       await page.fill('#min-z', String(cut));
-      const strong = await tableRows('agn_z');
+      const strong = await tableRows('combined_z');
       expect(strong.length).toBe(scores.filter((z) => z >= cut).length);
       expect(strong.length).toBeLessThan(shown.length);
       expect(strong.every((r) => Number(r.value) >= cut)).toBe(true);
       await page.fill('#min-z', '');
-      expect(await tableRows('agn_z')).toHaveLength(shown.length);
+      expect(await tableRows('combined_z')).toHaveLength(shown.length);
 
       await page.fill('#search', 'could not be read');
       expect((await tableRows('object_id')).map((r) => r.value)).toEqual([String(gone.object_id)]);

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { writeAtomically } from '../../atomic-file.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/card.js';
-import { fitSignificanceByMagnitude, rawGalaxyZ, type GalaxyZ } from '../../detect/calibrate.js';
+import { fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
 import type { SignificanceMap } from '../../model/card.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
@@ -36,7 +36,7 @@ interface CalibrateOptions {
 export function register(program: Command): void {
   program
     .command('calibrate')
-    .description("fit the significance calibration (agn_z ~ N(0, 1) on normal galaxies) on held-out simulated training shards")
+    .description("fit the significance calibrations (agn_z, morph_z and combined_z ~ N(0, 1) on normal galaxies) on held-out simulated training shards")
     .requiredOption('--shards <dir>', 'a folder of held-out training shards (vis-agn simulate shards, a seed used neither in training nor in evaluation)')
     .option('--model <card>', 'model card', defaultCardPath())
     .option('--limit <n>', 'normal galaxies to use', '20000')
@@ -54,25 +54,34 @@ export function register(program: Command): void {
       const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }), jointFit } as const;
       const perBin = numberOption('--per-magnitude', options.perMagnitude, { min: 0, integer: true });
       if (perBin > 0 && perBin < 100) throw new UsageError(`--per-magnitude needs at least 100 galaxies per bin (or 0 for none), got ${perBin}`);
-      let galaxies: GalaxyZ[];
+      let galaxies: GalaxyScores[];
       try {
-        galaxies = await rawGalaxyZ(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), stderrProgress('calibrate', false, 'galaxies'));
+        galaxies = await rawGalaxyScores(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), stderrProgress('calibrate', false, 'galaxies'));
       } finally {
         await generator.release();
       }
       process.stderr.write('\n');
-      const fit = fitSignificanceByMagnitude(galaxies, perBin);
-      process.stdout.write(`${fit.galaxies} galaxies: median ${fit.offset.toFixed(4)}, half 68% width ${fit.scale.toFixed(4)}, ${fit.knots!.from.length} quantile knots; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have agn_z > 3 (N(0, 1): 0.13%)\n`);
-      fit.by_magnitude?.magnitudes.forEach((magnitude, b) =>
-        process.stdout.write(`  I_E ${magnitude.toFixed(2)}: ${fit.binGalaxies[b]} galaxies, raw z median ${fit.by_magnitude!.maps[b]!.offset.toFixed(3)}, half 68% width ${fit.by_magnitude!.maps[b]!.scale.toFixed(3)}; ${(100 * fit.binAboveThree[b]!).toFixed(2)}% above agn_z 3\n`),
-      );
-      if (perBin > 0 && fit.by_magnitude === undefined) process.stdout.write(`fewer than ${2 * perBin} galaxies with a magnitude: one map for all magnitudes\n`);
+      const fits = fitScoreCalibration(galaxies, perBin);
+      const report = (score: string, fit: MagnitudeFit) => {
+        process.stdout.write(`${score}: ${fit.galaxies} galaxies, raw median ${fit.offset.toFixed(4)}, half 68% width ${fit.scale.toFixed(4)}, ${fit.knots!.from.length} quantile knots; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have ${score} > 3 (N(0, 1): 0.13%)\n`);
+        fit.by_magnitude?.magnitudes.forEach((magnitude, b) =>
+          process.stdout.write(`  I_E ${magnitude.toFixed(2)}: ${fit.binGalaxies[b]} galaxies, raw median ${fit.by_magnitude!.maps[b]!.offset.toFixed(3)}, half 68% width ${fit.by_magnitude!.maps[b]!.scale.toFixed(3)}; ${(100 * fit.binAboveThree[b]!).toFixed(2)}% above 3\n`),
+        );
+      };
+      report('agn_z', fits.generative);
+      report('morph_z', fits.morphology);
+      report('combined_z', fits.combined);
+      if (perBin > 0 && fits.generative.by_magnitude === undefined) process.stdout.write(`fewer than ${2 * perBin} galaxies with a magnitude: one map for all magnitudes\n`);
       if (options.writeCard === true) {
         const card = JSON.parse(readFileSync(options.model, 'utf8')) as ModelCard;
         const round = (x: number) => Number(x.toFixed(5));
         const rounded = (map: SignificanceMap) => ({ offset: round(map.offset), scale: round(map.scale), knots: { from: map.knots!.from.map(round), to: map.knots!.to } });
-        const perMagnitude = fit.by_magnitude === undefined ? {} : { by_magnitude: { magnitudes: fit.by_magnitude.magnitudes.map(round), maps: fit.by_magnitude.maps.map(rounded), galaxies: fit.binGalaxies } };
-        const significance = { ...rounded(fit), ...perMagnitude, galaxies: fit.galaxies, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
+        const stored = (fit: MagnitudeFit) => ({
+          ...rounded(fit),
+          ...(fit.by_magnitude === undefined ? {} : { by_magnitude: { magnitudes: fit.by_magnitude.magnitudes.map(round), maps: fit.by_magnitude.maps.map(rounded), galaxies: fit.binGalaxies } }),
+          galaxies: fit.galaxies,
+        });
+        const significance = { ...stored(fits.generative), morphology: stored(fits.morphology), combined: stored(fits.combined), shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
         const updated = { ...card, sampler: { ...card.sampler, joint_fit: jointFit }, significance };
         await writeAtomically(options.model, (file) => file.write(Buffer.from(`${JSON.stringify(updated, null, 1)}\n`)));
         process.stdout.write(`wrote the calibration into ${options.model}\n`);
