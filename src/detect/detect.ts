@@ -14,7 +14,8 @@ import { psfCoreWeights, psfWeightedFlux } from '../model/core-flux.js';
 import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
 import { spreadModel } from './morphology.js';
 import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource, type FittedPointSource } from './joint-fit.js';
-import type { PreparedSource } from './prepare.js';
+import { kronFlux, type PreparedSource } from './prepare.js';
+import type { PsfStamp } from '../ground/psf.js';
 import { gaussianisedZ } from './significance.js';
 
 function applyMap(z: number, map: SignificanceMap): number {
@@ -157,10 +158,10 @@ export interface SourceScores extends CoreScores {
  * The raw excess through the Student-t map (significance.ts), then the calibration fitted on normal
  * galaxies (applied to the Gaussianised z).
  */
-export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: ScoreCalibration, samples: Float32Array, spread = Number.NaN): SourceScores {
+export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: ScoreCalibration, samples: Float32Array, spread = Number.NaN, total = prepared.totalFlux): SourceScores {
   const sampleCount = samples.length / prepared.observedCore.length;
-  const total = prepared.totalFlux;
-  const magnitude = total > 0 ? fluxToMag(total) : Number.NaN;
+  // The calibration maps are keyed by the Kron magnitude they were fitted with, whatever f_PS divides by.
+  const magnitude = prepared.totalFlux > 0 ? fluxToMag(prepared.totalFlux) : Number.NaN;
   const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration, magnitude);
   const morphZ = calibration.morphology === undefined || !Number.isFinite(spread) ? Number.NaN : applySignificanceCalibration(morphologyRawZ(spread), calibration.morphology, magnitude);
   const combinedZ = calibration.combined === undefined || !Number.isFinite(morphZ) ? Number.NaN : applySignificanceCalibration(combinedRawZ(agnZ, morphZ), calibration.combined, magnitude);
@@ -178,6 +179,17 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
     combinedZ,
     samples,
   };
+}
+
+/**
+ * The total flux f_PS divides by: the point source's own (ps_flux is a PSF fit, so all of its light)
+ * plus the host's Kron flux with that point source removed. The Kron flux of the source as observed
+ * loses the PSF's wings beyond the aperture, and a bright point source shrinks the aperture on its
+ * host too: at I_E < 21.5 it gave simulated stars f_PS 1.05, and sources of f_PS 0.5 a median 0.58.
+ */
+export function pointSourcePlusHostFlux(prepared: PreparedSource, side: number, psf: PsfStamp, psFlux: number): number {
+  if (!(psFlux > 0)) return prepared.totalFlux;
+  return psFlux + kronFlux(subtractPointSource(prepared.crop, side, psf, psFlux), side);
 }
 
 /**
@@ -269,7 +281,8 @@ export async function detectBatch(
   chosen.forEach((s, k) => {
     const spread = spreadModel(s.prepared.crop, crop, psfs[k]!.psf);
     const { raw, cores, g, pointSource } = final[k]!;
-    const scores = calibrate(raw, s.prepared, calibration, cores.slice(g * S * pixels, (g + 1) * S * pixels), spread);
+    const total = pointSourcePlusHostFlux(s.prepared, crop, psfs[k]!.psf, raw.psFlux);
+    const scores = calibrate(raw, s.prepared, calibration, cores.slice(g * S * pixels, (g + 1) * S * pixels), spread, total);
     results[s.index] = pointSource === undefined ? scores : { ...scores, pointSource };
   });
   lap('scoring');

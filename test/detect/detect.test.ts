@@ -1,7 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { upperTailPValue } from '../../src/detect/core-scores.js';
-import { calibrate, classify, DEFAULT_THRESHOLDS, selectionZ } from '../../src/detect/detect.js';
+import { calibrate, classify, DEFAULT_THRESHOLDS, pointSourcePlusHostFlux, selectionZ } from '../../src/detect/detect.js';
+import { kronFlux } from '../../src/detect/prepare.js';
+import { subtractPointSource } from '../../src/detect/joint-fit.js';
+import { q1Psfs } from '../../src/ground/psf.js';
 import { gaussianisedZ } from '../../src/detect/significance.js';
 import type { PreparedSource } from '../../src/detect/prepare.js';
 
@@ -74,5 +77,37 @@ describe('calibrate', () => {
     expect(selectionZ(generative)).toBe(generative.agnZ);
     // No SPREAD_MODEL (its sums vanished): no morph_z, and no combined_z that would be agn_z under another map.
     expect(calibrate(raw, prepared, calibration, new Float32Array(16 * 25), Number.NaN).combinedZ).toBeNaN();
+  });
+});
+
+describe('the total flux f_PS divides by', () => {
+  const side = 41;
+  const psf = q1Psfs()[0]!;
+  /** An exponential host of `hostFlux` (scale `scale` px) and a point source of `psFlux`, noiseless. */
+  function source(hostFlux: number, psFlux: number, scale = 4): PreparedSource {
+    const c = Math.floor(side / 2);
+    const host = Float32Array.from({ length: side * side }, (_, i) => Math.exp(-Math.hypot((i % side) - c, Math.floor(i / side) - c) / scale));
+    const norm = host.reduce((a, v) => a + v, 0);
+    const crop = subtractPointSource(host.map((v) => (hostFlux * v) / norm), side, psf, -psFlux);
+    return { crop, totalFlux: kronFlux(crop, side) } as PreparedSource;
+  }
+
+  test('holds all of a point source, where the Kron aperture loses its wings', () => {
+    const star = source(0, 100);
+    expect(star.totalFlux).toBeLessThan(97);
+    expect(pointSourcePlusHostFlux(star, side, psf, 100)).toBeCloseTo(100, 3);
+  });
+
+  test('measures the host with its own aperture, not one the point source shrank', () => {
+    const both = source(100, 100);
+    const hostAlone = kronFlux(source(100, 0).crop, side);
+    expect(pointSourcePlusHostFlux(both, side, psf, 100)).toBeCloseTo(100 + hostAlone, 3);
+    expect(both.totalFlux).toBeLessThan(100 + hostAlone - 3);
+  });
+
+  test('is the Kron flux where no point source was fitted', () => {
+    const galaxy = source(100, 0);
+    expect(pointSourcePlusHostFlux(galaxy, side, psf, 0)).toBe(galaxy.totalFlux);
+    expect(pointSourcePlusHostFlux(galaxy, side, psf, -3)).toBe(galaxy.totalFlux);
   });
 });
