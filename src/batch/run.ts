@@ -184,7 +184,10 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
   const toMicrojansky = microjanskyPerUnit(cutout.magzero);
   const fPs = finiteOrNull(scores?.fPs);
   const agnZ = finiteOrNull(scores?.agnZ);
-  const { candidateClass, isCandidate } = classify(scores === undefined ? null : finiteOrNull(selectionZ(scores)), fPs, thresholds);
+  const { candidateClass, isCandidate } = classify(scores === undefined ? null : finiteOrNull(selectionZ(scores)), fPs, thresholds, {
+    fPsErr: finiteOrNull(scores?.fPsErr),
+    morphZ: finiteOrNull(scores?.morphZ),
+  });
   const flux = prepared.totalFlux;
   return {
     ...cutoutColumns(cutout),

@@ -98,13 +98,27 @@ export function selectionZ(scores: Pick<SourceScores, 'agnZ' | 'combinedZ'>): nu
   return Number.isFinite(scores.combinedZ) ? scores.combinedZ : scores.agnZ;
 }
 
+/** What classify needs beyond the selection score and f_PS to call a source consistent with a point source alone. */
+export interface PointLikeEvidence {
+  readonly fPsErr: number | null;
+  readonly morphZ: number | null;
+}
+
+/** f_PS this many of its errors below the point-like cut still counts as reaching it, where the profile is point-like. */
+const POINT_LIKE_FPS_ERRORS = 2;
+
 /**
  * Point-like sources carry a significant excess too, but a star and a host-less QSO look the same in
  * VIS alone: they are classed apart and left out of the AGN/QSO candidates. `z` is the selection score.
+ * A source is point-like when its f_PS reaches the cut, or when its profile is as narrow as the PSF
+ * (morph_z above the selection threshold) and its f_PS is within two errors of the cut: the regenerations
+ * take part of a faint star for host (median f_PS 0.45 at I_E 24-25), which would otherwise make it a QSO.
  */
-export function classify(z: number | null, fPs: number | null, thresholds: Thresholds): Classification {
+export function classify(z: number | null, fPs: number | null, thresholds: Thresholds, evidence: PointLikeEvidence = { fPsErr: null, morphZ: null }): Classification {
   if (z === null || !(z > thresholds.z)) return { candidateClass: 'none', isCandidate: false };
-  if (fPs !== null && fPs >= thresholds.pointLikeFps) return { candidateClass: 'point_like', isCandidate: false };
+  const morphologyPointLike = evidence.morphZ !== null && evidence.morphZ > thresholds.z && evidence.fPsErr !== null;
+  const reach = fPs === null ? Number.NaN : fPs + (morphologyPointLike ? POINT_LIKE_FPS_ERRORS * evidence.fPsErr! : 0);
+  if (reach >= thresholds.pointLikeFps) return { candidateClass: 'point_like', isCandidate: false };
   if (fPs !== null && fPs >= thresholds.qsoFps) return { candidateClass: 'qso', isCandidate: true };
   return { candidateClass: 'agn', isCandidate: true };
 }

@@ -21,6 +21,16 @@ describe('classify', () => {
     expect(classify(z, fps, t)).toEqual({ candidateClass: cls, isCandidate: candidate });
   });
 
+  test('a point-like profile lets an f_ps within two errors of the cut make a source point-like', () => {
+    const pointLike = { fPsErr: 0.15, morphZ: 4 };
+    expect(classify(5, 0.65, t, pointLike).candidateClass).toBe('point_like');
+    expect(classify(5, 0.55, t, pointLike).candidateClass).toBe('qso');
+    // An extended profile, or no morphology at all: f_ps alone decides.
+    expect(classify(5, 0.65, t, { fPsErr: 0.15, morphZ: 1 }).candidateClass).toBe('qso');
+    expect(classify(5, 0.65, t).candidateClass).toBe('qso');
+    expect(classify(5, null, t, pointLike).candidateClass).toBe('agn');
+  });
+
   test('thresholds are the ones given', () => {
     expect(classify(2.5, 0.3, { ...t, z: 2 }).isCandidate).toBe(true);
     expect(classify(5, 0.3, { ...t, qsoFps: 0.25 }).candidateClass).toBe('qso');

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { ensureOutputDir, writeAtomically } from '../../atomic-file.js';
 import { runDetection } from '../../batch/run.js';
 import { readCatalog } from '../../catalog/read.js';
-import type { CatalogRow } from '../../catalog/schema.js';
+import { selectionScore, type CatalogRow } from '../../catalog/schema.js';
 import { DEFAULT_CONFIDENCE, formatProportion, markdownRow, markdownRule } from '../../completeness/stats.js';
 import { evaluateAgainstTruth, readTruthTable, scoredObject, type TruthReport } from '../../completeness/truth.js';
 import { defaultDetectionSettings } from '../../detect/settings.js';
@@ -81,9 +81,10 @@ export function register(program: Command): void {
       const truth = await readTruthTable(simulated.truth);
       const report = evaluateAgainstTruth(catalog.rows.map(scoredObject), truth, { fpsBins: 'exact' });
       const [byFps] = truthPlots(report);
-      const plot = await renderChart({ ...byFps!.chart, subtitle: `${n} simulated cutouts, ${card.name}; selection agn_z > ${config.thresholds.z}; bars: 68% Wilson intervals` });
+      const selection = card.significance?.combined === undefined ? 'agn_z' : 'combined_z';
+      const plot = await renderChart({ ...byFps!.chart, subtitle: `${n} simulated cutouts, ${card.name}; selection ${selection} > ${config.thresholds.z}; bars: 68% Wilson intervals` });
       const plotPaths = await writeFigure(path.join(options.out, 'completeness'), plot);
-      const pick = [...catalog.rows].filter((r) => r.candidate_class === 'agn').sort((a, b) => (b.agn_z ?? 0) - (a.agn_z ?? 0))[0] ?? catalog.rows[0]!;
+      const pick = [...catalog.rows].filter((r) => r.candidate_class === 'agn').sort((a, b) => (selectionScore(b).z ?? 0) - (selectionScore(a).z ?? 0))[0] ?? catalog.rows[0]!;
       const generator = await CoreGenerator.load(cardPath, { device: 'cpu', threads });
       let panelPaths: { svg: string; png: string };
       try {
