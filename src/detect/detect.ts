@@ -203,7 +203,9 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
  */
 export function pointSourcePlusHostFlux(prepared: PreparedSource, side: number, psf: PsfStamp, psFlux: number): number {
   if (!(psFlux > 0)) return prepared.totalFlux;
-  return psFlux + kronFlux(subtractPointSource(prepared.crop, side, psf, psFlux), side);
+  // A host measured below nothing (noise, or a PSF removed at more than its flux) leaves the point
+  // source alone; unclamped, f_PS reached 24 on 3 of 100,000 simulated sources.
+  return psFlux + Math.max(0, kronFlux(subtractPointSource(prepared.crop, side, psf, psFlux), side));
 }
 
 /**

@@ -115,6 +115,13 @@ describe('the total flux f_PS divides by', () => {
     expect(both.totalFlux).toBeLessThan(100 + hostAlone - 3);
   });
 
+  test('never less than the point source itself, whatever the noise leaves of the host', () => {
+    const star = source(0, 100);
+    // A point source fitted at more than its flux leaves a negative host: the total is the fit alone.
+    expect(kronFlux(subtractPointSource(star.crop, side, psf, 130), side)).toBeLessThan(0);
+    expect(pointSourcePlusHostFlux(star, side, psf, 130)).toBe(130);
+  });
+
   test('is the Kron flux where no point source was fitted', () => {
     const galaxy = source(100, 0);
     expect(pointSourcePlusHostFlux(galaxy, side, psf, 0)).toBe(galaxy.totalFlux);
