@@ -69,6 +69,9 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint", default=None)
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init-from", default=None, metavar="MODEL_DIR",
+                   help="start from the weights of an exported model (its encoder.onnx and denoiser.onnx; same "
+                        "architecture), to train a shipped model further with a new schedule")
     p.add_argument("--pause-at", type=int, default=None,
                    help="stop at this step with a checkpoint and no export; --resume continues (time-limited jobs)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
@@ -280,6 +283,7 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
             **(run or {"world_size": 1, "distributed": None, "precision": "fp32"}),
             "target": args.target, "seed": args.seed, "steps": steps, "wall_time_s": round(wall_s, 1), "batch": args.batch,
             "draws_per_context": args.draws, "lr": args.lr, "ema": args.ema,
+            "initialised_from": getattr(args, "initialised_from", None),
             "architecture": {"width": args.width, "hidden": args.hidden, "denoiser_layers": args.denoiser_layers},
             "hardware": {"device": str(device), "cuda": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
                          "cpu": cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads()},
@@ -363,8 +367,32 @@ def global_batch(args, step, pool, core_pixels):
     return slots, torch.randn(args.draws, args.batch, core_pixels, generator=g), torch.rand(args.draws, args.batch, 1, generator=g)
 
 
+def initial_weights(model, folder):
+    """The exported graphs' initializers as the model's parameters: the encoder graph names them as the
+    model does (it wraps `encoder`), the denoiser graph without its `denoiser.` prefix. Every parameter
+    must be found with its shape, or the graphs are of another architecture."""
+    import onnx
+    from onnx import numpy_helper
+    found = {}
+    for graph, prefix in (("encoder.onnx", ""), ("denoiser.onnx", "denoiser.")):
+        for tensor in onnx.load(os.path.join(folder, graph)).graph.initializer:
+            found[prefix + tensor.name] = numpy_helper.to_array(tensor)
+    state = model.state_dict()
+    missing = [k for k, v in state.items() if k not in found or tuple(found[k].shape) != tuple(v.shape)]
+    if missing:
+        sys.exit(f"train.py: error: --init-from {folder}: no weights of this architecture for {', '.join(missing[:4])}"
+                 + (f" and {len(missing) - 4} more" if len(missing) > 4 else ""))
+    model.load_state_dict({k: torch.from_numpy(found[k].copy()) for k in state})
+    with open(os.path.join(folder, "card.json")) as f:
+        card = json.load(f)
+    return {"model": card.get("name"), "card_sha256": sha256_of(os.path.join(folder, "card.json")),
+            "steps": card.get("training", {}).get("steps")}
+
+
 def build(args, geometry, device):
     model = CoreGenerator(geometry, args.width, args.hidden, args.denoiser_layers).to(device)
+    if args.init_from is not None:
+        args.initialised_from = initial_weights(model, args.init_from)
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.max_steps, pct_start=0.05)
