@@ -467,10 +467,11 @@ def optimiser_step(model, ema, opt, schedule, decay):
 
 
 def keep_freed_memory():
-    """Makes glibc keep freed blocks of up to 32 MB for reuse instead of returning them to the kernel.
+    """Makes glibc keep freed memory for reuse instead of returning it to the kernel.
     Every step allocates and frees tens of MB of activations; with glibc's defaults each step faulted
-    its memory back in page by page (~100,000 page faults/s, 38% of the CPU time in the kernel): 0.87 s
-    per step on 2 EPYC cores against 0.30 s with this (v5's run, docs/model.md). True where it applied."""
+    its memory back in page by page (~80,000 page faults/s, 35-40% of the CPU time in the kernel):
+    0.64-0.87 s per step on 2 EPYC cores against 0.24 s with this (v5's run, docs/model.md). True where
+    it applied."""
     if not sys.platform.startswith("linux"):
         return False
     import ctypes
@@ -478,9 +479,11 @@ def keep_freed_memory():
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    # No mmap at all: the first convolution's activations at batch 128 are 32 MiB + 4 KiB, just above
+    # the largest threshold glibc accepts, so a threshold alone left them faulting.
+    m_trim_threshold, m_top_pad, m_mmap_max = -1, -2, -4
     return all(libc.mallopt(option, value) == 1 for option, value in
-               ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 256 << 20)))
+               ((m_mmap_max, 0), (m_trim_threshold, 1 << 30), (m_top_pad, 256 << 20)))
 
 
 def main(argv=None):

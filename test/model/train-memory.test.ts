@@ -18,7 +18,7 @@ if ${keep ? 'not train.keep_freed_memory()' : 'False'}:
 torch.set_num_threads(2)
 torch.manual_seed(0)
 model = CoreGenerator(CoreGeometry(64, 5, "square", None))
-image, sigma = torch.rand(64, 1, 64, 64), torch.full((64, 1), 0.01)
+image, sigma = torch.rand(128, 1, 64, 64), torch.full((128, 1), 0.01)
 def steps(n):
     for _ in range(n):
         flow, nll = model.losses(image, sigma, draws=4)
