@@ -106,11 +106,12 @@ export interface ScoreFit {
 }
 
 /**
- * The three calibrations in turn: the combined score takes the larger of the two calibrated tests, so
- * its map is fitted on the galaxies' agn_z and morph_z as the first two maps make them. Galaxies
- * without a finite SPREAD_MODEL take part in the generative map only.
+ * The three calibrations in turn: the combined score takes the larger of the two calibrated tests
+ * (morph_z alone from `generativeFaintLimit` on), so its map is fitted on the galaxies' agn_z and
+ * morph_z as the first two maps make them. Galaxies without a finite SPREAD_MODEL take part in the
+ * generative map only.
  */
-export function fitScoreCalibration(galaxies: readonly GalaxyScores[], perBin: number): ScoreFit {
+export function fitScoreCalibration(galaxies: readonly GalaxyScores[], perBin: number, generativeFaintLimit = Number.POSITIVE_INFINITY): ScoreFit {
   const generative = fitSignificanceByMagnitude(galaxies, perBin);
   const measured = galaxies.filter((g) => Number.isFinite(g.spread));
   const morphology = fitSignificanceByMagnitude(
@@ -119,7 +120,7 @@ export function fitScoreCalibration(galaxies: readonly GalaxyScores[], perBin: n
   );
   const combined = fitSignificanceByMagnitude(
     measured.map((g) => ({
-      z: combinedRawZ(applySignificanceCalibration(g.z, generative, g.magnitude), applySignificanceCalibration(morphologyRawZ(g.spread), morphology, g.magnitude)),
+      z: combinedRawZ(applySignificanceCalibration(g.z, generative, g.magnitude), applySignificanceCalibration(morphologyRawZ(g.spread), morphology, g.magnitude), g.magnitude, generativeFaintLimit),
       magnitude: g.magnitude,
     })),
     perBin,

@@ -64,10 +64,12 @@ export function morphologyRawZ(spread: number): number {
  * calibrated tests. The generative test sees a point source its host's ring does not predict; the
  * morphology test sees a profile as narrow as the PSF where the regenerations' spread swamps the core
  * (faint sources, stars the generator takes for compact galaxies). Its own calibration pays for
- * taking the larger of two.
+ * taking the larger of two. From `generativeFaintLimit` (I_E) on, where the regenerations' spread
+ * leaves the generative test little power, it is left out: there it would only raise the threshold
+ * the morphology test must pass (docs/detection.md); a source without a magnitude keeps both.
  */
-export function combinedRawZ(agnZ: number, morphZ: number): number {
-  return Math.max(agnZ, morphZ);
+export function combinedRawZ(agnZ: number, morphZ: number, magnitude = Number.NaN, generativeFaintLimit = Number.POSITIVE_INFINITY): number {
+  return magnitude >= generativeFaintLimit ? morphZ : Math.max(agnZ, morphZ);
 }
 
 export interface Thresholds {
@@ -178,7 +180,7 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
   const magnitude = prepared.totalFlux > 0 ? fluxToMag(prepared.totalFlux) : Number.NaN;
   const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration, magnitude);
   const morphZ = calibration.morphology === undefined || !Number.isFinite(spread) ? Number.NaN : applySignificanceCalibration(morphologyRawZ(spread), calibration.morphology, magnitude);
-  const combinedZ = calibration.combined === undefined || !Number.isFinite(morphZ) ? Number.NaN : applySignificanceCalibration(combinedRawZ(agnZ, morphZ), calibration.combined, magnitude);
+  const combinedZ = calibration.combined === undefined || !Number.isFinite(morphZ) ? Number.NaN : applySignificanceCalibration(combinedRawZ(agnZ, morphZ, magnitude, calibration.generative_faint_limit), calibration.combined, magnitude);
   // A total flux below the point-source flux's own uncertainty leaves the ratio undefined (a faint
   // galaxy's Kron flux near zero gave f_ps of -20), not absurd: no f_ps rather than a withheld row.
   const measurable = Number.isFinite(total) && total > 0 && raw.psFluxErr <= total;

@@ -46,11 +46,14 @@ export interface SignificanceCalibration extends SignificanceMap {
 /**
  * What the card's `significance` holds: the generative core excess's calibration (agn_z) and, fitted
  * on the same galaxies, those of the morphology statistic (morph_z, from -spread_model) and of the
- * combined score (combined_z, from the larger of agn_z and morph_z); detect/detect.ts applies them.
+ * combined score (combined_z, from the larger of agn_z and morph_z, morph_z alone from
+ * `generative_faint_limit` on); detect/detect.ts applies them.
  */
 export interface ScoreCalibration extends SignificanceCalibration {
   readonly morphology?: SignificanceCalibration;
   readonly combined?: SignificanceCalibration;
+  /** I_E from which combined_z is morph_z's test alone (the generative test left out); absent: never. */
+  readonly generative_faint_limit?: number;
 }
 
 export interface GraphCard {

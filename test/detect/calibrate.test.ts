@@ -129,6 +129,28 @@ describe('the three calibrations (agn_z, morph_z, combined_z)', () => {
     expect(faint.filter((g) => morphZ(g) > 2).length / faint.length).toBeLessThan(0.035);
   });
 
+  test('from the generative faint limit on, combined_z ranks as morph_z alone and still holds N(0, 1) tails', () => {
+    const limit = 23;
+    const fit = fitScoreCalibration(galaxies(20000, 8), 4000, limit);
+    const fresh = galaxies(100000, 9);
+    const agnZ = (g: GalaxyScores) => applySignificanceCalibration(g.z, fit.generative, g.magnitude);
+    const morphZ = (g: GalaxyScores) => applySignificanceCalibration(morphologyRawZ(g.spread), fit.morphology, g.magnitude);
+    const combinedZ = (g: GalaxyScores) => applySignificanceCalibration(combinedRawZ(agnZ(g), morphZ(g), g.magnitude, limit), fit.combined, g.magnitude);
+    for (const [lo, hi] of [[20, 23], [23, 25]] as const) {
+      const bin = fresh.filter((g) => g.magnitude >= lo && g.magnitude < hi);
+      const above = bin.filter((g) => combinedZ(g) > 2).length / bin.length;
+      expect(above).toBeGreaterThan(0.017);
+      expect(above).toBeLessThan(0.029);
+    }
+    // A faint source that only the generative test finds is not selected; a bright one is.
+    const pointOnlyToTheGenerator = (magnitude: number) => ({ z: 30, magnitude, spread: 0.004 + 0.0015 * (25 - magnitude) });
+    expect(combinedZ(pointOnlyToTheGenerator(24))).toBeLessThan(2);
+    expect(combinedZ(pointOnlyToTheGenerator(21))).toBeGreaterThan(3);
+    expect(combinedRawZ(5, 1, 23, limit)).toBe(1);
+    expect(combinedRawZ(5, 1, 22.99, limit)).toBe(5);
+    expect(combinedRawZ(5, 1, Number.NaN, limit)).toBe(5);
+  });
+
   test('leaves galaxies without a SPREAD_MODEL out of the morphology and combined maps only', () => {
     const some = galaxies(3000, 7).map((g, i) => (i % 3 === 0 ? { ...g, spread: Number.NaN } : g));
     const fit = fitScoreCalibration(some, 0);

@@ -88,6 +88,16 @@ describe('calibrate', () => {
     // No SPREAD_MODEL (its sums vanished): no morph_z, and no combined_z that would be agn_z under another map.
     expect(calibrate(raw, prepared, calibration, new Float32Array(16 * 25), Number.NaN).combinedZ).toBeNaN();
   });
+
+  test('leaves the generative test out of combined_z from the card\'s faint limit on', () => {
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 6 };
+    const calibration = { offset: 0, scale: 1, morphology: { offset: -0.01, scale: 0.004 }, combined: { offset: 0, scale: 1 }, generative_faint_limit: 23 };
+    const at = (mag: number) => calibrate(raw, { totalFlux: 10 ** (-0.4 * (mag - 24.6)), observedCore: new Float32Array(25) } as PreparedSource, calibration, new Float32Array(16 * 25), 0.03);
+    expect(at(22.9).combinedZ).toBeCloseTo(at(22.9).agnZ, 12);
+    expect(at(23.1).combinedZ).toBeCloseTo(at(23.1).morphZ, 12);
+    expect(at(23.1).morphZ).toBeLessThan(0);
+    expect(at(23.1).agnZ).toBeGreaterThan(3);
+  });
 });
 
 describe('the total flux f_PS divides by', () => {

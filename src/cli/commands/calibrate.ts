@@ -30,8 +30,15 @@ interface CalibrateOptions {
   threads: string;
   jointFit?: string;
   perMagnitude: string;
+  generativeFaintLimit: string;
   writeCard?: boolean;
 }
+
+/**
+ * Fainter than this the generative test rarely sees what the morphology test does not, and taking the
+ * larger of the two only raised the threshold (measured on an independent grid, docs/detection.md).
+ */
+export const DEFAULT_GENERATIVE_FAINT_LIMIT = '23';
 
 export function register(program: Command): void {
   program
@@ -43,6 +50,7 @@ export function register(program: Command): void {
     .option('--per-magnitude <n>', 'galaxies per magnitude bin, each with its own map (0: one map for all magnitudes)', '2000')
     .option('--seed <n>', 'sampler seed', '1')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
+    .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", DEFAULT_GENERATIVE_FAINT_LIMIT)
     .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
     .option('--write-card', 'store the calibration, and the joint-fit choice, in the model card')
     .action(async (options: CalibrateOptions) => {
@@ -53,6 +61,7 @@ export function register(program: Command): void {
       const jointFit = options.jointFit === undefined ? generator.jointFit : options.jointFit === 'on';
       const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }), jointFit } as const;
       const perBin = numberOption('--per-magnitude', options.perMagnitude, { min: 0, integer: true });
+      const generativeFaintLimit = options.generativeFaintLimit === 'none' ? Number.POSITIVE_INFINITY : numberOption('--generative-faint-limit', options.generativeFaintLimit, { min: 15, max: 30 });
       if (perBin > 0 && perBin < 100) throw new UsageError(`--per-magnitude needs at least 100 galaxies per bin (or 0 for none), got ${perBin}`);
       let galaxies: GalaxyScores[];
       try {
@@ -61,7 +70,8 @@ export function register(program: Command): void {
         await generator.release();
       }
       process.stderr.write('\n');
-      const fits = fitScoreCalibration(galaxies, perBin);
+      const fits = fitScoreCalibration(galaxies, perBin, generativeFaintLimit);
+      if (Number.isFinite(generativeFaintLimit)) process.stdout.write(`combined_z: the larger of agn_z and morph_z at I_E < ${generativeFaintLimit}, morph_z alone from there on\n`);
       const report = (score: string, fit: MagnitudeFit) => {
         process.stdout.write(`${score}: ${fit.galaxies} galaxies, raw median ${fit.offset.toFixed(4)}, half 68% width ${fit.scale.toFixed(4)}, ${fit.knots!.from.length} quantile knots; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have ${score} > 3 (N(0, 1): 0.13%)\n`);
         fit.by_magnitude?.magnitudes.forEach((magnitude, b) =>
@@ -81,7 +91,7 @@ export function register(program: Command): void {
           ...(fit.by_magnitude === undefined ? {} : { by_magnitude: { magnitudes: fit.by_magnitude.magnitudes.map(round), maps: fit.by_magnitude.maps.map(rounded), galaxies: fit.binGalaxies } }),
           galaxies: fit.galaxies,
         });
-        const significance = { ...stored(fits.generative), morphology: stored(fits.morphology), combined: stored(fits.combined), shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
+        const significance = { ...stored(fits.generative), morphology: stored(fits.morphology), combined: stored(fits.combined), ...(Number.isFinite(generativeFaintLimit) ? { generative_faint_limit: generativeFaintLimit } : {}), shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
         const updated = { ...card, sampler: { ...card.sampler, joint_fit: jointFit }, significance };
         await writeAtomically(options.model, (file) => file.write(Buffer.from(`${JSON.stringify(updated, null, 1)}\n`)));
         process.stdout.write(`wrote the calibration into ${options.model}\n`);
