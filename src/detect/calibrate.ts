@@ -106,6 +106,13 @@ export interface ScoreFit {
 }
 
 /**
+ * I_E from which combined_z leaves the generative test out: fainter, it rarely sees what the morphology
+ * test does not, and taking the larger of the two only raised the threshold (chosen on an independent
+ * grid, docs/detection.md).
+ */
+export const DEFAULT_GENERATIVE_FAINT_LIMIT = 23;
+
+/**
  * The three calibrations in turn: the combined score takes the larger of the two calibrated tests
  * (morph_z alone from `generativeFaintLimit` on), so its map is fitted on the galaxies' agn_z and
  * morph_z as the first two maps make them. Galaxies without a finite SPREAD_MODEL take part in the

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { writeAtomically } from '../../atomic-file.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/card.js';
-import { fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
+import { DEFAULT_GENERATIVE_FAINT_LIMIT, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
 import type { SignificanceMap } from '../../model/card.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
@@ -34,12 +34,6 @@ interface CalibrateOptions {
   writeCard?: boolean;
 }
 
-/**
- * Fainter than this the generative test rarely sees what the morphology test does not, and taking the
- * larger of the two only raised the threshold (measured on an independent grid, docs/detection.md).
- */
-export const DEFAULT_GENERATIVE_FAINT_LIMIT = '23';
-
 export function register(program: Command): void {
   program
     .command('calibrate')
@@ -50,7 +44,7 @@ export function register(program: Command): void {
     .option('--per-magnitude <n>', 'galaxies per magnitude bin, each with its own map (0: one map for all magnitudes)', '2000')
     .option('--seed <n>', 'sampler seed', '1')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
-    .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", DEFAULT_GENERATIVE_FAINT_LIMIT)
+    .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", String(DEFAULT_GENERATIVE_FAINT_LIMIT))
     .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
     .option('--write-card', 'store the calibration, and the joint-fit choice, in the model card')
     .action(async (options: CalibrateOptions) => {
