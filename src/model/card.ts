@@ -138,6 +138,9 @@ export function readCard(cardPath: string): LoadedCard {
   const { crop, mask } = card.geometry ?? {};
   check(Number.isInteger(crop) && Number.isInteger(mask) && mask % 2 === 1 && mask < crop, 'geometry needs an integer crop and an odd mask smaller than it', cardPath);
   check(card.geometry.mask_shape === 'square' || card.geometry.mask_shape === 'circle', `unknown mask shape ${JSON.stringify(card.geometry.mask_shape)}`, cardPath);
+  // Compared with magnitudes, a string would pass silently (JavaScript coerces it).
+  const faintLimit = card.significance?.generative_faint_limit;
+  check(faintLimit === undefined || (typeof faintLimit === 'number' && Number.isFinite(faintLimit)), `significance.generative_faint_limit must be an I_E magnitude, got ${JSON.stringify(faintLimit)}`, cardPath);
   const dir = path.dirname(cardPath);
   const paths = { encoder: '', denoiser: '' };
   for (const role of ['encoder', 'denoiser'] as const) {

@@ -84,6 +84,14 @@ describe('model card checks', () => {
     await expect(CoreGenerator.load(cardPath, { device: 'cpu', threads: 1 })).rejects.toThrow(/denoiser input features has shape \[batch, \d+\], the card says \[batch, 7\]/);
   });
 
+  it('refuses a generative faint limit that is not a magnitude', () => {
+    const cardPath = path.join(dir, 'card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
+    expect(card.significance.generative_faint_limit).toBe(23);
+    writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, generative_faint_limit: '23' } }));
+    expect(() => readCard(cardPath)).toThrow(/significance.generative_faint_limit must be an I_E magnitude, got "23"/);
+  });
+
   it('refuses an unknown card schema', () => {
     const cardPath = path.join(dir, 'card.json');
     writeFileSync(cardPath, JSON.stringify({ ...JSON.parse(readFileSync(cardPath, 'utf8')), schema: 'other/1' }));
