@@ -33,6 +33,11 @@ function withError(value: number | null, error: number | null, digits = 3): stri
   return error === null ? value.toPrecision(digits) : `${value.toPrecision(digits)} ± ${error.toPrecision(2)}`;
 }
 
+/** A point-like row whose f_ps is below the cut: classed so by its profile (classify in detect/detect.ts). */
+function pointLikeByProfile(row: CatalogRow, config: DetectionSettings): boolean {
+  return row.candidate_class === 'point_like' && row.f_ps !== null && row.f_ps < config.thresholds.pointLikeFps;
+}
+
 /** The decision in words, naming the score and the threshold that made it. */
 export function decisionText(row: CatalogRow, config: DetectionSettings): string {
   const t = config.thresholds;
@@ -42,7 +47,7 @@ export function decisionText(row: CatalogRow, config: DetectionSettings): string
   const fps = row.f_ps === null ? 'n/a' : row.f_ps.toFixed(2);
   switch (row.candidate_class) {
     case 'point_like':
-      return row.f_ps !== null && row.f_ps < t.pointLikeFps
+      return pointLikeByProfile(row, config)
         ? `class point_like (not a candidate): ${name} ${z.toFixed(2)} > ${t.z}, a point-like profile (morph_z ${row.morph_z?.toFixed(2) ?? 'n/a'}) and f_ps ${fps} within two errors (${row.f_ps_err?.toFixed(2) ?? 'n/a'}) of ${t.pointLikeFps}`
         : `class point_like (not a candidate): ${name} ${z.toFixed(2)} > ${t.z} and f_ps ${fps} >= ${t.pointLikeFps}`;
     case 'qso':
@@ -86,15 +91,14 @@ export function plainSummary(row: CatalogRow, config: DetectionSettings): string
       : row.morph_z >= 0
         ? `Its profile is more point-like than normal galaxies of its magnitude at ${row.morph_z.toFixed(1)} sigma (spread_model ${row.spread_model?.toFixed(4) ?? 'n/a'}).`
         : `Its profile is as extended as normal galaxies of its magnitude or more (morph_z ${row.morph_z.toFixed(1)}).`;
-  const selection = row.combined_z === null ? 'sigma' : `sigma in the combined score (the more significant of the two tests, ${row.combined_z.toFixed(1)} here)`;
+  const selection = row.combined_z === null ? 'sigma' : `sigma in the combined score (the more significant of the two tests, or the morphology test alone for faint sources; ${row.combined_z.toFixed(1)} here)`;
   const fps = row.f_ps === null ? undefined : `${percent(row.f_ps)}${row.f_ps_err === null ? '' : ` ± ${percent(row.f_ps_err)}`}`;
   const share = fps === undefined ? 'no point-source fraction could be fitted' : `a point source would carry ${fps} of the light (f_ps)`;
   const decision = {
     none: `Not a candidate: candidates need more than ${t.z} ${selection}; ${share}.`,
     agn: `AGN candidate: above ${t.z} ${selection}, and ${share}, below the ${percent(t.qsoFps)} that makes a QSO.`,
     qso: `QSO candidate: above ${t.z} ${selection}, and ${share}, at least ${percent(t.qsoFps)} (point-like from ${percent(t.pointLikeFps)}).`,
-    point_like:
-      row.f_ps !== null && row.f_ps < t.pointLikeFps
+    point_like: pointLikeByProfile(row, config)
         ? `Point-like, not a candidate: its profile is as narrow as the PSF and ${share}, within two errors of ${percent(t.pointLikeFps)}: a star or a quasar without a visible host.`
         : `Point-like, not a candidate: ${share}, at least ${percent(t.pointLikeFps)}: a star or a quasar without a visible host.`,
   }[row.candidate_class];
