@@ -143,6 +143,7 @@ export const SCORE_BOUNDS = {
   ps_flux_err: [0, Infinity],
   f_ps: [-10, 10],
   f_ps_err: [0, 10],
+  f_ps_generative: [-10, 10],
   spread_model: [-1, 1],
 } as const satisfies Readonly<Record<string, readonly [number, number]>>;
 
@@ -158,6 +159,7 @@ export function scoreProblem(scores: SourceScores): string | undefined {
     // Null by design when the total flux is not positive.
     ['f_ps', scores.fPs],
     ['f_ps_err', scores.fPsErr],
+    ['f_ps_generative', scores.fPsGenerative],
     ['spread_model', scores.spreadModel],
   ];
   for (const [name, value] of values) {
@@ -184,10 +186,7 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
   const toMicrojansky = microjanskyPerUnit(cutout.magzero);
   const fPs = finiteOrNull(scores?.fPs);
   const agnZ = finiteOrNull(scores?.agnZ);
-  const { candidateClass, isCandidate } = classify(scores === undefined ? null : finiteOrNull(selectionZ(scores)), fPs, thresholds, {
-    fPsErr: finiteOrNull(scores?.fPsErr),
-    morphZ: finiteOrNull(scores?.morphZ),
-  });
+  const { candidateClass, isCandidate } = classify(scores === undefined ? null : finiteOrNull(selectionZ(scores)), fPs, thresholds);
   const flux = prepared.totalFlux;
   return {
     ...cutoutColumns(cutout),
@@ -206,6 +205,7 @@ export function sourceRow(cutout: CutoutSource, prepared: PreparedSource, scores
     ps_flux_ujy_err: finiteOrNull(scores === undefined ? null : scores.psFluxErr * toMicrojansky),
     f_ps: fPs,
     f_ps_err: finiteOrNull(scores?.fPsErr),
+    f_ps_generative: finiteOrNull(scores?.fPsGenerative),
     spread_model: finiteOrNull(scores?.spreadModel),
     morph_z: finiteOrNull(scores?.morphZ),
     combined_z: finiteOrNull(scores?.combinedZ),
@@ -245,7 +245,7 @@ function describe(error: unknown): string {
 }
 
 /** The measured columns of a row with nothing measured. */
-export const emptyScores = { x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, spread_model: null, morph_z: null, combined_z: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null } as const;
+export const emptyScores = { x_center: null, y_center: null, mag_vis: null, recon_error: null, chi2_core: null, chi2_dof: null, agn_z: null, agn_pvalue: null, ps_flux: null, ps_flux_err: null, ps_flux_ujy: null, ps_flux_ujy_err: null, f_ps: null, f_ps_err: null, f_ps_generative: null, spread_model: null, morph_z: null, combined_z: null, noise_sigma: null, n_samples: null, core_x: null, core_y: null } as const;
 
 export interface PreparedCutout {
   readonly cutout: CutoutSource;

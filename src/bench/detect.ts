@@ -9,7 +9,7 @@
  *
  * Thresholds at a false-positive rate are set on the survey set's normal galaxies and applied to the
  * grid's sources. Methods: vis-agn's selection score combined_z (with its f_ps) and, as the ablation,
- * its generative (agn_z) and morphology (morph_z) tests alone; Source Extractor's -SPREAD_MODEL (point
+ * its generative (agn_z, with the generative ratio f_ps_generative) and morphology (morph_z) tests alone; Source Extractor's -SPREAD_MODEL (point
  * sources sit at 0, extended light above) and CLASS_STAR with the true PSF; the Sérsic + PSF
  * least-squares fit with the true PSF (src/baseline/sersic-psf.ts), ranked by its f_PS and by its
  * chi2 gain over the host alone; the concentration index (src/baseline/concentration.ts). The peers
@@ -193,6 +193,7 @@ async function benchPopulation(population: string, settings: Settings) {
   const generativeOnly: Scores = new Map();
   const morphologyOnly: Scores = new Map();
   const oursFps: Scores = new Map();
+  const generativeFps: Scores = new Map();
   const selected = new Map<bigint, boolean>();
   let runSeconds = 0;
   for (const [name, set] of [['survey', survey], ['grid', grid]] as const) {
@@ -203,6 +204,7 @@ async function benchPopulation(population: string, settings: Settings) {
       generativeOnly.set(row.object_id, row.agn_z);
       morphologyOnly.set(row.object_id, row.morph_z);
       oursFps.set(row.object_id, row.f_ps);
+      generativeFps.set(row.object_id, row.f_ps_generative);
       selected.set(row.object_id, row.is_candidate);
     }
   }
@@ -221,7 +223,7 @@ async function benchPopulation(population: string, settings: Settings) {
   const combined = card.significance?.combined !== undefined;
   const methods: Method[] = [{ name: `vis-agn ${combined ? 'combined_z' : 'agn_z'} (${card.name})`, scores: ours, fps: oursFps }];
   if (combined) {
-    methods.push({ name: 'vis-agn agn_z alone (generative)', scores: generativeOnly, fps: oursFps });
+    methods.push({ name: 'vis-agn agn_z and f_ps_generative alone (generative)', scores: generativeOnly, fps: generativeFps });
     methods.push({ name: 'vis-agn morph_z alone (morphology)', scores: morphologyOnly });
   }
   let sextractor: { timing: ReturnType<typeof summariseTiming>; measured: number } | null = null;

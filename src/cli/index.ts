@@ -11,6 +11,7 @@ import { Command, CommanderError, type Option } from 'commander';
 
 import { EXIT_CODES, VisAgnError } from '../errors.js';
 import * as calibrate from './commands/calibrate.js';
+import * as calibrateFps from './commands/calibrate-fps.js';
 import * as completeness from './commands/completeness.js';
 import * as exportCommand from './commands/export.js';
 import * as fitsinfo from './commands/fitsinfo.js';
@@ -26,7 +27,7 @@ import * as stamps from './commands/stamps.js';
 import * as start from './commands/start.js';
 import * as train from './commands/train.js';
 
-const COMMANDS: readonly { register(program: Command): void }[] = [start, run, plan, slurm, inject, inspect, report, fitsinfo, stamps, train, modelQuality, calibrate, exportCommand, completeness, simulate];
+const COMMANDS: readonly { register(program: Command): void }[] = [start, run, plan, slurm, inject, inspect, report, fitsinfo, stamps, train, modelQuality, calibrate, calibrateFps, exportCommand, completeness, simulate];
 
 function packageVersion(): string {
   // Two levels up from both src/cli and dist/cli.

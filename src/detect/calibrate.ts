@@ -13,10 +13,11 @@ import type { CoreGenerator } from '../model/generator.js';
 import type { Shards } from '../sim/read-shards.js';
 import { quantileOf } from '../ground/stats.js';
 import { upperTailPValue } from './core-scores.js';
-import type { SignificanceCalibration, SignificanceMap } from '../model/card.js';
+import type { ScoreCalibration, SignificanceCalibration, SignificanceMap } from '../model/card.js';
 import { fluxToMag } from '../ground/vis.js';
 import { applySignificanceCalibration, combinedRawZ, morphologyRawZ, UNCALIBRATED, type SamplingOptions } from './detect.js';
 import { scoreShards } from './shards.js';
+import type { FpsSample } from './fps-estimate.js';
 
 export interface SignificanceFit extends SignificanceMap {
   readonly galaxies: number;
@@ -135,13 +136,38 @@ export function fitScoreCalibration(galaxies: readonly GalaxyScores[], perBin: n
   return { generative, morphology, combined };
 }
 
-/** Uncalibrated (Gaussianised) z, SPREAD_MODEL and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
-export async function rawGalaxyScores(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, onProgress?: (done: number, total: number) => void): Promise<GalaxyScores[]> {
+/**
+ * SPREAD_MODEL's radius (px) for calibrations fitted from now on: over the 3x3 core the point source
+ * dominates, where over 5 px the host's light dilutes it (chosen on an independent grid, docs/detection.md).
+ */
+export const DEFAULT_SPREAD_RADIUS = 1.5;
+
+/** Scores that are not yet calibrated, with SPREAD_MODEL over `morphologyRadius` (the card's, or the unrecorded default, when undefined). */
+function uncalibrated(morphologyRadius: number | undefined): ScoreCalibration {
+  return morphologyRadius === undefined ? UNCALIBRATED : { ...UNCALIBRATED, morphology_radius: morphologyRadius };
+}
+
+/** Uncalibrated (Gaussianised) z, SPREAD_MODEL (over `morphologyRadius`) and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
+export async function rawGalaxyScores(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, morphologyRadius: number | undefined, onProgress?: (done: number, total: number) => void): Promise<GalaxyScores[]> {
   const galaxies = shards.truth.flatMap((t, i) => (t.cls === 'galaxy' ? [i] : [])).slice(0, limit);
-  const scored = await scoreShards(generator, shards, { sampling, calibration: UNCALIBRATED, rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
+  const scored = await scoreShards(generator, shards, { sampling, calibration: uncalibrated(morphologyRadius), rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
   return scored.flatMap((s) =>
     s.scores === undefined || !Number.isFinite(s.scores.agnZ)
       ? []
       : [{ z: s.scores.agnZ, spread: s.scores.spreadModel, magnitude: s.prepared.totalFlux > 0 ? fluxToMag(s.prepared.totalFlux) : Number.NaN }],
+  );
+}
+
+/**
+ * Every scorable stamp of `shards` as the f_PS regression sees it (fps-estimate.ts): true f_PS (1 for
+ * a star), the generative ratio, SPREAD_MODEL (over `morphologyRadius`) and the Kron magnitude. Scored
+ * without any calibration, so the ratio is the generative one whatever the card holds.
+ */
+export async function fpsSamples(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, morphologyRadius: number | undefined, onProgress?: (done: number, total: number) => void): Promise<FpsSample[]> {
+  const scored = await scoreShards(generator, shards, { sampling, calibration: uncalibrated(morphologyRadius), rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) });
+  return scored.flatMap((s) =>
+    s.scores?.fPsGenerative == null || !(s.prepared.totalFlux > 0)
+      ? []
+      : [{ trueFps: s.truth.cls === 'star' ? 1 : s.truth.fps, generativeFps: s.scores.fPsGenerative, spread: s.scores.spreadModel, magnitude: fluxToMag(s.prepared.totalFlux) }],
   );
 }

@@ -17,6 +17,7 @@ import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource, type Fitt
 import { kronFlux, type PreparedSource } from './prepare.js';
 import type { PsfStamp } from '../ground/psf.js';
 import { gaussianisedZ } from './significance.js';
+import { estimateFps } from './fps-estimate.js';
 
 function applyMap(z: number, map: SignificanceMap): number {
   const { knots, scale } = map;
@@ -100,27 +101,15 @@ export function selectionZ(scores: Pick<SourceScores, 'agnZ' | 'combinedZ'>): nu
   return Number.isFinite(scores.combinedZ) ? scores.combinedZ : scores.agnZ;
 }
 
-/** What classify needs beyond the selection score and f_PS to call a source consistent with a point source alone. */
-export interface PointLikeEvidence {
-  readonly fPsErr: number | null;
-  readonly morphZ: number | null;
-}
-
-/** f_PS this many of its errors below the point-like cut still counts as reaching it, where the profile is point-like. */
-const POINT_LIKE_FPS_ERRORS = 2;
-
 /**
  * Point-like sources carry a significant excess too, but a star and a host-less QSO look the same in
  * VIS alone: they are classed apart and left out of the AGN/QSO candidates. `z` is the selection score.
- * A source is point-like when its f_PS reaches the cut, or when its profile is as narrow as the PSF
- * (morph_z above the selection threshold) and its f_PS is within two errors of the cut: the regenerations
- * take part of a faint star for host (median f_PS 0.45 at I_E 24-25), which would otherwise make it a QSO.
+ * f_PS decides between the classes; where the card has the f_PS regression, it already weighs the
+ * profile (a faint star's generative ratio alone is 0.45 at I_E 24-25, fps-estimate.ts).
  */
-export function classify(z: number | null, fPs: number | null, thresholds: Thresholds, evidence: PointLikeEvidence = { fPsErr: null, morphZ: null }): Classification {
+export function classify(z: number | null, fPs: number | null, thresholds: Thresholds): Classification {
   if (z === null || !(z > thresholds.z)) return { candidateClass: 'none', isCandidate: false };
-  const morphologyPointLike = evidence.morphZ !== null && evidence.morphZ > thresholds.z && evidence.fPsErr !== null;
-  const reach = fPs === null ? Number.NaN : fPs + (morphologyPointLike ? POINT_LIKE_FPS_ERRORS * evidence.fPsErr! : 0);
-  if (reach >= thresholds.pointLikeFps) return { candidateClass: 'point_like', isCandidate: false };
+  if (fPs !== null && fPs >= thresholds.pointLikeFps) return { candidateClass: 'point_like', isCandidate: false };
   if (fPs !== null && fPs >= thresholds.qsoFps) return { candidateClass: 'qso', isCandidate: true };
   return { candidateClass: 'agn', isCandidate: true };
 }
@@ -151,9 +140,14 @@ export interface SamplingOptions {
 export interface SourceScores extends CoreScores {
   readonly agnZ: number;
   readonly agnPValue: number;
-  /** ps_flux / total flux; null when the total flux is not positive or below ps_flux_err. */
+  /**
+   * f_PS: the card's regression on the generative ratio and SPREAD_MODEL (fps-estimate.ts) where the
+   * card has one, else the generative ratio; null when the total flux is not positive or below ps_flux_err.
+   */
   readonly fPs: number | null;
   readonly fPsErr: number | null;
+  /** ps_flux / total flux, the generative measurement f_PS is estimated from; null as fPs. */
+  readonly fPsGenerative: number | null;
   /** SPREAD_MODEL around the core (morphology.ts), with the PSF at the sub-pixel peak. */
   readonly spreadModel: number;
   /** Calibrated significance of -spreadModel; NaN where the card has no morphology calibration. */
@@ -184,12 +178,15 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
   // A total flux below the point-source flux's own uncertainty leaves the ratio undefined (a faint
   // galaxy's Kron flux near zero gave f_ps of -20), not absurd: no f_ps rather than a withheld row.
   const measurable = Number.isFinite(total) && total > 0 && raw.psFluxErr <= total;
+  const fPsGenerative = measurable ? raw.psFlux / total : null;
+  const regressed = fPsGenerative !== null && calibration.f_ps !== undefined && Number.isFinite(spread) && Number.isFinite(magnitude) ? estimateFps(calibration.f_ps, fPsGenerative, spread, magnitude) : undefined;
   return {
     ...raw,
     agnZ,
     agnPValue: upperTailPValue(agnZ),
-    fPs: measurable ? raw.psFlux / total : null,
-    fPsErr: measurable ? raw.psFluxErr / total : null,
+    fPs: regressed?.fPs ?? fPsGenerative,
+    fPsErr: regressed?.fPsErr ?? (measurable ? raw.psFluxErr / total : null),
+    fPsGenerative,
     spreadModel: spread,
     morphZ,
     combinedZ,
@@ -297,7 +294,7 @@ export async function detectBatch(
     lap('scoring');
   }
   chosen.forEach((s, k) => {
-    const spread = spreadModel(s.prepared.crop, crop, psfs[k]!.psf);
+    const spread = spreadModel(s.prepared.crop, crop, psfs[k]!.psf, calibration.morphology_radius);
     const { raw, cores, g, pointSource } = final[k]!;
     const total = pointSourcePlusHostFlux(s.prepared, crop, psfs[k]!.psf, raw.psFlux);
     const scores = calibrate(raw, s.prepared, calibration, cores.slice(g * S * pixels, (g + 1) * S * pixels), spread, total);

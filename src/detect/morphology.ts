@@ -46,8 +46,14 @@ function broadeningKernel(h: number): Float64Array {
   return Float64Array.from({ length: 9 }, (_, i) => taps[i % 3]! * taps[Math.floor(i / 3)]!);
 }
 
-/** SPREAD_MODEL of the source at the centre of `crop` (side x side), `psf` centred on its light. */
-export function spreadModel(crop: ArrayLike<number>, side: number, psf: PsfStamp, radius = 5): number {
+/**
+ * The radius (px) of cards calibrated before the card recorded one (`significance.morphology_radius`):
+ * Source Extractor's footprint-wide fit, roughly.
+ */
+export const UNRECORDED_SPREAD_RADIUS = 5;
+
+/** SPREAD_MODEL of the source at the centre of `crop` (side x side) over the pixels within `radius`, `psf` centred on its light. */
+export function spreadModel(crop: ArrayLike<number>, side: number, psf: PsfStamp, radius = UNRECORDED_SPREAD_RADIUS): number {
   const kernel = broadeningKernel(psfFwhm(psf) * SCALE_PER_FWHM);
   const n = psf.size;
   const half = (n - 1) / 2;

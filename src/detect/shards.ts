@@ -7,7 +7,7 @@
 import type { CoreGenerator } from '../model/generator.js';
 import { q1Psfs, type Psf } from '../ground/psf.js';
 import type { Shards, ShardTruth } from '../sim/read-shards.js';
-import type { SignificanceCalibration } from '../model/card.js';
+import type { ScoreCalibration } from '../model/card.js';
 import { detectBatch, type SamplingOptions, type SourceScores } from './detect.js';
 import { prepareSource, type PreparedSource } from './prepare.js';
 
@@ -20,7 +20,7 @@ export interface ScoredStamp {
 
 export interface ShardScoring {
   readonly sampling: SamplingOptions;
-  readonly calibration: SignificanceCalibration;
+  readonly calibration: ScoreCalibration;
   readonly rmsToSigma: number;
   readonly batch?: number;
   readonly onProgress?: (done: number, total: number) => void;

@@ -33,11 +33,6 @@ function withError(value: number | null, error: number | null, digits = 3): stri
   return error === null ? value.toPrecision(digits) : `${value.toPrecision(digits)} ± ${error.toPrecision(2)}`;
 }
 
-/** A point-like row whose f_ps is below the cut: classed so by its profile (classify in detect/detect.ts). */
-function pointLikeByProfile(row: CatalogRow, config: DetectionSettings): boolean {
-  return row.candidate_class === 'point_like' && row.f_ps !== null && row.f_ps < config.thresholds.pointLikeFps;
-}
-
 /** The decision in words, naming the score and the threshold that made it. */
 export function decisionText(row: CatalogRow, config: DetectionSettings): string {
   const t = config.thresholds;
@@ -47,9 +42,7 @@ export function decisionText(row: CatalogRow, config: DetectionSettings): string
   const fps = row.f_ps === null ? 'n/a' : row.f_ps.toFixed(2);
   switch (row.candidate_class) {
     case 'point_like':
-      return pointLikeByProfile(row, config)
-        ? `class point_like (not a candidate): ${name} ${z.toFixed(2)} > ${t.z}, a point-like profile (morph_z ${row.morph_z?.toFixed(2) ?? 'n/a'}) and f_ps ${fps} within two errors (${row.f_ps_err?.toFixed(2) ?? 'n/a'}) of ${t.pointLikeFps}`
-        : `class point_like (not a candidate): ${name} ${z.toFixed(2)} > ${t.z} and f_ps ${fps} >= ${t.pointLikeFps}`;
+      return `class point_like (not a candidate): ${name} ${z.toFixed(2)} > ${t.z} and f_ps ${fps} >= ${t.pointLikeFps}`;
     case 'qso':
       return `class qso (candidate): ${name} ${z.toFixed(2)} > ${t.z} and ${t.qsoFps} <= f_ps ${fps} < ${t.pointLikeFps}`;
     default:
@@ -98,9 +91,7 @@ export function plainSummary(row: CatalogRow, config: DetectionSettings): string
     none: `Not a candidate: candidates need more than ${t.z} ${selection}; ${share}.`,
     agn: `AGN candidate: above ${t.z} ${selection}, and ${share}, below the ${percent(t.qsoFps)} that makes a QSO.`,
     qso: `QSO candidate: above ${t.z} ${selection}, and ${share}, at least ${percent(t.qsoFps)} (point-like from ${percent(t.pointLikeFps)}).`,
-    point_like: pointLikeByProfile(row, config)
-        ? `Point-like, not a candidate: its profile is as narrow as the PSF and ${share}, within two errors of ${percent(t.pointLikeFps)}: a star or a quasar without a visible host.`
-        : `Point-like, not a candidate: ${share}, at least ${percent(t.pointLikeFps)}: a star or a quasar without a visible host.`,
+    point_like: `Point-like, not a candidate: ${share}, at least ${percent(t.pointLikeFps)}: a star or a quasar without a visible host.`,
   }[row.candidate_class];
   const sentences = morphology === undefined ? [excess, decision] : [excess, morphology, decision];
   if (row.chi2_core !== null && row.chi2_dof !== null && row.chi2_dof > 0) {

@@ -54,6 +54,32 @@ export interface ScoreCalibration extends SignificanceCalibration {
   readonly combined?: SignificanceCalibration;
   /** I_E from which combined_z is morph_z's test alone (the generative test left out); absent: never. */
   readonly generative_faint_limit?: number;
+  /** Radius (px) of the pixels SPREAD_MODEL is computed over, as the morphology maps were fitted; absent: 5. */
+  readonly morphology_radius?: number;
+  /** The f_PS regression (detect/fps-estimate.ts); absent: f_ps is the generative ratio ps_flux / total. */
+  readonly f_ps?: FpsCalibration;
+}
+
+/**
+ * f_PS regressed on the generative ratio and SPREAD_MODEL (vis-agn calibrate-fps): per magnitude bin
+ * (at the bin's median I_E), the coefficients of the mean and of the squared residual over the
+ * features `features` names (detect/fps-estimate.ts).
+ */
+/**
+ * The features the f_PS regression is a cubic in (detect/fps-estimate.ts computes them): a card fitted
+ * on other features is refused at load, not misapplied.
+ */
+export const FPS_FEATURES = 'cubic(generative_fps, spread_model/0.01)/1';
+export const FPS_FEATURE_COUNT = 8;
+
+export interface FpsCalibration {
+  readonly features: string;
+  readonly magnitudes: readonly number[];
+  readonly mean: readonly (readonly number[])[];
+  readonly variance: readonly (readonly number[])[];
+  /** Whether the ratio it was fitted on came from the joint point-source fit, and the SPREAD_MODEL radius it was fitted with. */
+  readonly joint_fit?: boolean;
+  readonly morphology_radius?: number;
 }
 
 export interface GraphCard {
@@ -125,6 +151,17 @@ function check(condition: unknown, reason: string, file: string): asserts condit
   if (!condition) throw new ModelError(`model card: ${reason}`, { file });
 }
 
+function checkFpsCalibration(fit: FpsCalibration | undefined, morphologyRadius: number | undefined, cardPath: string): void {
+  if (fit === undefined) return;
+  check(fit.morphology_radius === morphologyRadius, `significance.f_ps was fitted on SPREAD_MODEL over ${fit.morphology_radius ?? 'the unrecorded'} px, the card computes it over ${morphologyRadius ?? 'the unrecorded'} px (refit with vis-agn calibrate-fps)`, cardPath);
+  check(fit.features === FPS_FEATURES, `significance.f_ps was fitted on features ${JSON.stringify(fit.features)}; this version computes ${FPS_FEATURES} (refit with vis-agn calibrate-fps)`, cardPath);
+  const bins = fit.magnitudes?.length ?? 0;
+  const width = FPS_FEATURE_COUNT;
+  const coefficients = (table: FpsCalibration['mean'] | undefined) => Array.isArray(table) && table.length === bins && table.every((row) => Array.isArray(row) && row.length === width && row.every((x) => typeof x === 'number' && Number.isFinite(x)));
+  check(bins > 0 && fit.magnitudes.every((m, i) => typeof m === 'number' && Number.isFinite(m) && (i === 0 || m > fit.magnitudes[i - 1]!)), 'significance.f_ps needs increasing finite magnitudes', cardPath);
+  check(coefficients(fit.mean) && coefficients(fit.variance), `significance.f_ps needs ${width} finite mean and variance coefficients for each of its ${bins} magnitudes`, cardPath);
+}
+
 export function readCard(cardPath: string): LoadedCard {
   if (!existsSync(cardPath)) throw new ModelError('model card not found', { file: cardPath });
   let card: ModelCard;
@@ -141,6 +178,9 @@ export function readCard(cardPath: string): LoadedCard {
   // Compared with magnitudes, a string would pass silently (JavaScript coerces it).
   const faintLimit = card.significance?.generative_faint_limit;
   check(faintLimit === undefined || (typeof faintLimit === 'number' && Number.isFinite(faintLimit)), `significance.generative_faint_limit must be an I_E magnitude, got ${JSON.stringify(faintLimit)}`, cardPath);
+  const radius = card.significance?.morphology_radius;
+  check(radius === undefined || (typeof radius === 'number' && radius >= 1 && radius <= 10), `significance.morphology_radius must be a radius of 1-10 pixels, got ${JSON.stringify(radius)}`, cardPath);
+  checkFpsCalibration(card.significance?.f_ps, radius, cardPath);
   const dir = path.dirname(cardPath);
   const paths = { encoder: '', denoiser: '' };
   for (const role of ['encoder', 'denoiser'] as const) {

@@ -72,7 +72,11 @@ describe('vis-agn run', () => {
       expect(row.agn_pvalue).toBeGreaterThanOrEqual(0);
       expect(row.agn_pvalue).toBeLessThanOrEqual(1);
       expect(row.ps_flux_err).toBeGreaterThan(0);
-      expect(row.f_ps_err).toBeCloseTo(row.ps_flux_err! / (row.ps_flux! / row.f_ps!), 6);
+      // The default card regresses f_ps on the generative ratio (kept beside it) and SPREAD_MODEL.
+      expect(row.f_ps_generative).not.toBeNull();
+      expect(row.f_ps).toBeGreaterThanOrEqual(0);
+      expect(row.f_ps).toBeLessThanOrEqual(1);
+      expect(row.f_ps_err).toBeGreaterThanOrEqual(0.01);
     }
     expect(catalog.metadata.executionProvider).toBe('cpu');
     expect(catalog.metadata.inputs).toEqual([path.join(dir, 'sim', 'cutouts'), path.join(dir, 'bare.fits')]);

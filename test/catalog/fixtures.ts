@@ -63,6 +63,7 @@ export function makeRows(n: number, seed = 1): CatalogRow[] {
       ps_flux_ujy_err: maybe(next() * 0.5248),
       f_ps: maybe(next()),
       f_ps_err: maybe(next() * 0.1),
+      f_ps_generative: maybe(next() * 1.2 - 0.1),
       spread_model: maybe(float(0.02)),
       noise_sigma: maybe(0.0027 + next() * 0.001),
       n_samples: i === 3 ? 2 ** 31 - 1 : maybe(16),

@@ -7,6 +7,7 @@ import { subtractPointSource } from '../../src/detect/joint-fit.js';
 import { q1Psfs } from '../../src/ground/psf.js';
 import { gaussianisedZ } from '../../src/detect/significance.js';
 import type { PreparedSource } from '../../src/detect/prepare.js';
+import { FPS_FEATURES } from '../../src/model/card.js';
 
 describe('classify', () => {
   const t = DEFAULT_THRESHOLDS;
@@ -19,16 +20,6 @@ describe('classify', () => {
     [8, 0.95, 'point_like', false],
   ] as const)('agn_z %p, f_ps %p -> %s', (z, fps, cls, candidate) => {
     expect(classify(z, fps, t)).toEqual({ candidateClass: cls, isCandidate: candidate });
-  });
-
-  test('a point-like profile lets an f_ps within two errors of the cut make a source point-like', () => {
-    const pointLike = { fPsErr: 0.15, morphZ: 4 };
-    expect(classify(5, 0.65, t, pointLike).candidateClass).toBe('point_like');
-    expect(classify(5, 0.55, t, pointLike).candidateClass).toBe('qso');
-    // An extended profile, or no morphology at all: f_ps alone decides.
-    expect(classify(5, 0.65, t, { fPsErr: 0.15, morphZ: 1 }).candidateClass).toBe('qso');
-    expect(classify(5, 0.65, t).candidateClass).toBe('qso');
-    expect(classify(5, null, t, pointLike).candidateClass).toBe('agn');
   });
 
   test('thresholds are the ones given', () => {
@@ -97,6 +88,28 @@ describe('calibrate', () => {
     expect(at(23.1).combinedZ).toBeCloseTo(at(23.1).morphZ, 12);
     expect(at(23.1).morphZ).toBeLessThan(0);
     expect(at(23.1).agnZ).toBeGreaterThan(3);
+  });
+});
+
+describe("the card's f_PS regression", () => {
+  const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 6 };
+  const prepared = { totalFlux: 10, observedCore: new Float32Array(25) } as PreparedSource;
+  // f_PS = 0.1 + 2 g at every magnitude; error sqrt(0.01) = 0.1.
+  const f_ps = { features: FPS_FEATURES, magnitudes: [22], mean: [[0.1, 2, 0, 0, 0, 0, 0, 0]], variance: [[0.01, 0, 0, 0, 0, 0, 0, 0]] };
+
+  test('gives f_ps and its error, and keeps the generative ratio beside them', () => {
+    const scores = calibrate(raw, prepared, { offset: 0, scale: 1, f_ps }, new Float32Array(16 * 25), 0.01);
+    expect(scores.fPsGenerative).toBeCloseTo(0.2, 12);
+    expect(scores.fPs).toBeCloseTo(0.5, 12);
+    expect(scores.fPsErr).toBeCloseTo(0.1, 12);
+  });
+
+  test('leaves the generative ratio as f_ps without a regression or without a SPREAD_MODEL', () => {
+    for (const [calibration, spread] of [[{ offset: 0, scale: 1 }, 0.01], [{ offset: 0, scale: 1, f_ps }, Number.NaN]] as const) {
+      const scores = calibrate(raw, prepared, calibration, new Float32Array(16 * 25), spread);
+      expect(scores.fPs).toBeCloseTo(0.2, 12);
+      expect(scores.fPsErr).toBeCloseTo(0.05, 12);
+    }
   });
 });
 

@@ -9,6 +9,8 @@ import { MICROJANSKY_PER_UNIT } from '../../src/ground/vis.js';
 import { simulateObject } from '../../src/sim/products.js';
 import { moffatPsf, type Psf } from '../../src/ground/psf.js';
 import { psfCoreWeights } from '../../src/model/core-flux.js';
+import { shiftPsf, subpixelPeak } from '../../src/detect/joint-fit.js';
+import { spreadModel } from '../../src/detect/morphology.js';
 import { buildRecipe } from '../../src/sim/recipe.js';
 
 let generator: CoreGenerator;
@@ -49,6 +51,17 @@ describe('the joint point-source fit', () => {
       expect(Math.max(Math.abs(fitted.dx), Math.abs(fitted.dy))).toBeLessThanOrEqual(0.5);
       expect(plain[k]!.pointSource).toBeUndefined();
     });
+  });
+
+  test("computes SPREAD_MODEL over the card's radius, at the sub-pixel peak", async () => {
+    const galaxies = sources([0, 0.3], 4);
+    for (const radius of [1.5, 5]) {
+      const scores = await detectBatch(generator, galaxies, { ...sampling, jointFit: false }, { ...UNCALIBRATED, morphology_radius: radius });
+      galaxies.forEach(({ prepared }, k) => {
+        const { dx, dy } = subpixelPeak(prepared.crop, generator.crop);
+        expect(scores[k]!.spreadModel).toBe(spreadModel(prepared.crop, generator.crop, shiftPsf(prepared.psf, dx, dy), radius));
+      });
+    }
   });
 
   test('does not invent point sources in normal galaxies: their f_ps stays near zero', async () => {

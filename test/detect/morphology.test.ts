@@ -41,3 +41,21 @@ describe('SPREAD_MODEL', () => {
     expect(agn).toBeGreaterThan(0);
   });
 });
+
+describe('SPREAD_MODEL over a radius', () => {
+  test('counts no light beyond its radius', () => {
+    const psf = defaultVisPsf();
+    const host = blob(3, 10);
+    const c = Math.floor(side / 2);
+    const withRing = Float32Array.from(host, (v, i) => (Math.hypot((i % side) - c, Math.floor(i / side) - c) > 2.5 ? v + 0.5 : v));
+    expect(spreadModel(withRing, side, psf, 1.5)).toBe(spreadModel(host, side, psf, 1.5));
+    expect(spreadModel(withRing, side, psf, 5)).not.toBe(spreadModel(host, side, psf, 5));
+  });
+
+  test("over the core alone, a point source lowers a host's spread by a larger share than over 5 px", () => {
+    const psf = defaultVisPsf();
+    const host = blob(3, 10);
+    const drop = (radius: number) => 1 - spreadModel(withPoint(host, 1), side, psf, radius) / spreadModel(host, side, psf, radius);
+    expect(drop(1.5)).toBeGreaterThan(drop(5));
+  });
+});

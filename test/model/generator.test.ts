@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ModelError } from '../../src/errors.js';
-import { defaultCardPath, readCard } from '../../src/model/card.js';
+import { defaultCardPath, FPS_FEATURE_COUNT, FPS_FEATURES, readCard } from '../../src/model/card.js';
 import { CoreGenerator } from '../../src/model/generator.js';
 import { samplerNoise } from '../../src/model/noise.js';
 import { checkParity } from '../../src/model/parity.js';
@@ -90,6 +90,35 @@ describe('model card checks', () => {
     expect(card.significance.generative_faint_limit).toBe(23);
     writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, generative_faint_limit: '23' } }));
     expect(() => readCard(cardPath)).toThrow(/significance.generative_faint_limit must be an I_E magnitude, got "23"/);
+  });
+
+  it('refuses an f_PS regression fitted on other features or with missing coefficients', () => {
+    const cardPath = path.join(dir, 'card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
+    const row = Array.from({ length: FPS_FEATURE_COUNT }, () => 0.1);
+    const f_ps = { features: FPS_FEATURES, magnitudes: [21, 23], mean: [row, row], variance: [row, row], morphology_radius: card.significance.morphology_radius };
+    const write = (fit: unknown) => writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, f_ps: fit } }));
+    write(f_ps);
+    expect(() => readCard(cardPath)).not.toThrow();
+    write({ ...f_ps, features: 'quadratic(generative_fps)/1' });
+    expect(() => readCard(cardPath)).toThrow(/significance.f_ps was fitted on features "quadratic\(generative_fps\)\/1"; this version computes/);
+    write({ ...f_ps, mean: [row, row.slice(1)] });
+    expect(() => readCard(cardPath)).toThrow(/needs 8 finite mean and variance coefficients for each of its 2 magnitudes/);
+    write({ ...f_ps, magnitudes: [23, 21] });
+    expect(() => readCard(cardPath)).toThrow(/increasing finite magnitudes/);
+    // Fitted on SPREAD_MODEL over another radius than the card computes it over.
+    write({ ...f_ps, morphology_radius: 4 });
+    expect(() => readCard(cardPath)).toThrow(/significance.f_ps was fitted on SPREAD_MODEL over 4 px, the card computes it over/);
+  });
+
+  it('refuses a SPREAD_MODEL radius that is not 1-10 pixels', () => {
+    const cardPath = path.join(dir, 'card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
+    const { f_ps: _fitted, ...maps } = card.significance;
+    for (const radius of [0.5, '2', 12]) {
+      writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...maps, morphology_radius: radius } }));
+      expect(() => readCard(cardPath)).toThrow(/significance.morphology_radius must be a radius of 1-10 pixels/);
+    }
   });
 
   it('refuses an unknown card schema', () => {

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { writeAtomically } from '../../atomic-file.js';
 import { CoreGenerator } from '../../model/generator.js';
 import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/card.js';
-import { DEFAULT_GENERATIVE_FAINT_LIMIT, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
+import { DEFAULT_GENERATIVE_FAINT_LIMIT, DEFAULT_SPREAD_RADIUS, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
 import type { SignificanceMap } from '../../model/card.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
@@ -31,6 +31,7 @@ interface CalibrateOptions {
   jointFit?: string;
   perMagnitude: string;
   generativeFaintLimit: string;
+  morphologyRadius: string;
   writeCard?: boolean;
 }
 
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'sampler seed', '1')
     .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", String(DEFAULT_GENERATIVE_FAINT_LIMIT))
+    .option('--morphology-radius <px>', 'radius of the pixels around the core SPREAD_MODEL (morph_z) is computed over', String(DEFAULT_SPREAD_RADIUS))
     .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
     .option('--write-card', 'store the calibration, and the joint-fit choice, in the model card')
     .action(async (options: CalibrateOptions) => {
@@ -56,10 +58,11 @@ export function register(program: Command): void {
       const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }), jointFit } as const;
       const perBin = numberOption('--per-magnitude', options.perMagnitude, { min: 0, integer: true });
       const generativeFaintLimit = options.generativeFaintLimit === 'none' ? Number.POSITIVE_INFINITY : numberOption('--generative-faint-limit', options.generativeFaintLimit, { min: 15, max: 30 });
+      const morphologyRadius = numberOption('--morphology-radius', options.morphologyRadius, { min: 1, max: 10 });
       if (perBin > 0 && perBin < 100) throw new UsageError(`--per-magnitude needs at least 100 galaxies per bin (or 0 for none), got ${perBin}`);
       let galaxies: GalaxyScores[];
       try {
-        galaxies = await rawGalaxyScores(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), stderrProgress('calibrate', false, 'galaxies'));
+        galaxies = await rawGalaxyScores(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), morphologyRadius, stderrProgress('calibrate', false, 'galaxies'));
       } finally {
         await generator.release();
       }
@@ -85,8 +88,13 @@ export function register(program: Command): void {
           ...(fit.by_magnitude === undefined ? {} : { by_magnitude: { magnitudes: fit.by_magnitude.magnitudes.map(round), maps: fit.by_magnitude.maps.map(rounded), galaxies: fit.binGalaxies } }),
           galaxies: fit.galaxies,
         });
-        const significance = { ...stored(fits.generative), morphology: stored(fits.morphology), combined: stored(fits.combined), ...(Number.isFinite(generativeFaintLimit) ? { generative_faint_limit: generativeFaintLimit } : {}), shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
-        const updated = { ...card, sampler: { ...card.sampler, joint_fit: jointFit }, significance };
+        const significance = { ...stored(fits.generative), morphology: stored(fits.morphology), combined: stored(fits.combined), ...(Number.isFinite(generativeFaintLimit) ? { generative_faint_limit: generativeFaintLimit } : {}), morphology_radius: morphologyRadius, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
+        // The f_PS regression is fitted on the generative ratio and SPREAD_MODEL, which these maps do not
+        // change: it stays, unless the joint fit changes the ratio or another radius SPREAD_MODEL.
+        const previous = card.significance?.f_ps;
+        const fpsRegression = previous?.joint_fit === jointFit && previous.morphology_radius === morphologyRadius ? previous : undefined;
+        if (previous !== undefined && fpsRegression === undefined) process.stdout.write(`dropped the card's f_PS regression (fitted with joint fit ${previous.joint_fit === true ? 'on' : 'off'} and SPREAD_MODEL over ${previous.morphology_radius ?? 'an unrecorded radius'} px): refit it with vis-agn calibrate-fps\n`);
+        const updated = { ...card, sampler: { ...card.sampler, joint_fit: jointFit }, significance: { ...significance, ...(fpsRegression === undefined ? {} : { f_ps: fpsRegression }) } };
         await writeAtomically(options.model, (file) => file.write(Buffer.from(`${JSON.stringify(updated, null, 1)}\n`)));
         process.stdout.write(`wrote the calibration into ${options.model}\n`);
       }
