@@ -1,6 +1,7 @@
 /**
  * Options several commands share, read the same way by each: numbers with their ranges, the device,
- * and the detection options of the commands that score sources (run, inject, inspect).
+ * the detection options of the commands that score sources (run, inject, inspect), and the card and
+ * scoring of the commands that calibrate it (calibrate, calibrate-fps).
  */
 
 import { availableParallelism } from 'node:os';
@@ -9,11 +10,12 @@ import type { Command } from 'commander';
 
 import type { ScoringOptions } from '../batch/run.js';
 import { DEFAULT_HDU_NAMES } from '../cutout/from-files.js';
-import { DEFAULT_THRESHOLDS } from '../detect/detect.js';
+import { DEFAULT_THRESHOLDS, type SamplingOptions } from '../detect/detect.js';
 import type { DetectionSettings } from '../detect/settings.js';
 import { UsageError } from '../errors.js';
 import { MER_RMS_TO_SIGMA } from '../ground/vis.js';
 import { cardSolverMethod, defaultCardPath, readCard } from '../model/card.js';
+import { CoreGenerator } from '../model/generator.js';
 import type { DeviceRequest } from '../model/runtime.js';
 
 /** A finite number (integer when asked) within [min, max], or a UsageError naming the option. */
@@ -101,4 +103,29 @@ export function scoringOptionsFrom(options: DetectionCommandOptions): ScoringOpt
     batch: numberOption('--batch', options.batch, { min: 1, integer: true }),
     settings,
   };
+}
+
+/** What the calibrating commands (calibrate, calibrate-fps) share: the card, and how its scores are drawn. */
+export interface CalibrationCommandOptions {
+  model: string;
+  seed: string;
+  threads: string;
+}
+
+export function calibrationOptions(command: Command): Command {
+  return command
+    .option('--model <card>', 'model card', defaultCardPath())
+    .option('--seed <n>', 'sampler seed', '1')
+    .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()));
+}
+
+/**
+ * The card's generator on the CPU and the scoring a calibration is fitted with (it holds only for
+ * those scores): the card's sampler, and the joint fit `jointFit` or else the card's.
+ */
+export async function calibrationScoring(options: CalibrationCommandOptions, jointFit?: boolean): Promise<{ generator: CoreGenerator; sampling: SamplingOptions }> {
+  const seed = numberOption('--seed', options.seed, { min: 0, integer: true });
+  const generator = await CoreGenerator.load(options.model, { device: 'cpu', threads: numberOption('--threads', options.threads, { min: 1, integer: true }) });
+  const { card } = generator.loaded;
+  return { generator, sampling: { samples: card.sampler.samples, solver: { steps: card.sampler.steps, method: cardSolverMethod(card) }, seed, jointFit: jointFit ?? generator.jointFit } };
 }

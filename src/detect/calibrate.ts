@@ -137,10 +137,11 @@ export function fitScoreCalibration(galaxies: readonly GalaxyScores[], perBin: n
 }
 
 /**
- * SPREAD_MODEL's radius (px) for calibrations fitted from now on: over the 3x3 core the point source
- * dominates, where over 5 px the host's light dilutes it (chosen on an independent grid, docs/detection.md).
+ * SPREAD_MODEL's radius (px) for calibrations fitted from now on: near the core the point source
+ * dominates, where over 5 px the host's light dilutes it; smaller than 2 px the statistic saturates at
+ * the few unresolved galaxies (chosen on an independent grid, docs/detection.md).
  */
-export const DEFAULT_SPREAD_RADIUS = 1.5;
+export const DEFAULT_SPREAD_RADIUS = 2;
 
 /** Scores that are not yet calibrated, with SPREAD_MODEL over `morphologyRadius` (the card's, or the unrecorded default, when undefined). */
 function uncalibrated(morphologyRadius: number | undefined): ScoreCalibration {

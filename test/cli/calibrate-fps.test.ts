@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
-import { defaultCardPath, readCard } from '../../src/model/card.js';
+import { defaultCardPath, readCard, type FpsCalibration } from '../../src/model/card.js';
 import { runCli } from '../helpers/cli.js';
 
 let dir: string;
@@ -25,7 +25,7 @@ describe('vis-agn calibrate-fps', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/f_PS regression: \d+ sources, 4 magnitude bins/);
     const after = readCard(card).card;
-    const fit = after.significance!.f_ps! as typeof after.significance.f_ps & { shards: { seed: number }[] };
+    const fit = after.significance!.f_ps! as FpsCalibration & { readonly shards: readonly { readonly seed: number }[] };
     expect(fit.magnitudes).toHaveLength(4);
     expect(fit.shards.map((s) => s.seed)).toEqual([41]);
     expect(fit.joint_fit).toBe(before.sampler.joint_fit);

@@ -6,47 +6,36 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { CoreGenerator } from '../../model/generator.js';
-import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/card.js';
+import type { ModelCard } from '../../model/card.js';
 import { fpsSamples } from '../../detect/calibrate.js';
 import { fitFps, type FpsSample } from '../../detect/fps-estimate.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
 import { UsageError } from '../../errors.js';
-import { numberOption } from '../options.js';
+import { calibrationOptions, calibrationScoring, numberOption, type CalibrationCommandOptions } from '../options.js';
 import { stderrProgress } from '../progress.js';
 
-interface CalibrateFpsOptions {
+interface CalibrateFpsOptions extends CalibrationCommandOptions {
   shards: string[];
-  model: string;
   perMagnitude: string;
-  seed: string;
-  threads: string;
   writeCard?: boolean;
 }
 
 export function register(program: Command): void {
-  program
-    .command('calibrate-fps')
+  calibrationOptions(program.command('calibrate-fps'))
     .description('fit the f_PS regression (on the generative ratio and SPREAD_MODEL, per magnitude) on simulated shards of known f_PS')
     .requiredOption('--shards <dirs...>', 'folders of simulated shards with AGN, QSOs and stars (vis-agn simulate shards --mix grid), seeds used neither in training nor in evaluation')
-    .option('--model <card>', 'model card', defaultCardPath())
     .option('--per-magnitude <n>', 'sources per magnitude bin, each with its own regression', '3000')
-    .option('--seed <n>', 'sampler seed', '1')
-    .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--write-card', 'store the regression in the model card (significance.f_ps)')
     .action(async (options: CalibrateFpsOptions) => {
       const perBin = numberOption('--per-magnitude', options.perMagnitude, { min: 100, integer: true });
       const folders = options.shards.map((dir) => readShards(dir));
-      const generator = await CoreGenerator.load(options.model, { device: 'cpu', threads: numberOption('--threads', options.threads, { min: 1, integer: true }) });
-      const { sampler } = generator.loaded.card;
       // The ratio depends on how the host was regenerated: fitted with the scoring the card runs.
-      const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }), jointFit: generator.jointFit } as const;
+      const { generator, sampling } = await calibrationScoring(options);
       const morphologyRadius = generator.loaded.card.significance?.morphology_radius;
       const samples: FpsSample[] = [];
       try {

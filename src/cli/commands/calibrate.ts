@@ -7,27 +7,21 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { CoreGenerator } from '../../model/generator.js';
-import { cardSolverMethod, defaultCardPath, type ModelCard } from '../../model/card.js';
 import { DEFAULT_GENERATIVE_FAINT_LIMIT, DEFAULT_SPREAD_RADIUS, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
-import type { SignificanceMap } from '../../model/card.js';
+import type { ModelCard, SignificanceMap } from '../../model/card.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
 import { UsageError } from '../../errors.js';
-import { numberOption } from '../options.js';
+import { calibrationOptions, calibrationScoring, numberOption, type CalibrationCommandOptions } from '../options.js';
 import { stderrProgress } from '../progress.js';
 
-interface CalibrateOptions {
+interface CalibrateOptions extends CalibrationCommandOptions {
   shards: string;
-  model: string;
   limit: string;
-  seed: string;
-  threads: string;
   jointFit?: string;
   perMagnitude: string;
   generativeFaintLimit: string;
@@ -36,15 +30,11 @@ interface CalibrateOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command('calibrate')
+  calibrationOptions(program.command('calibrate'))
     .description("fit the significance calibrations (agn_z, morph_z and combined_z ~ N(0, 1) on normal galaxies) on held-out simulated training shards")
     .requiredOption('--shards <dir>', 'a folder of held-out training shards (vis-agn simulate shards, a seed used neither in training nor in evaluation)')
-    .option('--model <card>', 'model card', defaultCardPath())
     .option('--limit <n>', 'normal galaxies to use', '20000')
     .option('--per-magnitude <n>', 'galaxies per magnitude bin, each with its own map (0: one map for all magnitudes)', '2000')
-    .option('--seed <n>', 'sampler seed', '1')
-    .option('--threads <n>', 'onnxruntime threads', String(availableParallelism()))
     .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", String(DEFAULT_GENERATIVE_FAINT_LIMIT))
     .option('--morphology-radius <px>', 'radius of the pixels around the core SPREAD_MODEL (morph_z) is computed over', String(DEFAULT_SPREAD_RADIUS))
     .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
@@ -52,10 +42,8 @@ export function register(program: Command): void {
     .action(async (options: CalibrateOptions) => {
       if (options.jointFit !== undefined && options.jointFit !== 'on' && options.jointFit !== 'off') throw new UsageError(`--joint-fit must be on or off, got '${options.jointFit}'`);
       const shards = readShards(options.shards);
-      const generator = await CoreGenerator.load(options.model, { device: 'cpu', threads: numberOption('--threads', options.threads, { min: 1, integer: true }) });
-      const { sampler } = generator.loaded.card;
-      const jointFit = options.jointFit === undefined ? generator.jointFit : options.jointFit === 'on';
-      const sampling = { samples: sampler.samples, solver: { steps: sampler.steps, method: cardSolverMethod(generator.loaded.card) }, seed: numberOption('--seed', options.seed, { min: 0, integer: true }), jointFit } as const;
+      const { generator, sampling } = await calibrationScoring(options, options.jointFit === undefined ? undefined : options.jointFit === 'on');
+      const jointFit = sampling.jointFit!;
       const perBin = numberOption('--per-magnitude', options.perMagnitude, { min: 0, integer: true });
       const generativeFaintLimit = options.generativeFaintLimit === 'none' ? Number.POSITIVE_INFINITY : numberOption('--generative-faint-limit', options.generativeFaintLimit, { min: 15, max: 30 });
       const morphologyRadius = numberOption('--morphology-radius', options.morphologyRadius, { min: 1, max: 10 });
