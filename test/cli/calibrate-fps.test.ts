@@ -15,6 +15,7 @@ beforeAll(async () => {
   card = path.join(dir, 'model', 'card.json');
   const simulated = await runCli(['simulate', 'shards', '--n', '400', '--seed', '41', '--stamp', '72', '--mix', 'grid', '--fps', '0,0.2,0.5,1', '--mag', '19,22', '--workers', '1', '--out', path.join(dir, 'grid')]);
   expect(simulated.code).toBe(0);
+  expect((await runCli(['simulate', 'shards', '--n', '150', '--seed', '42', '--stamp', '72', '--mix', 'grid', '--fps', '0', '--workers', '1', '--out', path.join(dir, 'galaxies')])).code).toBe(0);
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -37,10 +38,27 @@ describe('vis-agn calibrate-fps', () => {
   }, 120_000);
 
   test('refuses shards without AGN, QSOs or stars to fit on', async () => {
-    const galaxies = path.join(dir, 'galaxies');
-    expect((await runCli(['simulate', 'shards', '--n', '150', '--seed', '42', '--stamp', '72', '--mix', 'grid', '--fps', '0', '--workers', '1', '--out', galaxies])).code).toBe(0);
-    const { code, stderr } = await runCli(['calibrate-fps', '--model', card, '--shards', galaxies, '--per-magnitude', '100', '--threads', '1']);
+    const { code, stderr } = await runCli(['calibrate-fps', '--model', card, '--shards', path.join(dir, 'galaxies'), '--per-magnitude', '100', '--threads', '1']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/no AGN or QSO among the shards/);
+  }, 120_000);
+});
+
+describe("vis-agn calibrate and the card's f_PS regression", () => {
+  const calibrate = (...extra: string[]) => runCli(['calibrate', '--model', card, '--shards', path.join(dir, 'galaxies'), '--limit', '150', '--per-magnitude', '0', '--threads', '1', '--write-card', ...extra]);
+
+  test('keeps it where the SPREAD_MODEL radius and the joint fit stay, and drops it, saying so, where they change', async () => {
+    const radius = String(readCard(card).card.significance!.morphology_radius);
+    const fitted = readCard(card).card.significance!.f_ps;
+    expect(fitted).toBeDefined();
+    const same = await calibrate('--morphology-radius', radius);
+    expect(same.code).toBe(0);
+    expect(readCard(card).card.significance!.f_ps).toEqual(fitted);
+    const other = await calibrate('--morphology-radius', '4');
+    expect(other.code).toBe(0);
+    expect(other.stdout).toMatch(/dropped the card's f_PS regression \(fitted with joint fit on and SPREAD_MODEL over \d+(\.\d+)? px\): refit it with vis-agn calibrate-fps/);
+    const after = readCard(card).card.significance!;
+    expect(after.f_ps).toBeUndefined();
+    expect(after.morphology_radius).toBe(4);
   }, 120_000);
 });
