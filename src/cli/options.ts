@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import type { ScoringOptions } from '../batch/run.js';
 import { DEFAULT_HDU_NAMES } from '../cutout/from-files.js';
 import { DEFAULT_THRESHOLDS, type SamplingOptions } from '../detect/detect.js';
-import type { DetectionSettings } from '../detect/settings.js';
+import { defaultDetectionSettings, samplingOf, type DetectionSettings } from '../detect/settings.js';
 import { UsageError } from '../errors.js';
 import { MER_RMS_TO_SIGMA } from '../ground/vis.js';
 import { cardSolverMethod, defaultCardPath, readCard } from '../model/card.js';
@@ -126,6 +126,5 @@ export function calibrationOptions(command: Command): Command {
 export async function calibrationScoring(options: CalibrationCommandOptions, jointFit?: boolean): Promise<{ generator: CoreGenerator; sampling: SamplingOptions }> {
   const seed = numberOption('--seed', options.seed, { min: 0, integer: true });
   const generator = await CoreGenerator.load(options.model, { device: 'cpu', threads: numberOption('--threads', options.threads, { min: 1, integer: true }) });
-  const { card } = generator.loaded;
-  return { generator, sampling: { samples: card.sampler.samples, solver: { steps: card.sampler.steps, method: cardSolverMethod(card) }, seed, jointFit: jointFit ?? generator.jointFit } };
+  return { generator, sampling: { ...samplingOf(defaultDetectionSettings(generator.loaded.card, seed)), jointFit: jointFit ?? generator.jointFit } };
 }

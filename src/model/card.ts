@@ -61,17 +61,17 @@ export interface ScoreCalibration extends SignificanceCalibration {
 }
 
 /**
- * f_PS regressed on the generative ratio and SPREAD_MODEL (vis-agn calibrate-fps): per magnitude bin
- * (at the bin's median I_E), the coefficients of the mean and of the squared residual over the
- * features `features` names (detect/fps-estimate.ts).
- */
-/**
  * The features the f_PS regression is a cubic in (detect/fps-estimate.ts computes them): a card fitted
  * on other features is refused at load, not misapplied.
  */
 export const FPS_FEATURES = 'cubic(generative_fps, spread_model/0.01)/1';
 export const FPS_FEATURE_COUNT = 8;
 
+/**
+ * f_PS regressed on the generative ratio and SPREAD_MODEL (vis-agn calibrate-fps): per magnitude bin
+ * (at the bin's median I_E), the coefficients of the mean and of the squared residual over the
+ * features `features` names (detect/fps-estimate.ts).
+ */
 export interface FpsCalibration {
   readonly features: string;
   readonly magnitudes: readonly number[];
@@ -156,10 +156,9 @@ function checkFpsCalibration(fit: FpsCalibration | undefined, morphologyRadius: 
   check(fit.morphology_radius === morphologyRadius, `significance.f_ps was fitted on SPREAD_MODEL over ${fit.morphology_radius ?? 'the unrecorded'} px, the card computes it over ${morphologyRadius ?? 'the unrecorded'} px (refit with vis-agn calibrate-fps)`, cardPath);
   check(fit.features === FPS_FEATURES, `significance.f_ps was fitted on features ${JSON.stringify(fit.features)}; this version computes ${FPS_FEATURES} (refit with vis-agn calibrate-fps)`, cardPath);
   const bins = fit.magnitudes?.length ?? 0;
-  const width = FPS_FEATURE_COUNT;
-  const coefficients = (table: FpsCalibration['mean'] | undefined) => Array.isArray(table) && table.length === bins && table.every((row) => Array.isArray(row) && row.length === width && row.every((x) => typeof x === 'number' && Number.isFinite(x)));
+  const coefficients = (table: FpsCalibration['mean'] | undefined) => Array.isArray(table) && table.length === bins && table.every((row) => Array.isArray(row) && row.length === FPS_FEATURE_COUNT && row.every((x) => typeof x === 'number' && Number.isFinite(x)));
   check(bins > 0 && fit.magnitudes.every((m, i) => typeof m === 'number' && Number.isFinite(m) && (i === 0 || m > fit.magnitudes[i - 1]!)), 'significance.f_ps needs increasing finite magnitudes', cardPath);
-  check(coefficients(fit.mean) && coefficients(fit.variance), `significance.f_ps needs ${width} finite mean and variance coefficients for each of its ${bins} magnitudes`, cardPath);
+  check(coefficients(fit.mean) && coefficients(fit.variance), `significance.f_ps needs ${FPS_FEATURE_COUNT} finite mean and variance coefficients for each of its ${bins} magnitudes`, cardPath);
 }
 
 export function readCard(cardPath: string): LoadedCard {
