@@ -1,9 +1,10 @@
 /**
- * The significance calibration: on held-out simulated normal galaxies the z of the core excess (the PSF
- * flux of the residual over the samples' spread, Gaussianised through the Student-t map) is close to,
- * but not exactly, N(0, 1): the generator's spread is only as good as its training. The map fitted
- * here sends the galaxies' quantiles to N(0, 1)'s (affine beyond the outermost knots, with the slope
- * of the central 68% width, so the few tail galaxies do not pull it), once for all galaxies and once
+ * The significance calibration: on held-out simulated normal galaxies the raw z of the core excess (the
+ * PSF's matched filter through the regenerations' covariance, or on older cards the PSF flux of the
+ * residual over the samples' spread through the Student-t map) is not N(0, 1): the generator's spread is
+ * only as good as its training, and the matched filter's tail is heavy. The map fitted here sends the
+ * galaxies' quantiles to N(0, 1)'s (beyond the outermost knots with the slope of the tail's own last
+ * sigma, so the few tail galaxies do not pull it), once for all galaxies and once
  * per magnitude bin: the tail of normal galaxies differs with magnitude (a compact galaxy looks like a
  * point source only where its core is bright enough to show it), and one map for all magnitudes would
  * let the worst bin set the false-positive rate of every other.
@@ -13,7 +14,7 @@ import type { CoreGenerator } from '../model/generator.js';
 import type { Shards } from '../sim/read-shards.js';
 import { quantileOf } from '../ground/stats.js';
 import { upperTailPValue } from './core-scores.js';
-import type { ScoreCalibration, SignificanceCalibration, SignificanceMap } from '../model/card.js';
+import type { GenerativeStatistic, ScoreCalibration, SignificanceCalibration, SignificanceMap } from '../model/card.js';
 import { fluxToMag } from '../ground/vis.js';
 import { applySignificanceCalibration, combinedRawZ, morphologyRawZ, UNCALIBRATED, type SamplingOptions } from './detect.js';
 import { scoreShards } from './shards.js';
@@ -32,6 +33,12 @@ const UPPER_SIGMA = 0.8413447460685429;
 /** Knots every quarter sigma, where at least this many galaxies lie beyond the knot's quantile. */
 const KNOT_STEP = 0.25;
 const KNOT_TAIL_COUNT = 5;
+/**
+ * Beyond the outermost knots the map continues with the slope of the last sigma of knots on that side:
+ * a heavy tail (the matched filter's on normal galaxies) keeps its own, wider spacing there, where the
+ * central width made tail galaxies look more significant than any source the morphology test finds.
+ */
+const TAIL_SLOPE_KNOTS = 1 / KNOT_STEP;
 
 function gaussianCdf(z: number): number {
   return 1 - upperTailPValue(z);
@@ -58,7 +65,11 @@ function fitMap(rawZ: readonly number[]): SignificanceMap {
     from.push(q);
     to.push(z);
   }
-  return { offset, scale, knots: { from, to } };
+  if (from.length < 2) return { offset, scale, knots: { from, to } };
+  const span = Math.min(TAIL_SLOPE_KNOTS, from.length - 1);
+  const last = from.length - 1;
+  const slope = (i: number, j: number) => (from[j]! - from[i]!) / (to[j]! - to[i]!);
+  return { offset, scale, knots: { from, to, tail_scales: { lower: slope(0, span), upper: slope(last - span, last) } } };
 }
 
 /** A normal galaxy's raw (Gaussianised) z and the I_E of its total flux (NaN where that flux is not positive). */
@@ -143,15 +154,22 @@ export function fitScoreCalibration(galaxies: readonly GalaxyScores[], perBin: n
  */
 export const DEFAULT_SPREAD_RADIUS = 2;
 
-/** Scores that are not yet calibrated, with SPREAD_MODEL over `morphologyRadius` (the card's, or the unrecorded default, when undefined). */
-function uncalibrated(morphologyRadius: number | undefined): ScoreCalibration {
-  return morphologyRadius === undefined ? UNCALIBRATED : { ...UNCALIBRATED, morphology_radius: morphologyRadius };
+/**
+ * The generative statistic calibrations fitted from now on take: the matched filter uses the
+ * regenerations' covariance where the projection uses only their spread along the PSF (chosen on
+ * independent grids, docs/detection.md).
+ */
+export const DEFAULT_GENERATIVE_STATISTIC: GenerativeStatistic = 'matched_filter';
+
+/** Scores that are not yet calibrated, with SPREAD_MODEL over `morphologyRadius` (the card's, or the unrecorded default, when undefined) and agn_z the raw `statistic`. */
+function uncalibrated(morphologyRadius: number | undefined, statistic?: GenerativeStatistic): ScoreCalibration {
+  return { ...UNCALIBRATED, ...(morphologyRadius === undefined ? {} : { morphology_radius: morphologyRadius }), ...(statistic === undefined ? {} : { generative_statistic: statistic }) };
 }
 
-/** Uncalibrated (Gaussianised) z, SPREAD_MODEL (over `morphologyRadius`) and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
-export async function rawGalaxyScores(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, morphologyRadius: number | undefined, onProgress?: (done: number, total: number) => void): Promise<GalaxyScores[]> {
+/** Raw generative z (`statistic`), SPREAD_MODEL (over `morphologyRadius`) and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
+export async function rawGalaxyScores(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, morphologyRadius: number | undefined, statistic: GenerativeStatistic, onProgress?: (done: number, total: number) => void): Promise<GalaxyScores[]> {
   const galaxies = shards.truth.flatMap((t, i) => (t.cls === 'galaxy' ? [i] : [])).slice(0, limit);
-  const scored = await scoreShards(generator, shards, { sampling, calibration: uncalibrated(morphologyRadius), rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
+  const scored = await scoreShards(generator, shards, { sampling, calibration: uncalibrated(morphologyRadius, statistic), rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
   return scored.flatMap((s) =>
     s.scores === undefined || !Number.isFinite(s.scores.agnZ)
       ? []

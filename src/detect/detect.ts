@@ -5,7 +5,7 @@
  * not depend on batch, worker or run shard.
  */
 
-import type { ScoreCalibration, SignificanceCalibration, SignificanceMap } from '../model/card.js';
+import type { GenerativeStatistic, ScoreCalibration, SignificanceCalibration, SignificanceMap } from '../model/card.js';
 import { fluxToMag } from '../ground/vis.js';
 import type { CoreGenerator } from '../model/generator.js';
 import { samplerNoise } from '../model/noise.js';
@@ -24,8 +24,8 @@ function applyMap(z: number, map: SignificanceMap): number {
   if (knots === undefined || knots.from.length < 2) return (z - map.offset) / scale;
   const { from, to } = knots;
   const last = from.length - 1;
-  if (z <= from[0]!) return to[0]! + (z - from[0]!) / scale;
-  if (z >= from[last]!) return to[last]! + (z - from[last]!) / scale;
+  if (z <= from[0]!) return to[0]! + (z - from[0]!) / (knots.tail_scales?.lower ?? scale);
+  if (z >= from[last]!) return to[last]! + (z - from[last]!) / (knots.tail_scales?.upper ?? scale);
   let hi = 1;
   while (from[hi]! < z) hi++;
   const lo = hi - 1;
@@ -51,6 +51,15 @@ export function applySignificanceCalibration(z: number, calibration: Significanc
 }
 
 export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
+
+/**
+ * The generative test's raw z (what agn_z calibrates): the PSF's matched filter through the
+ * regenerations' covariance, or, for cards calibrated on it, the excess along the PSF over the
+ * samples' spread through the Student-t map (docs/detection.md).
+ */
+export function generativeRawZ(raw: Pick<CoreScores, 'z' | 'matchedZ'>, sampleCount: number, statistic: GenerativeStatistic | undefined): number {
+  return statistic === 'matched_filter' ? raw.matchedZ : gaussianisedZ(raw.z, sampleCount);
+}
 
 /**
  * The morphology statistic's raw significance: a point source lowers SPREAD_MODEL towards 0, so the
@@ -165,14 +174,14 @@ export interface SourceScores extends CoreScores {
 }
 
 /**
- * The raw excess through the Student-t map (significance.ts), then the calibration fitted on normal
- * galaxies (applied to the Gaussianised z).
+ * The generative test's raw z (generativeRawZ: the card's statistic), then the calibration fitted on
+ * normal galaxies; morph_z and combined_z through their own maps; f_PS from the projection's ps_flux.
  */
 export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration: ScoreCalibration, samples: Float32Array, spread = Number.NaN, total = prepared.totalFlux): SourceScores {
   const sampleCount = samples.length / prepared.observedCore.length;
   // The calibration maps are keyed by the Kron magnitude they were fitted with, whatever f_PS divides by.
   const magnitude = prepared.totalFlux > 0 ? fluxToMag(prepared.totalFlux) : Number.NaN;
-  const agnZ = applySignificanceCalibration(gaussianisedZ(raw.z, sampleCount), calibration, magnitude);
+  const agnZ = applySignificanceCalibration(generativeRawZ(raw, sampleCount, calibration.generative_statistic), calibration, magnitude);
   const morphZ = calibration.morphology === undefined || !Number.isFinite(spread) ? Number.NaN : applySignificanceCalibration(morphologyRawZ(spread), calibration.morphology, magnitude);
   const combinedZ = calibration.combined === undefined || !Number.isFinite(morphZ) ? Number.NaN : applySignificanceCalibration(combinedRawZ(agnZ, morphZ, magnitude, calibration.generative_faint_limit), calibration.combined, magnitude);
   // A total flux below the point-source flux's own uncertainty leaves the ratio undefined (a faint

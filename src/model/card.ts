@@ -15,15 +15,21 @@ import type { FlowMethod } from './sampler.js';
 export const CARD_SCHEMA = 'vis-agn/model-card/1';
 
 /**
- * The monotone map that makes the Gaussianised z of normal galaxies N(0, 1) (fitted by `vis-agn
- * calibrate`): piecewise linear through `knots` (the galaxies' quantiles `from` at the Gaussian's `to`),
- * continued beyond them, and wherever there are no knots, by the affine map (z - offset) / scale.
+ * The monotone map that makes the raw z of normal galaxies N(0, 1) (fitted by `vis-agn calibrate`):
+ * piecewise linear through `knots` (the galaxies' quantiles `from` at the Gaussian's `to`), continued
+ * beyond them with the slope of the tail's own last sigma (`tail_scales`; a card without them continues
+ * with 1 / scale), and wherever there are no knots, by the affine map (z - offset) / scale.
  * The card carries it (`significance`); detect/detect.ts applies it.
  */
 export interface SignificanceMap {
   readonly offset: number;
   readonly scale: number;
-  readonly knots?: { readonly from: readonly number[]; readonly to: readonly number[] };
+  readonly knots?: {
+    readonly from: readonly number[];
+    readonly to: readonly number[];
+    /** Raw z per sigma below the first and beyond the last knot. */
+    readonly tail_scales?: { readonly lower: number; readonly upper: number };
+  };
 }
 
 /**
@@ -39,6 +45,9 @@ export interface MagnitudeCalibration {
 }
 
 /** The map for every source, and per magnitude where the card has it (`by_magnitude`; the map above applies where a source has no magnitude). */
+export const GENERATIVE_STATISTICS = ['matched_filter', 'projection'] as const;
+export type GenerativeStatistic = (typeof GENERATIVE_STATISTICS)[number];
+
 export interface SignificanceCalibration extends SignificanceMap {
   readonly by_magnitude?: MagnitudeCalibration;
 }
@@ -50,6 +59,12 @@ export interface SignificanceCalibration extends SignificanceMap {
  * `generative_faint_limit` on); detect/detect.ts applies them.
  */
 export interface ScoreCalibration extends SignificanceCalibration {
+  /**
+   * The generative test's raw z: 'matched_filter', the PSF's matched filter through the regenerations'
+   * covariance (core-scores.ts `matchedZ`); absent: ps_flux / ps_flux_err through the Student-t map, as
+   * cards calibrated before it were.
+   */
+  readonly generative_statistic?: GenerativeStatistic;
   readonly morphology?: SignificanceCalibration;
   readonly combined?: SignificanceCalibration;
   /** I_E from which combined_z is morph_z's test alone (the generative test left out); absent: never. */
@@ -113,7 +128,7 @@ export interface ModelCard {
   /** How the sampler temperature was fitted, when it was (vis-agn model-quality --fit-temperature). */
   readonly calibration?: Readonly<Record<string, unknown>>;
   /**
-   * The monotone maps (quantile knots, affine beyond them) that make the significances of held-out normal
+   * The monotone maps (quantile knots, linear beyond them) that make the significances of held-out normal
    * galaxies N(0, 1), and where they were fitted (vis-agn calibrate).
    */
   readonly significance?: ScoreCalibration & { readonly [key: string]: unknown };
@@ -177,6 +192,8 @@ export function readCard(cardPath: string): LoadedCard {
   // Compared with magnitudes, a string would pass silently (JavaScript coerces it).
   const faintLimit = card.significance?.generative_faint_limit;
   check(faintLimit === undefined || (typeof faintLimit === 'number' && Number.isFinite(faintLimit)), `significance.generative_faint_limit must be an I_E magnitude, got ${JSON.stringify(faintLimit)}`, cardPath);
+  const statistic = card.significance?.generative_statistic;
+  check(statistic === undefined || GENERATIVE_STATISTICS.includes(statistic), `significance.generative_statistic must be one of ${GENERATIVE_STATISTICS.join(', ')}, got ${JSON.stringify(statistic)}`, cardPath);
   const radius = card.significance?.morphology_radius;
   check(radius === undefined || (typeof radius === 'number' && radius >= 1 && radius <= 10), `significance.morphology_radius must be a radius of 1-10 pixels, got ${JSON.stringify(radius)}`, cardPath);
   checkFpsCalibration(card.significance?.f_ps, radius, cardPath);

@@ -31,12 +31,21 @@ describe('the significance calibration', () => {
     expect(above(3)).toBeLessThan(0.0025);
   });
 
-  test('is monotone and continues with slope 1 / scale beyond its knots', () => {
+  test('is monotone and continues beyond its knots with the slope of the last sigma of knots on each side', () => {
     const fit = fitSignificance(heavyTailed(2000, 3));
     const grid = Array.from({ length: 400 }, (_, i) => -20 + i * 0.1).map((z) => applySignificanceCalibration(z, fit));
     for (let i = 1; i < grid.length; i++) expect(grid[i]!).toBeGreaterThan(grid[i - 1]!);
-    const last = fit.knots!.from.at(-1)!;
-    expect(applySignificanceCalibration(last + 2 * fit.scale, fit) - applySignificanceCalibration(last, fit)).toBeCloseTo(2, 10);
+    const { from, to, tail_scales } = fit.knots!;
+    const n = from.length;
+    expect(tail_scales!.upper).toBeCloseTo((from[n - 1]! - from[n - 5]!) / (to[n - 1]! - to[n - 5]!), 12);
+    expect(tail_scales!.lower).toBeCloseTo((from[4]! - from[0]!) / (to[4]! - to[0]!), 12);
+    // A heavy tail's knots spread out: beyond them it keeps that spacing rather than the centre's.
+    expect(tail_scales!.upper).toBeGreaterThan(1.2 * fit.scale);
+    expect(applySignificanceCalibration(from[n - 1]! + 2 * tail_scales!.upper, fit) - applySignificanceCalibration(from[n - 1]!, fit)).toBeCloseTo(2, 10);
+    expect(applySignificanceCalibration(from[0]! - tail_scales!.lower, fit) - applySignificanceCalibration(from[0]!, fit)).toBeCloseTo(-1, 10);
+    // A card fitted before the tail slopes continues with 1 / scale, as it was calibrated.
+    const older = { offset: fit.offset, scale: fit.scale, knots: { from, to } };
+    expect(applySignificanceCalibration(from[n - 1]! + 2 * fit.scale, older) - applySignificanceCalibration(from[n - 1]!, older)).toBeCloseTo(2, 10);
     expect(applySignificanceCalibration(5, { offset: 1, scale: 2 })).toBe(2);
   });
 

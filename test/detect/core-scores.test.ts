@@ -71,6 +71,29 @@ describe('scoreCore', () => {
     expect(Math.abs(mean(z))).toBeLessThan(0.2);
   });
 
+  it('finds with the matched filter a PSF-shaped excess that a level the regenerations disagree on hides from z', () => {
+    // The regenerations agree on the core's shape (a broad profile) but not on its level.
+    const broad = Float64Array.from({ length: pixels }, () => 1);
+    const drawLevels = (samples: number) => {
+      const out = new Float64Array(samples * pixels);
+      for (let s = 0; s < samples; s++) {
+        const level = 3 * rng.normal();
+        out.set(noise().map((v, i) => profile[i]! + level * broad[i]! + v), s * pixels);
+      }
+      return out;
+    };
+    const excess = (amplitude: number) => {
+      const level = 3 * rng.normal();
+      return noise().map((v, i) => profile[i]! + level * broad[i]! + v + amplitude * weights[i]!);
+    };
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const withSource = Array.from({ length: 100 }, () => scoreCore(excess(8), drawLevels(400), 400, weights, sigma));
+    const without = Array.from({ length: 100 }, () => scoreCore(excess(0), drawLevels(400), 400, weights, sigma));
+    expect(mean(withSource.map((s) => s.z))).toBeLessThan(1.5);
+    expect(mean(withSource.map((s) => s.matchedZ))).toBeGreaterThan(3 * mean(withSource.map((s) => s.z)));
+    expect(Math.abs(mean(without.map((s) => s.matchedZ)))).toBeLessThan(0.3);
+  });
+
   it('reads samples at an offset and refuses fewer than two samples', () => {
     const samples = draw(50);
     const padded = new Float64Array(7 + samples.length);

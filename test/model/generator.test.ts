@@ -92,6 +92,14 @@ describe('model card checks', () => {
     expect(() => readCard(cardPath)).toThrow(/significance.generative_faint_limit must be an I_E magnitude, got "23"/);
   });
 
+  it('refuses a generative statistic this version does not compute', () => {
+    const cardPath = path.join(dir, 'card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
+    expect(card.significance.generative_statistic).toBe('matched_filter');
+    writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, generative_statistic: 'gls' } }));
+    expect(() => readCard(cardPath)).toThrow(/significance.generative_statistic must be one of matched_filter, projection, got "gls"/);
+  });
+
   it('refuses an f_PS regression fitted on other features or with missing coefficients', () => {
     const cardPath = path.join(dir, 'card.json');
     const card = JSON.parse(readFileSync(cardPath, 'utf8'));

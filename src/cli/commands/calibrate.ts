@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { DEFAULT_GENERATIVE_FAINT_LIMIT, DEFAULT_SPREAD_RADIUS, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
-import type { ModelCard, SignificanceMap } from '../../model/card.js';
+import { DEFAULT_GENERATIVE_FAINT_LIMIT, DEFAULT_GENERATIVE_STATISTIC, DEFAULT_SPREAD_RADIUS, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
+import { GENERATIVE_STATISTICS, type GenerativeStatistic, type ModelCard, type SignificanceMap } from '../../model/card.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
 import { UsageError } from '../../errors.js';
@@ -26,6 +26,7 @@ interface CalibrateOptions extends CalibrationCommandOptions {
   perMagnitude: string;
   generativeFaintLimit: string;
   morphologyRadius: string;
+  generativeStatistic: string;
   writeCard?: boolean;
 }
 
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--per-magnitude <n>', 'galaxies per magnitude bin, each with its own map (0: one map for all magnitudes)', '2000')
     .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", String(DEFAULT_GENERATIVE_FAINT_LIMIT))
     .option('--morphology-radius <px>', 'radius of the pixels around the core SPREAD_MODEL (morph_z) is computed over', String(DEFAULT_SPREAD_RADIUS))
+    .option('--generative-statistic <name>', "agn_z's raw z: 'matched_filter' (the PSF's matched filter through the regenerations' covariance) or 'projection' (ps_flux / ps_flux_err)", DEFAULT_GENERATIVE_STATISTIC)
     .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
     .option('--write-card', 'store the calibration, and the joint-fit choice, in the model card')
     .action(async (options: CalibrateOptions) => {
@@ -47,15 +49,18 @@ export function register(program: Command): void {
       const perBin = numberOption('--per-magnitude', options.perMagnitude, { min: 0, integer: true });
       const generativeFaintLimit = options.generativeFaintLimit === 'none' ? Number.POSITIVE_INFINITY : numberOption('--generative-faint-limit', options.generativeFaintLimit, { min: 15, max: 30 });
       const morphologyRadius = numberOption('--morphology-radius', options.morphologyRadius, { min: 1, max: 10 });
+      const statistic = options.generativeStatistic as GenerativeStatistic;
+      if (!GENERATIVE_STATISTICS.includes(statistic)) throw new UsageError(`--generative-statistic must be one of ${GENERATIVE_STATISTICS.join(', ')}, got '${options.generativeStatistic}'`);
       if (perBin > 0 && perBin < 100) throw new UsageError(`--per-magnitude needs at least 100 galaxies per bin (or 0 for none), got ${perBin}`);
       let galaxies: GalaxyScores[];
       try {
-        galaxies = await rawGalaxyScores(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), morphologyRadius, stderrProgress('calibrate', false, 'galaxies'));
+        galaxies = await rawGalaxyScores(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), morphologyRadius, statistic, stderrProgress('calibrate', false, 'galaxies'));
       } finally {
         await generator.release();
       }
       process.stderr.write('\n');
       const fits = fitScoreCalibration(galaxies, perBin, generativeFaintLimit);
+      process.stdout.write(`agn_z from the ${statistic === 'matched_filter' ? "PSF's matched filter" : 'excess along the PSF over its spread'}\n`);
       if (Number.isFinite(generativeFaintLimit)) process.stdout.write(`combined_z: the larger of agn_z and morph_z at I_E < ${generativeFaintLimit}, morph_z alone from there on\n`);
       const report = (score: string, fit: MagnitudeFit) => {
         process.stdout.write(`${score}: ${fit.galaxies} galaxies, raw median ${fit.offset.toFixed(4)}, half 68% width ${fit.scale.toFixed(4)}, ${fit.knots!.from.length} quantile knots; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have ${score} > 3 (N(0, 1): 0.13%)\n`);
@@ -70,13 +75,14 @@ export function register(program: Command): void {
       if (options.writeCard === true) {
         const card = JSON.parse(readFileSync(options.model, 'utf8')) as ModelCard;
         const round = (x: number) => Number(x.toFixed(5));
-        const rounded = (map: SignificanceMap) => ({ offset: round(map.offset), scale: round(map.scale), knots: { from: map.knots!.from.map(round), to: map.knots!.to } });
+        const tails = (map: SignificanceMap) => (map.knots?.tail_scales === undefined ? {} : { tail_scales: { lower: round(map.knots.tail_scales.lower), upper: round(map.knots.tail_scales.upper) } });
+        const rounded = (map: SignificanceMap) => ({ offset: round(map.offset), scale: round(map.scale), knots: { from: map.knots!.from.map(round), to: map.knots!.to, ...tails(map) } });
         const stored = (fit: MagnitudeFit) => ({
           ...rounded(fit),
           ...(fit.by_magnitude === undefined ? {} : { by_magnitude: { magnitudes: fit.by_magnitude.magnitudes.map(round), maps: fit.by_magnitude.maps.map(rounded), galaxies: fit.binGalaxies } }),
           galaxies: fit.galaxies,
         });
-        const significance = { ...stored(fits.generative), morphology: stored(fits.morphology), combined: stored(fits.combined), ...(Number.isFinite(generativeFaintLimit) ? { generative_faint_limit: generativeFaintLimit } : {}), morphology_radius: morphologyRadius, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
+        const significance = { ...stored(fits.generative), generative_statistic: statistic, morphology: stored(fits.morphology), combined: stored(fits.combined), ...(Number.isFinite(generativeFaintLimit) ? { generative_faint_limit: generativeFaintLimit } : {}), morphology_radius: morphologyRadius, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
         // The f_PS regression is fitted on the generative ratio and SPREAD_MODEL, which these maps do not
         // change: it stays, unless the joint fit changes the ratio or another radius SPREAD_MODEL.
         const previous = card.significance?.f_ps;
