@@ -15,11 +15,11 @@
  *   matched  = w^T C^-1 d / sqrt(w^T C^-1 w)   the PSF's matched filter through C
  * with w the PSF's pixels under the core, the PSF normalised to unit total flux, so ps_flux is the
  * point source's total flux in image units. z weighs the residual by the samples' spread along the PSF
- * alone; the matched filter weighs it by their whole covariance, so a PSF-shaped excess stands out
- * where the regenerations agree (the core's shape) even when they disagree on its level. On normal
+ * alone; the matched filter weighs it by their whole covariance, so a PSF-shaped excess stands out in
+ * the directions where the regenerations agree, even where they disagree on how bright the core is. On normal
  * galaxies the matched filter's tail is heavy (a nearly singular covariance: 32 samples of 25 pixels),
- * which its calibration takes care of; at equal false positives it finds about twice the AGN of f_PS
- * 0.05-0.2 that z finds (docs/detection.md).
+ * which its calibration takes care of; at equal false positives it finds 1.4-2 times the AGN of f_PS
+ * 0.05-0.2 that z finds at I_E 19-23 (docs/detection.md).
  */
 
 export interface CoreScores {
