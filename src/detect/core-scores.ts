@@ -17,7 +17,7 @@
  * point source's total flux in image units. z weighs the residual by the samples' spread along the PSF
  * alone; the matched filter weighs it by their whole covariance, so a PSF-shaped excess stands out in
  * the directions where the regenerations agree, even where they disagree on how bright the core is. On normal
- * galaxies the matched filter's tail is heavy (a nearly singular covariance: 32 samples of 25 pixels),
+ * galaxies the matched filter's tail is heavy (a covariance of 25 pixels estimated from tens of samples),
  * which its calibration takes care of; at equal false positives it finds 1.4-2 times the AGN of f_PS
  * 0.05-0.2 that z finds at I_E 19-23 (docs/detection.md).
  */

@@ -54,8 +54,9 @@ export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
 
 /**
  * The generative test's raw z (what agn_z calibrates): the PSF's matched filter through the
- * regenerations' covariance, or, for cards calibrated on it, the excess along the PSF over the
- * samples' spread through the Student-t map (docs/detection.md).
+ * regenerations' covariance, or, for cards calibrated before it (no `generative_statistic`) or with
+ * 'projection', the excess along the PSF over the samples' spread through the Student-t map
+ * (docs/detection.md).
  */
 export function generativeRawZ(raw: Pick<CoreScores, 'z' | 'matchedZ'>, sampleCount: number, statistic: GenerativeStatistic | undefined): number {
   return statistic === 'matched_filter' ? raw.matchedZ : gaussianisedZ(raw.z, sampleCount);
