@@ -8,6 +8,7 @@
  *
  *   CARD=models/default/card.json SHARDS=sims/grid-r24 N=10000 JOINT=1 node pipelines/tools/eval-shards.mjs
  *
+ * SAMPLES and STEPS default to the card's sampler (samples, Heun steps).
  * SHARDS: e.g. `vis-agn simulate shards --n 10000 --seed 24 --stamp 72 --mix grid
  *   --fps 0,0,0,0.05,0.1,0.2,0.3,0.5,0.8,1 --population realistic --out sims/grid-r24`.
  */
@@ -20,15 +21,16 @@ import { MAGZERO, MER_RMS_TO_SIGMA } from '../../dist/ground/vis.js';
 const card = process.env.CARD ?? new URL('../../models/default/card.json', import.meta.url).pathname;
 const dir = process.env.SHARDS ?? 'sims/grid-r24';
 const jointFit = process.env.JOINT === undefined ? undefined : process.env.JOINT === '1';
-const samples = Number(process.env.SAMPLES ?? 16);
 const g = await CoreGenerator.load(card, { device: 'cpu', threads: Number(process.env.THREADS ?? 2) });
+const samples = Number(process.env.SAMPLES ?? g.loaded.card.sampler.samples);
+const steps = Number(process.env.STEPS ?? g.loaded.card.sampler.steps);
 const shards = readShards(dir);
 const N = Math.min(Number(process.env.N ?? shards.truth.length), shards.truth.length);
 const t0 = performance.now();
 const scored = await scoreShards(
   g,
   shards,
-  { sampling: { samples, solver: { steps: 4, method: 'heun' }, seed: 1, jointFit }, calibration: g.loaded.card.significance ?? { offset: 0, scale: 1 }, rmsToSigma: MER_RMS_TO_SIGMA },
+  { sampling: { samples, solver: { steps, method: 'heun' }, seed: 1, jointFit }, calibration: g.loaded.card.significance ?? { offset: 0, scale: 1 }, rmsToSigma: MER_RMS_TO_SIGMA },
   Array.from({ length: N }, (_, i) => i),
 );
 const seconds = (performance.now() - t0) / 1000;
@@ -88,6 +90,7 @@ const result = {
   shards: dir,
   jointFit: jointFit ?? cardJointFit,
   samples,
+  steps,
   stamps: scored.length,
   seconds,
   galaxies: { n: galZ.length, mean, sd, q99: threshold, pRawAbove3: galZ.filter((z) => z > 3).length / galZ.length, pAgnZAbove3: galaxies.filter((r) => r.agnZ > 3).length / galaxies.length, pCombinedZAbove3: galaxies.filter((r) => r.combinedZ > 3).length / galaxies.length },
@@ -98,7 +101,7 @@ const result = {
   fpsRmse01to08: rmse,
   fpsMedianBias01to08: quantile(errors, 0.5),
 };
-console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples}, ranked by ${SCORES[rankBy]})`);
+console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples}, K ${steps}, ranked by ${SCORES[rankBy]})`);
 console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} raw P(z>3) ${result.galaxies.pRawAbove3.toFixed(4)}; calibrated agn_z ${result.calibrated ? '' : '(card uncalibrated) '}P(agn_z>3) ${result.galaxies.pAgnZAbove3.toFixed(4)}, P(combined_z>3) ${result.galaxies.pCombinedZAbove3.toFixed(4)}`);
 console.log('completeness at 1% FPR: ' + completeness.map((c) => `${c.fps}: ${(100 * c.completeness).toFixed(1)}% (n ${c.n})`).join(', '));
 console.log('f_PS 0.2 by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.completenessFps02).toFixed(1)}% (n ${b.n})`).join(', '));

@@ -35,8 +35,11 @@ async function runInFixedChunks(session: GraphSession, feeds: Record<string, Flo
     const sliced: Record<string, Float32Feed> = {};
     for (const [name, feed] of Object.entries(feeds)) {
       const width = feed.data.length / rows;
-      const data = new Float32Array(chunk * width);
-      data.set(feed.data.subarray(start * width, (start + n) * width));
+      const rowsHere = feed.data.subarray(start * width, (start + n) * width);
+      // A full chunk is handed over as a view: copying every feed of every denoiser evaluation took a
+      // fifth of the model's time. Only the last chunk is padded.
+      const data = n === chunk ? rowsHere : new Float32Array(chunk * width);
+      if (n < chunk) data.set(rowsHere);
       sliced[name] = { data, dims: [chunk, ...feed.dims.slice(1)] };
     }
     const out = await session.run(sliced);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ModelError } from '../../src/errors.js';
 import { defaultCardPath, FPS_FEATURE_COUNT, FPS_FEATURES, readCard } from '../../src/model/card.js';
-import { CoreGenerator } from '../../src/model/generator.js';
+import { CoreGenerator, DENOISER_CHUNK, ENCODER_CHUNK } from '../../src/model/generator.js';
 import { samplerNoise } from '../../src/model/noise.js';
 import { checkParity } from '../../src/model/parity.js';
 import { CUDA_INSTALL_HINT, cudaProviderInstalled } from '../../src/model/runtime.js';
@@ -55,6 +55,42 @@ describe('the committed default model', () => {
       };
       // A ten times brighter galaxy regenerates a brighter core.
       expect(meanCentre(1)).toBeGreaterThan(3 * meanCentre(0));
+    } finally {
+      await generator.release();
+    }
+  });
+
+  it('gives a source the same samples alone (padded chunks) as inside full chunks of a large batch', async () => {
+    const generator = await CoreGenerator.load(defaultCardPath(), { device: 'cpu', threads: 1 });
+    try {
+      const crop = generator.crop;
+      const pixels = generator.corePixels;
+      const samples = 16;
+      // 36 sources: two full encoder chunks and a partial one; 576 denoiser rows, two full chunks and a partial one.
+      const count = 2 * ENCODER_CHUNK + 4;
+      expect(count * samples).toBeGreaterThan(2 * DENOISER_CHUNK);
+      const images = new Float32Array(count * crop * crop);
+      for (let k = 0; k < count; k++) {
+        for (let i = 0; i < crop * crop; i++) {
+          const x = (i % crop) - crop / 2 - 0.3 * (k % 3);
+          const y = Math.floor(i / crop) - crop / 2;
+          images[k * crop * crop + i] = (1 + k) * Math.exp(-Math.hypot(x, y) / (2 + (k % 5)));
+        }
+      }
+      const sigma = new Float32Array(count).fill(0.003);
+      const noise = new Float32Array(count * samples * pixels);
+      for (let k = 0; k < count; k++) samplerNoise(7, BigInt(k), samples, pixels, noise.subarray(k * samples * pixels, (k + 1) * samples * pixels));
+      const solver = { steps: 4, method: 'heun' as const };
+      const together = await generator.sample(await generator.encode(images, sigma), samples, noise, solver);
+      for (const k of [1, ENCODER_CHUNK + 4, count - 1]) {
+        const alone = await generator.sample(
+          await generator.encode(images.slice(k * crop * crop, (k + 1) * crop * crop), sigma.slice(k, k + 1)),
+          samples,
+          noise.slice(k * samples * pixels, (k + 1) * samples * pixels),
+          solver,
+        );
+        expect(Array.from(alone)).toEqual(Array.from(together.subarray(k * samples * pixels, (k + 1) * samples * pixels)));
+      }
     } finally {
       await generator.release();
     }
