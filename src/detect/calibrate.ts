@@ -119,10 +119,10 @@ export interface ScoreFit {
 
 /**
  * I_E from which combined_z leaves the generative test out: fainter, it rarely sees what the morphology
- * test does not, and taking the larger of the two only raised the threshold (chosen on an independent
- * grid, docs/detection.md).
+ * test does not, and taking the larger of the two only raised the threshold (chosen on independent
+ * grids with the studentised matched filter, docs/detection.md; 23 with the matched filter alone).
  */
-export const DEFAULT_GENERATIVE_FAINT_LIMIT = 23;
+export const DEFAULT_GENERATIVE_FAINT_LIMIT = 24;
 
 /**
  * The three calibrations in turn: the combined score takes the larger of the two calibrated tests
@@ -156,10 +156,11 @@ export const DEFAULT_SPREAD_RADIUS = 2;
 
 /**
  * The generative statistic calibrations fitted from now on take: the matched filter uses the
- * regenerations' covariance where the projection uses only their spread along the PSF (chosen on
+ * regenerations' covariance where the projection uses only their spread along the PSF, and its
+ * studentised form scales it by what the residual off the PSF says of each source (both chosen on
  * independent grids, docs/detection.md).
  */
-export const DEFAULT_GENERATIVE_STATISTIC: GenerativeStatistic = 'matched_filter';
+export const DEFAULT_GENERATIVE_STATISTIC: GenerativeStatistic = 'studentised_matched_filter';
 
 /** Scores that are not yet calibrated, with SPREAD_MODEL over `morphologyRadius` (the card's, or the unrecorded default, when undefined) and agn_z the raw `statistic`. */
 function uncalibrated(morphologyRadius: number | undefined, statistic?: GenerativeStatistic): ScoreCalibration {

@@ -53,13 +53,21 @@ export function applySignificanceCalibration(z: number, calibration: Significanc
 export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
 
 /**
- * The generative test's raw z (what agn_z calibrates): the PSF's matched filter through the
- * regenerations' covariance, or, for cards calibrated before it (no `generative_statistic`) or with
- * 'projection', the excess along the PSF over the samples' spread through the Student-t map
+ * The generative test's raw z (what agn_z calibrates), as the card's `generative_statistic` names it:
+ * the PSF's matched filter through the regenerations' covariance, studentised by the residual
+ * orthogonal to the PSF or not, or, for cards calibrated before either (no `generative_statistic`) or
+ * with 'projection', the excess along the PSF over the samples' spread through the Student-t map
  * (docs/detection.md).
  */
-export function generativeRawZ(raw: Pick<CoreScores, 'z' | 'matchedZ'>, sampleCount: number, statistic: GenerativeStatistic | undefined): number {
-  return statistic === 'matched_filter' ? raw.matchedZ : gaussianisedZ(raw.z, sampleCount);
+export function generativeRawZ(raw: Pick<CoreScores, 'z' | 'matchedZ' | 'studentisedZ'>, sampleCount: number, statistic: GenerativeStatistic | undefined): number {
+  switch (statistic) {
+    case 'studentised_matched_filter':
+      return raw.studentisedZ;
+    case 'matched_filter':
+      return raw.matchedZ;
+    default:
+      return gaussianisedZ(raw.z, sampleCount);
+  }
 }
 
 /**

@@ -45,7 +45,7 @@ export interface MagnitudeCalibration {
 }
 
 /** The map for every source, and per magnitude where the card has it (`by_magnitude`; the map above applies where a source has no magnitude). */
-export const GENERATIVE_STATISTICS = ['matched_filter', 'projection'] as const;
+export const GENERATIVE_STATISTICS = ['studentised_matched_filter', 'matched_filter', 'projection'] as const;
 export type GenerativeStatistic = (typeof GENERATIVE_STATISTICS)[number];
 
 export interface SignificanceCalibration extends SignificanceMap {
@@ -60,9 +60,10 @@ export interface SignificanceCalibration extends SignificanceMap {
  */
 export interface ScoreCalibration extends SignificanceCalibration {
   /**
-   * The generative test's raw z: 'matched_filter', the PSF's matched filter through the regenerations'
-   * covariance (core-scores.ts `matchedZ`); absent: ps_flux / ps_flux_err through the Student-t map, as
-   * cards calibrated before it were.
+   * The generative test's raw z: 'studentised_matched_filter', the matched filter over the scale of the
+   * residual orthogonal to the PSF (core-scores.ts `studentisedZ`); 'matched_filter', the PSF's matched
+   * filter through the regenerations' covariance (`matchedZ`); absent: ps_flux / ps_flux_err through
+   * the Student-t map, as cards calibrated before either were.
    */
   readonly generative_statistic?: GenerativeStatistic;
   readonly morphology?: SignificanceCalibration;

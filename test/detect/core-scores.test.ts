@@ -94,6 +94,22 @@ describe('scoreCore', () => {
     expect(Math.abs(mean(without.map((s) => s.matchedZ)))).toBeLessThan(0.3);
   });
 
+  it('studentises the matched filter: a core the regenerations misjudge in every direction is scaled down, a PSF-shaped excess is not', () => {
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+    // The regenerations are three times too narrow for this core: its residual is large along the PSF and off it.
+    const misjudged = Array.from({ length: 200 }, () => scoreCore(noise().map((v, i) => profile[i]! + 3 * v), draw(400), 400, weights, sigma));
+    expect(sd(misjudged.map((s) => s.matchedZ))).toBeGreaterThan(2.5);
+    expect(sd(misjudged.map((s) => s.studentisedZ))).toBeLessThan(1.5);
+    // Regenerations as wide as the core's noise, with a point source on top: the residual off the PSF is
+    // only noise, so studentising leaves the significance about where it was.
+    const pointSource = Array.from({ length: 200 }, () => scoreCore(noise().map((v, i) => profile[i]! + v + 40 * weights[i]!), draw(400), 400, weights, sigma));
+    const ratio = mean(pointSource.map((s) => s.studentisedZ)) / mean(pointSource.map((s) => s.matchedZ));
+    expect(mean(pointSource.map((s) => s.matchedZ))).toBeGreaterThan(5);
+    expect(ratio).toBeGreaterThan(0.85);
+    expect(ratio).toBeLessThan(1.15);
+  });
+
   it('reads samples at an offset and refuses fewer than two samples', () => {
     const samples = draw(50);
     const padded = new Float64Array(7 + samples.length);

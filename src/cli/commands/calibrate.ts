@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .option('--per-magnitude <n>', 'galaxies per magnitude bin, each with its own map (0: one map for all magnitudes)', '2000')
     .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", String(DEFAULT_GENERATIVE_FAINT_LIMIT))
     .option('--morphology-radius <px>', 'radius of the pixels around the core SPREAD_MODEL (morph_z) is computed over', String(DEFAULT_SPREAD_RADIUS))
-    .option('--generative-statistic <name>', "agn_z's raw z: 'matched_filter' (the PSF's matched filter through the regenerations' covariance) or 'projection' (ps_flux / ps_flux_err)", DEFAULT_GENERATIVE_STATISTIC)
+    .option('--generative-statistic <name>', "agn_z's raw z: 'studentised_matched_filter' (the matched filter over the scale of the residual off the PSF), 'matched_filter' (the PSF's matched filter through the regenerations' covariance) or 'projection' (ps_flux / ps_flux_err)", DEFAULT_GENERATIVE_STATISTIC)
     .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
     .option('--write-card', 'store the calibration, and the joint-fit choice, in the model card')
     .action(async (options: CalibrateOptions) => {
@@ -60,7 +60,8 @@ export function register(program: Command): void {
       }
       process.stderr.write('\n');
       const fits = fitScoreCalibration(galaxies, perBin, generativeFaintLimit);
-      process.stdout.write(`agn_z from the ${statistic === 'matched_filter' ? "PSF's matched filter" : 'excess along the PSF over its spread'}\n`);
+      const statisticNames: Record<GenerativeStatistic, string> = { studentised_matched_filter: "PSF's matched filter, studentised", matched_filter: "PSF's matched filter", projection: 'excess along the PSF over its spread' };
+      process.stdout.write(`agn_z from the ${statisticNames[statistic]}\n`);
       if (Number.isFinite(generativeFaintLimit)) process.stdout.write(`combined_z: the larger of agn_z and morph_z at I_E < ${generativeFaintLimit}, morph_z alone from there on\n`);
       const report = (score: string, fit: MagnitudeFit) => {
         process.stdout.write(`${score}: ${fit.galaxies} galaxies, raw median ${fit.offset.toFixed(4)}, half 68% width ${fit.scale.toFixed(4)}, ${fit.knots!.from.length} quantile knots; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have ${score} > 3 (N(0, 1): 0.13%)\n`);
