@@ -108,6 +108,12 @@ describe('scoreCore', () => {
     expect(mean(pointSource.map((s) => s.matchedZ))).toBeGreaterThan(5);
     expect(ratio).toBeGreaterThan(0.85);
     expect(ratio).toBeLessThan(1.15);
+    // A bright point source whose template sits a pixel off leaves a residual off the PSF that grows with
+    // its flux: the scale t divides by is bounded, so it keeps a third of the matched filter.
+    const shifted = Float64Array.from({ length: pixels }, (_, i) => (i === 5 ? 0.2 : 0.05));
+    const misplaced = scoreCore(noise().map((v, i) => profile[i]! + v + 400 * shifted[i]!), draw(400), 400, weights, sigma);
+    expect(misplaced.chi2 - misplaced.matchedZ ** 2).toBeGreaterThan(9 * (pixels - 1));
+    expect(misplaced.studentisedZ).toBeCloseTo(misplaced.matchedZ / 3, 10);
   });
 
   it('reads samples at an offset and refuses fewer than two samples', () => {
