@@ -42,7 +42,7 @@ await g.release();
 const SCORES = { z: 'raw z', agnZ: 'agn_z', combinedZ: 'combined_z', morphZ: 'morph_z' };
 const rankBy = process.env.SCORE ?? 'z';
 if (!(rankBy in SCORES)) throw new Error(`SCORE must be one of ${Object.keys(SCORES).join(', ')}, got ${rankBy}`);
-const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, measuredMag: r.prepared.totalFlux > 0 ? MAGZERO - 2.5 * Math.log10(r.prepared.totalFlux) : null, z: r.scores[rankBy], rawZ: r.scores.z, agnZ: r.scores.agnZ, spread: r.scores.spreadModel, morphZ: r.scores.morphZ, combinedZ: r.scores.combinedZ, fpsEst: r.scores.fPs, fpsErr: r.scores.fPsErr, fpsGenerative: r.scores.fPsGenerative, psFlux: r.scores.psFlux, psFluxErr: r.scores.psFluxErr, chi2: r.scores.chi2, matchedZ: r.scores.matchedZ }));
+const rows = scored.filter((r) => r.scores).map((r) => ({ fps: r.truth.fps, mag: r.truth.mag, measuredMag: r.prepared.totalFlux > 0 ? MAGZERO - 2.5 * Math.log10(r.prepared.totalFlux) : null, z: r.scores[rankBy], rawZ: r.scores.z, agnZ: r.scores.agnZ, spread: r.scores.spreadModel, morphZ: r.scores.morphZ, combinedZ: r.scores.combinedZ, fpsEst: r.scores.fPs, fpsErr: r.scores.fPsErr, fpsGenerative: r.scores.fPsGenerative, psFlux: r.scores.psFlux, psFluxErr: r.scores.psFluxErr, chi2: r.scores.chi2, matchedZ: r.scores.matchedZ, studentisedZ: r.scores.studentisedZ }));
 if (process.env.ROWS) writeFileSync(process.env.ROWS, JSON.stringify(rows));
 const quantile = (sorted, p) => sorted[Math.floor(p * (sorted.length - 1))];
 const galaxies = rows.filter((r) => r.fps === 0);
