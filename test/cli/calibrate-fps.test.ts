@@ -62,21 +62,23 @@ describe("vis-agn calibrate and the card's f_PS regression", () => {
     expect(after.morphology_radius).toBe(4);
   }, 120_000);
 
-  test('stores the generative statistic it fitted agn_z on (the matched filter by default) and the maps\' tail slopes', async () => {
-    expect((await calibrate()).code).toBe(0);
-    const matched = readCard(card).card.significance!;
-    expect(matched.generative_statistic).toBe('matched_filter');
-    expect(matched.knots!.tail_scales!.upper).toBeGreaterThan(0);
-    expect(matched.combined!.knots!.tail_scales!.lower).toBeGreaterThan(0);
+  test('stores the generative statistic it fitted agn_z on (the studentised matched filter by default) and the maps\' tail slopes', async () => {
+    const studentised = await calibrate();
+    expect(studentised.code).toBe(0);
+    expect(studentised.stdout).toMatch(/agn_z from the PSF's matched filter, studentised/);
+    const fitted = readCard(card).card.significance!;
+    expect(fitted.generative_statistic).toBe('studentised_matched_filter');
+    expect(fitted.knots!.tail_scales!.upper).toBeGreaterThan(0);
+    expect(fitted.combined!.knots!.tail_scales!.lower).toBeGreaterThan(0);
     const projection = await calibrate('--generative-statistic', 'projection');
     expect(projection.code).toBe(0);
     expect(projection.stdout).toMatch(/agn_z from the excess along the PSF over its spread/);
     const stored = readCard(card).card.significance!;
     expect(stored.generative_statistic).toBe('projection');
     // The same galaxies, another statistic: another map.
-    expect(stored.knots!.from).not.toEqual(matched.knots!.from);
+    expect(stored.knots!.from).not.toEqual(fitted.knots!.from);
     const wrong = await calibrate('--generative-statistic', 'gls');
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/--generative-statistic must be one of matched_filter, projection, got 'gls'/);
+    expect(wrong.stderr).toMatch(/--generative-statistic must be one of studentised_matched_filter, matched_filter, projection, got 'gls'/);
   }, 180_000);
 });

@@ -123,17 +123,17 @@ describe('model card checks', () => {
   it('refuses a generative faint limit that is not a magnitude', () => {
     const cardPath = path.join(dir, 'card.json');
     const card = JSON.parse(readFileSync(cardPath, 'utf8'));
-    expect(card.significance.generative_faint_limit).toBe(23);
-    writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, generative_faint_limit: '23' } }));
-    expect(() => readCard(cardPath)).toThrow(/significance.generative_faint_limit must be an I_E magnitude, got "23"/);
+    expect(card.significance.generative_faint_limit).toBe(24);
+    writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, generative_faint_limit: '24' } }));
+    expect(() => readCard(cardPath)).toThrow(/significance.generative_faint_limit must be an I_E magnitude, got "24"/);
   });
 
   it('refuses a generative statistic this version does not compute', () => {
     const cardPath = path.join(dir, 'card.json');
     const card = JSON.parse(readFileSync(cardPath, 'utf8'));
-    expect(card.significance.generative_statistic).toBe('matched_filter');
+    expect(card.significance.generative_statistic).toBe('studentised_matched_filter');
     writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, generative_statistic: 'gls' } }));
-    expect(() => readCard(cardPath)).toThrow(/significance.generative_statistic must be one of matched_filter, projection, got "gls"/);
+    expect(() => readCard(cardPath)).toThrow(/significance.generative_statistic must be one of studentised_matched_filter, matched_filter, projection, got "gls"/);
   });
 
   it('refuses an f_PS regression fitted on other features or with missing coefficients', () => {
