@@ -13,7 +13,6 @@
  *   statistic    'studentised' (default) or 'matched' (the unstudentised matched filter)
  *   k, cap       the studentised scale's prior weight (0.1) and bound L (3; null: unbounded)
  *   noiseScale   multiple of the pixel variance added to the regenerations' covariance (1)
- *   shrink       fraction by which the covariance's off-diagonal terms are shrunk (0)
  *   penalty      instead of dividing, subtract penalty * (sqrt(chi2 - m^2) - sqrt(P - 1)) from m
  *   misfit, floor  subtract (misfit * m)^2 from the orthogonal chi2 and hold the squared scale >= floor
  *   misfitDof    add (misfitDof * m)^2 to the scale's degrees of freedom
@@ -26,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fitScoreCalibration, fitSignificanceByMagnitude } from '../../dist/detect/calibrate.js';
 import { applySignificanceCalibration, morphologyRawZ } from '../../dist/detect/detect.js';
-import { cholesky, whiten } from '../../dist/detect/core-scores.js';
+import { scoreCore } from '../../dist/detect/core-scores.js';
 
 const dumps = process.env.DUMPS ?? 'dumps';
 const PER_BIN = 2000;
@@ -41,36 +40,20 @@ function load(name) {
   return { S, P, meta, samples: floats('samples'), observed: floats('obs'), weights: floats('w') };
 }
 
-const dot = (a, b) => a.reduce((sum, x, i) => sum + x * b[i], 0);
-
-/** The raw generative statistic of stamp `i` of `set` under variant `v`. */
+/**
+ * The raw generative statistic of stamp `i` of `set` under variant `v`, from the pipeline's own
+ * scoreCore (chi2_core, the matched filter m and the studentised t it returns): a variant changes only
+ * what it names.
+ */
 function statistic(set, i, v) {
   const { P } = set;
-  const S = v.samples ?? set.S;
-  const offset = i * set.S * P;
-  const at = (s, p) => set.samples[offset + s * P + p];
-  const mean = new Float64Array(P);
-  for (let s = 0; s < S; s++) for (let p = 0; p < P; p++) mean[p] += at(s, p) / S;
-  const covariance = new Float64Array(P * P);
-  for (let s = 0; s < S; s++)
-    for (let a = 0; a < P; a++) for (let b = 0; b <= a; b++) covariance[a * P + b] += ((at(s, a) - mean[a]) * (at(s, b) - mean[b])) / (S - 1);
-  const shrink = v.shrink ?? 0;
-  const sigma = set.meta[i].sigma;
-  for (let a = 0; a < P; a++) {
-    for (let b = 0; b < a; b++) {
-      covariance[a * P + b] *= 1 - shrink;
-      covariance[b * P + a] = covariance[a * P + b];
-    }
-    covariance[a * P + a] += (v.noiseScale ?? 1) * sigma * sigma;
-  }
-  const residual = Array.from(set.observed.subarray(i * P, (i + 1) * P), (x, p) => x - mean[p]);
-  const factor = cholesky(covariance, P);
-  const wr = whiten(factor, P, residual);
-  const ww = whiten(factor, P, set.weights.subarray(i * P, (i + 1) * P));
-  const m = dot(ww, wr) / Math.sqrt(dot(ww, ww));
+  const sigma = set.meta[i].sigma * Math.sqrt(v.noiseScale ?? 1);
+  const scores = scoreCore(set.observed.subarray(i * P, (i + 1) * P), set.samples, v.samples ?? set.S, set.weights.subarray(i * P, (i + 1) * P), new Float64Array(P).fill(sigma), i * set.S * P);
+  const m = scores.matchedZ;
   if (v.statistic === 'matched') return m;
-  const orthogonal = Math.max(0, dot(wr, wr) - m * m);
+  const orthogonal = Math.max(0, scores.chi2 - m * m);
   if (v.penalty !== undefined) return m - v.penalty * (Math.sqrt(orthogonal) - Math.sqrt(P - 1));
+  if (v.k === undefined && v.cap === undefined && v.misfit === undefined && v.misfitDof === undefined) return scores.studentisedZ;
   const k = v.k ?? 0.1;
   if (v.misfit !== undefined) return m / Math.sqrt(Math.max(v.floor ?? 0.25, (orthogonal - (v.misfit * m) ** 2 + k * (P - 1)) / ((1 + k) * (P - 1))));
   const scale = Math.sqrt((orthogonal + k * (P - 1)) / ((1 + k) * (P - 1) + ((v.misfitDof ?? 0) * m) ** 2));

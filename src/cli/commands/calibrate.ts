@@ -30,6 +30,8 @@ interface CalibrateOptions extends CalibrationCommandOptions {
   writeCard?: boolean;
 }
 
+const STATISTIC_NAMES: Record<GenerativeStatistic, string> = { studentised_matched_filter: "PSF's matched filter, studentised", matched_filter: "PSF's matched filter", projection: 'excess along the PSF over its spread' };
+
 export function register(program: Command): void {
   calibrationOptions(program.command('calibrate'))
     .description("fit the significance calibrations (agn_z, morph_z and combined_z ~ N(0, 1) on normal galaxies) on held-out simulated training shards")
@@ -60,8 +62,7 @@ export function register(program: Command): void {
       }
       process.stderr.write('\n');
       const fits = fitScoreCalibration(galaxies, perBin, generativeFaintLimit);
-      const statisticNames: Record<GenerativeStatistic, string> = { studentised_matched_filter: "PSF's matched filter, studentised", matched_filter: "PSF's matched filter", projection: 'excess along the PSF over its spread' };
-      process.stdout.write(`agn_z from the ${statisticNames[statistic]}\n`);
+      process.stdout.write(`agn_z from the ${STATISTIC_NAMES[statistic]}\n`);
       if (Number.isFinite(generativeFaintLimit)) process.stdout.write(`combined_z: the larger of agn_z and morph_z at I_E < ${generativeFaintLimit}, morph_z alone from there on\n`);
       const report = (score: string, fit: MagnitudeFit) => {
         process.stdout.write(`${score}: ${fit.galaxies} galaxies, raw median ${fit.offset.toFixed(4)}, half 68% width ${fit.scale.toFixed(4)}, ${fit.knots!.from.length} quantile knots; after calibration ${(100 * fit.aboveThree).toFixed(2)}% have ${score} > 3 (N(0, 1): 0.13%)\n`);
