@@ -31,20 +31,32 @@ def require_target(manifest, folder, target):
             f"with --target observed (what `vis-agn train --stamps` does)")
 
 
-def load_shards(folder, kinds=("image", "sigma")):
-    """The arrays of `kinds` (see docs/sim-shards.md), each concatenated over the shards."""
+def read_crops(folder, crop, target, first_index=0):
+    """A shard folder's stamps as --target trains on them, read one shard at a time so that no more
+    than a shard's raw stamps is in memory beside the crops: (manifest, stamp indices counted from
+    `first_index`, core-centred crops, sigma, host crops or None). For --target galaxies only the
+    normal galaxies are kept; their point image is exactly zero, and nobody else's is."""
     manifest = read_manifest(folder)
-    arrays = {kind: [] for kind in kinds}
-    for entry in manifest["files"]:
-        if entry["kind"] in arrays:
-            path = os.path.join(folder, entry["path"])
-            dtype = np.dtype(entry["dtype"]).newbyteorder("<")
-            arrays[entry["kind"]].append(np.memmap(path, dtype=dtype, mode="r", shape=tuple(entry["shape"])))
-    counts = {kind: sum(len(a) for a in parts) for kind, parts in arrays.items()}
-    if len(set(counts.values())) != 1 or counts[kinds[0]] != manifest["count"]:
-        raise ValueError(f"{folder}: the manifest does not list {', '.join(kinds)} for all {manifest['count']} stamps "
-                         f"(found {counts}); shards written before the 'point' kind need rewriting for --target host")
-    return manifest, *(np.concatenate([np.asarray(a) for a in arrays[kind]]) for kind in kinds)
+    require_target(manifest, folder, target)
+    stream = ShardStream(folder, manifest, ("image", "sigma") + TARGET_KINDS[target])
+    parts = []
+    for shard in range(stream.shards):
+        arrays = stream.arrays(shard)
+        raw, sigma = np.asarray(arrays["image"]), np.asarray(arrays["sigma"], dtype=np.float32)
+        index = first_index + stream.firsts[shard] + np.arange(len(sigma))
+        hosts = None
+        if target == "galaxies":
+            keep = ~np.any(np.asarray(arrays["point"]) != 0, axis=(1, 2))
+            raw, sigma, index = raw[keep], sigma[keep], index[keep]
+            images, _ = centre_on_core(raw, crop)
+        elif target == "host":
+            images, _, point_crops = centre_on_core(raw, crop, also=np.asarray(arrays["point"]))
+            hosts = images - point_crops
+        else:
+            images, _ = centre_on_core(raw, crop)
+        parts.append((index, images, sigma, hosts))
+    joined = [np.concatenate([part[k] for part in parts]) for k in range(3)]
+    return manifest, *joined, None if target != "host" else np.concatenate([part[3] for part in parts])
 
 
 def centre_on_core(stamps, crop, search=9, also=None):

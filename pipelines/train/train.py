@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import (TARGET_KINDS, ShardStream, UnlabelledStampsError, centre_on_core, load_shards,  # noqa: E402
+from data import (TARGET_KINDS, ShardStream, UnlabelledStampsError, centre_on_core, read_crops,  # noqa: E402
                   read_manifest, require_target)
 from model import CoreGenerator, CoreGeometry, count_parameters  # noqa: E402
 
@@ -34,7 +34,8 @@ CARD_SCHEMA = "vis-agn/model-card/1"
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shards", required=True, help="training shards folder (unlabelled survey mix)")
+    p.add_argument("--shards", required=True, nargs="+",
+                   help="training shards folder(s) (unlabelled survey mix); stamps are counted across them in order")
     p.add_argument("--val-shards", default=None,
                    help="held-out shards folder (different seed); without it every --holdout-th stamp of --shards")
     p.add_argument("--holdout", type=int, default=50,
@@ -122,27 +123,18 @@ class Stamps:
     With `holdout` N, `part` "val" keeps the stamps whose index is a multiple of N, "train" the others.
     """
 
-    def __init__(self, folder, geometry, target, holdout=None, part=None, exclude=None):
-        require_target(read_manifest(folder), folder, target)
-        if target == "host":
-            self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
-            index = np.arange(len(sigma))
-            self.images, _, point_crops = centre_on_core(raw, geometry.crop, also=point)
-            self.hosts = self.images - point_crops
-        elif target == "galaxies":
-            self.manifest, raw, sigma, point = load_shards(folder, ("image", "sigma", "point"))
-            # The point image is exactly zero for a normal galaxy and nowhere else.
-            keep = ~np.any(point != 0, axis=(1, 2))
-            index = np.flatnonzero(keep)
-            raw, sigma = raw[keep], sigma[keep]
-            self.images, _ = centre_on_core(raw, geometry.crop)
-            self.hosts = None
-        else:
-            self.manifest, raw, sigma = load_shards(folder)
-            index = np.arange(len(sigma))
-            self.images, _ = centre_on_core(raw, geometry.crop)
-            self.hosts = None
-        self.sigma = sigma.astype(np.float32)
+    def __init__(self, folders, geometry, target, holdout=None, part=None, exclude=None):
+        folders = [folders] if isinstance(folders, str) else folders
+        read, offset = [], 0
+        for folder in folders:
+            read.append(read_crops(folder, geometry.crop, target, offset))
+            offset += read[-1][0]["count"]
+        self.manifests = [r[0] for r in read]
+        index = np.concatenate([r[1] for r in read])
+        self.images = np.concatenate([r[2] for r in read]) if len(read) > 1 else read[0][2]
+        self.sigma = np.concatenate([r[3] for r in read]) if len(read) > 1 else read[0][3]
+        self.hosts = None if target != "host" else np.concatenate([r[4] for r in read])
+        del read
         if exclude is not None and len(exclude):
             kept = ~np.isin(index, exclude)
             index, self.images, self.sigma = index[kept], self.images[kept], self.sigma[kept]
@@ -155,7 +147,7 @@ class Stamps:
     @classmethod
     def from_arrays(cls, manifest, images, sigma, hosts):
         stamps = cls.__new__(cls)
-        stamps.manifest, stamps.images, stamps.sigma, stamps.hosts = manifest, images, sigma, hosts
+        stamps.manifests, stamps.images, stamps.sigma, stamps.hosts = [manifest], images, sigma, hosts
         return stamps
 
     def __len__(self):
@@ -233,18 +225,23 @@ def export(model, args, out, example_image, example_sigma):
     return encoder_path, denoiser_path
 
 
-def data_provenance(args, manifest, used):
-    """The training data as the card records it: the manifest by path and sha256, and for observed
-    stamps (`vis-agn stamps`) their source, selection and counts, so the set can be rebuilt."""
-    path = os.path.join(args.shards, "manifest.json")
-    data = {"manifest": os.path.abspath(path), "manifest_sha256": sha256_of(path), "schema": manifest.get("schema"),
-            "recipe": manifest.get("recipe"), "seed": manifest.get("seed"), "stamps": manifest.get("count"), "used": used,
-            "validation": os.path.abspath(args.val_shards) if args.val_shards else f"every {args.holdout}th stamp held out"}
+def data_provenance(args, manifests, used):
+    """The training data as the card records it: each manifest by path and sha256, and for observed
+    stamps (`vis-agn stamps`) their source, selection and counts, so the set can be rebuilt. One folder
+    keeps its fields at the top; several are listed in `folders`, their stamps counted in that order."""
+    def of_folder(folder, manifest):
+        path = os.path.join(folder, "manifest.json")
+        data = {"manifest": os.path.abspath(path), "manifest_sha256": sha256_of(path), "schema": manifest.get("schema"),
+                "recipe": manifest.get("recipe"), "seed": manifest.get("seed"), "stamps": manifest.get("count")}
+        if manifest.get("labels") == "none":
+            data.update(labels="none", source=manifest.get("source"), selection=manifest.get("selection"), counts=manifest.get("counts"))
+        return data
+    folders = [of_folder(folder, manifest) for folder, manifest in zip(args.shards, manifests)]
+    data = folders[0] if len(folders) == 1 else {"folders": folders, "stamps": sum(f["stamps"] or 0 for f in folders)}
+    data.update(used=used, validation=os.path.abspath(args.val_shards) if args.val_shards else f"every {args.holdout}th stamp held out")
     if args.exclude is not None:
         data["excluded"] = {"file": os.path.abspath(args.exclude), "sha256": sha256_of(args.exclude),
                             "stamps": int(len(read_exclusions(args.exclude)))}
-    if manifest.get("labels") == "none":
-        data.update(labels="none", source=manifest.get("source"), selection=manifest.get("selection"), counts=manifest.get("counts"))
     return data
 
 
@@ -279,7 +276,7 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
         },
         "sampler": {"method": "flow-heun", "samples": 16, "steps": 4, "time": "t from 0 (noise) to 1 (data)"},
         "training": {
-            "data": data_provenance(args, train_set.manifest, len(train_set)),
+            "data": data_provenance(args, train_set.manifests, len(train_set)),
             **(run or {"world_size": 1, "distributed": None, "precision": "fp32"}),
             "target": args.target, "seed": args.seed, "steps": steps, "wall_time_s": round(wall_s, 1), "batch": args.batch,
             "draws_per_context": args.draws, "lr": args.lr, "ema": args.ema,
@@ -301,12 +298,16 @@ class StreamedStamps:
     demand by the rank that owns its shard."""
 
     def __init__(self, args, geometry, rank, world):
-        self.manifest = read_manifest(args.shards)
-        require_target(self.manifest, args.shards, args.target)
+        if len(args.shards) != 1:
+            raise ValueError(f"a torchrun run streams one --shards folder, got {len(args.shards)}: simulate one set of the size wanted")
+        folder = args.shards[0]
+        self.manifest = read_manifest(folder)
+        self.manifests = [self.manifest]
+        require_target(self.manifest, folder, args.target)
         self.target, self.crop = args.target, geometry.crop
-        self.stream = ShardStream(args.shards, self.manifest, ("image", "sigma") + TARGET_KINDS[args.target], rank, world)
+        self.stream = ShardStream(folder, self.manifest, ("image", "sigma") + TARGET_KINDS[args.target], rank, world)
         if self.stream.shards < world:
-            raise ValueError(f"{args.shards}: {self.stream.shards} shard(s) for {world} ranks; every rank needs a shard of its own")
+            raise ValueError(f"{folder}: {self.stream.shards} shard(s) for {world} ranks; every rank needs a shard of its own")
         eligible = np.arange(self.stream.count)
         if args.target == "galaxies":
             # The point image is exactly zero for a normal galaxy and nowhere else; each rank looks at its own shards.
@@ -324,7 +325,7 @@ class StreamedStamps:
         self.index = eligible
         mine = np.flatnonzero(self.stream.owner_of(eligible) == rank)
         if len(mine) == 0:
-            raise ValueError(f"{args.shards}: rank {rank} owns no training stamps")
+            raise ValueError(f"{folder}: rank {rank} owns no training stamps")
         # A rank whose shards get no stamp of a step still joins the gradient reduction, with this one at weight 0.
         self.stand_in = int(mine[0])
 
