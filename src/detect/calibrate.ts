@@ -15,10 +15,10 @@ import type { Shards } from '../sim/read-shards.js';
 import { quantileOf } from '../ground/stats.js';
 import { upperTailPValue } from './core-scores.js';
 import type { GenerativeStatistic, ScoreCalibration, SignificanceCalibration, SignificanceMap } from '../model/card.js';
-import { fluxToMag } from '../ground/vis.js';
+import { fluxToMag, magToFlux } from '../ground/vis.js';
 import { applySignificanceCalibration, combinedRawZ, morphologyRawZ, UNCALIBRATED, type SamplingOptions } from './detect.js';
 import { scoreShards } from './shards.js';
-import type { FpsSample } from './fps-estimate.js';
+import { psFluxBaseError, type FpsSample } from './fps-estimate.js';
 
 export interface SignificanceFit extends SignificanceMap {
   readonly galaxies: number;
@@ -188,6 +188,16 @@ export async function fpsSamples(generator: CoreGenerator, shards: Shards, sampl
   return scored.flatMap((s) =>
     s.scores?.fPsGenerative == null || !(s.prepared.totalFlux > 0)
       ? []
-      : [{ trueFps: s.truth.cls === 'star' ? 1 : s.truth.fps, generativeFps: s.scores.fPsGenerative, spread: s.scores.spreadModel, magnitude: fluxToMag(s.prepared.totalFlux) }],
+      : [
+          {
+            trueFps: s.truth.cls === 'star' ? 1 : s.truth.fps,
+            generativeFps: s.scores.fPsGenerative,
+            spread: s.scores.spreadModel,
+            magnitude: fluxToMag(s.prepared.totalFlux),
+            psFlux: s.scores.psFlux,
+            psFluxBaseError: psFluxBaseError(s.scores),
+            truePsFlux: (s.truth.cls === 'star' ? 1 : s.truth.fps) * magToFlux(s.truth.mag),
+          },
+        ],
   );
 }

@@ -57,6 +57,11 @@ export interface CoreScores {
   readonly matchedZ: number;
   /** matchedZ over the scale of the residual orthogonal to the PSF (what agn_z calibrates on current cards). */
   readonly studentisedZ: number;
+  /**
+   * That scale, min(L, sqrt(...)): how much wider than the regenerations' spread this source's residual is
+   * off the PSF (about 1 where the generator judged the source right).
+   */
+  readonly residualScale: number;
 }
 
 /** Lower-triangular Cholesky factor of a symmetric positive-definite n x n matrix (row-major). */
@@ -147,6 +152,7 @@ export function scoreCore(
     z: psFlux / psFluxErr,
     matchedZ,
     studentisedZ: matchedZ / residualScale,
+    residualScale,
   };
 }
 

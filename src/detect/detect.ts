@@ -17,7 +17,7 @@ import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource, type Fitt
 import { kronFlux, type PreparedSource } from './prepare.js';
 import type { PsfStamp } from '../ground/psf.js';
 import { gaussianisedZ } from './significance.js';
-import { estimateFps } from './fps-estimate.js';
+import { estimateFps, psFluxError } from './fps-estimate.js';
 
 function applyMap(z: number, map: SignificanceMap): number {
   const { knots, scale } = map;
@@ -160,7 +160,7 @@ export interface SourceScores extends CoreScores {
   readonly agnPValue: number;
   /**
    * f_PS: the card's regression on the generative ratio and SPREAD_MODEL (fps-estimate.ts) where the
-   * card has one, else the generative ratio; null when the total flux is not positive or below ps_flux_err.
+   * card has one, else the generative ratio; null when the total flux is not positive or below the regenerations' spread of ps_flux.
    */
   readonly fPs: number | null;
   readonly fPsErr: number | null;
@@ -198,12 +198,14 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
   const measurable = Number.isFinite(total) && total > 0 && raw.psFluxErr <= total;
   const fPsGenerative = measurable ? raw.psFlux / total : null;
   const regressed = fPsGenerative !== null && calibration.f_ps !== undefined && Number.isFinite(spread) && Number.isFinite(magnitude) ? estimateFps(calibration.f_ps, fPsGenerative, spread, magnitude) : undefined;
+  const psFluxErr = psFluxError(calibration.f_ps, raw, magnitude);
   return {
     ...raw,
+    psFluxErr,
     agnZ,
     agnPValue: upperTailPValue(agnZ),
     fPs: regressed?.fPs ?? fPsGenerative,
-    fPsErr: regressed?.fPsErr ?? (measurable ? raw.psFluxErr / total : null),
+    fPsErr: regressed?.fPsErr ?? (measurable ? psFluxErr / total : null),
     fPsGenerative,
     spreadModel: spread,
     morphZ,

@@ -14,6 +14,7 @@
  * drawn towards that distribution's mean rather than left at a noisy ratio.
  */
 
+import { madSigma } from '../ground/stats.js';
 import { FPS_FEATURES, type FpsCalibration } from '../model/card.js';
 
 /** Inputs are held to the range the fitting sources fill, so a wild ratio cannot swing a cubic. */
@@ -93,21 +94,51 @@ function leastSquares(rows: readonly (readonly number[])[], targets: readonly nu
   return w;
 }
 
+/**
+ * ps_flux_err before its calibration: the spread of the regenerations' PSF amplitudes, widened by the
+ * residual scale where the source's residual off the PSF says the generator judged it too narrowly.
+ * Alone, that spread is about half the true scatter of ps_flux for bright AGN (pull width 2.0 at
+ * I_E 19-21, 1.9 at 21-23 on 4,000 grid sources of seed 29 with v4); widened, 1.05 and 1.2-1.5.
+ * A scale below 1 (a residual off the PSF smaller than the spread, by chance) is not taken as a
+ * better measurement: multiplied by it, the faint galaxies' pulls widened from 0.95 to 1.21.
+ */
+export function psFluxBaseError(raw: { readonly psFluxErr: number; readonly residualScale: number }): number {
+  return raw.psFluxErr * Math.max(1, raw.residualScale);
+}
+
+/**
+ * ps_flux_err as the catalogue reports it: the base error times the card's factor at the source's
+ * magnitude (interpolated as the regression is); the regenerations' spread alone where the card
+ * has no factor.
+ */
+export function psFluxError(calibration: FpsCalibration | undefined, raw: { readonly psFluxErr: number; readonly residualScale: number }, magnitude: number): number {
+  const scales = calibration?.ps_flux_err_scale;
+  if (calibration === undefined || scales === undefined || !Number.isFinite(magnitude)) return raw.psFluxErr;
+  return psFluxBaseError(raw) * interpolate(calibration, magnitude, (b) => scales[b]!);
+}
+
 /** A simulated source as the regression sees it: its true f_PS (1 for a star) and what was measured. */
 export interface FpsSample {
   readonly trueFps: number;
   readonly generativeFps: number;
   readonly spread: number;
   readonly magnitude: number;
+  /** The point source's flux as measured, its base error (psFluxBaseError) and the truth, image units. */
+  readonly psFlux: number;
+  readonly psFluxBaseError: number;
+  readonly truePsFlux: number;
 }
 
 export interface FpsFit {
-  readonly calibration: FpsCalibration;
+  readonly calibration: FpsCalibration & { readonly ps_flux_err_scale: readonly number[] };
   /** Sources per magnitude bin, in the order of `calibration.magnitudes`. */
   readonly binSources: readonly number[];
   /** Per bin, the RMS of the fitted f_PS against the truth on the fitting sources of 0 < f_PS < 1. */
   readonly binRmse: readonly number[];
 }
+
+/** Pulls narrower than this are not believed: a bin of sources measured better than the regenerations' spread says is a fluke of the bin. */
+const PS_FLUX_ERR_SCALE_FLOOR = 0.5;
 
 /**
  * The regression on `samples` (those with a finite ratio, SPREAD_MODEL and magnitude), in bins of
@@ -125,13 +156,16 @@ export function fitFps(samples: readonly FpsSample[], perBin: number): FpsFit {
     const truth = group.map((s) => clamp(s.trueFps, 0, 1));
     const mean = leastSquares(x, truth);
     const squaredResidual = x.map((row, k) => (clamp(dot(mean, row), 0, 1) - truth[k]!) ** 2);
-    return { mean, variance: leastSquares(x, squaredResidual) };
+    const pulls = group.filter((s) => s.psFluxBaseError > 0 && Number.isFinite(s.psFlux) && Number.isFinite(s.truePsFlux)).map((s) => (s.psFlux - s.truePsFlux) / s.psFluxBaseError);
+    const errorScale = pulls.length >= 2 ? Math.max(PS_FLUX_ERR_SCALE_FLOOR, madSigma(pulls)) : 1;
+    return { mean, variance: leastSquares(x, squaredResidual), errorScale };
   });
-  const calibration: FpsCalibration = {
+  const calibration = {
     features: FPS_FEATURES,
     magnitudes: groups.map((group) => group[Math.floor(group.length / 2)]!.magnitude),
     mean: fits.map((f) => f.mean),
     variance: fits.map((f) => f.variance),
+    ps_flux_err_scale: fits.map((f) => f.errorScale),
   };
   const binRmse = groups.map((group) => {
     const agn = group.filter((s) => s.trueFps > 0 && s.trueFps < 1);

@@ -93,6 +93,12 @@ export interface FpsCalibration {
   readonly magnitudes: readonly number[];
   readonly mean: readonly (readonly number[])[];
   readonly variance: readonly (readonly number[])[];
+  /**
+   * Per bin, what ps_flux_err multiplies its base error by (detect/fps-estimate.ts `psFluxError`): the
+   * robust width of the fitting sources' pulls (ps_flux - true) / base. Absent on cards fitted before
+   * it: ps_flux_err is then the regenerations' spread alone.
+   */
+  readonly ps_flux_err_scale?: readonly number[];
   /** Whether the ratio it was fitted on came from the joint point-source fit, and the SPREAD_MODEL radius it was fitted with. */
   readonly joint_fit?: boolean;
   readonly morphology_radius?: number;
@@ -175,6 +181,8 @@ function checkFpsCalibration(fit: FpsCalibration | undefined, morphologyRadius: 
   const coefficients = (table: FpsCalibration['mean'] | undefined) => Array.isArray(table) && table.length === bins && table.every((row) => Array.isArray(row) && row.length === FPS_FEATURE_COUNT && row.every((x) => typeof x === 'number' && Number.isFinite(x)));
   check(bins > 0 && fit.magnitudes.every((m, i) => typeof m === 'number' && Number.isFinite(m) && (i === 0 || m > fit.magnitudes[i - 1]!)), 'significance.f_ps needs increasing finite magnitudes', cardPath);
   check(coefficients(fit.mean) && coefficients(fit.variance), `significance.f_ps needs ${FPS_FEATURE_COUNT} finite mean and variance coefficients for each of its ${bins} magnitudes`, cardPath);
+  const scales = fit.ps_flux_err_scale;
+  check(scales === undefined || (Array.isArray(scales) && scales.length === bins && scales.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x))), `significance.f_ps.ps_flux_err_scale needs a finite positive factor for each of its ${bins} magnitudes`, cardPath);
 }
 
 export function readCard(cardPath: string): LoadedCard {

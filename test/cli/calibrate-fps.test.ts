@@ -28,6 +28,9 @@ describe('vis-agn calibrate-fps', () => {
     const after = readCard(card).card;
     const fit = after.significance!.f_ps! as FpsCalibration & { readonly shards: readonly { readonly seed: number }[] };
     expect(fit.magnitudes).toHaveLength(4);
+    expect(fit.ps_flux_err_scale).toHaveLength(4);
+    fit.ps_flux_err_scale!.forEach((factor) => expect(factor).toBeGreaterThanOrEqual(0.5));
+    expect(stdout).toMatch(/ps_flux_err x \d+\.\d\d/);
     expect(fit.shards.map((s) => s.seed)).toEqual([41]);
     expect(fit.joint_fit).toBe(before.sampler.joint_fit);
     expect(fit.morphology_radius).toBe(before.significance.morphology_radius);

@@ -101,6 +101,9 @@ describe('scoreCore', () => {
     const misjudged = Array.from({ length: 200 }, () => scoreCore(noise().map((v, i) => profile[i]! + 3 * v), draw(400), 400, weights, sigma));
     expect(sd(misjudged.map((s) => s.matchedZ))).toBeGreaterThan(2.5);
     expect(sd(misjudged.map((s) => s.studentisedZ))).toBeLessThan(1.5);
+    // The scale it divides by is reported: about 3 for these cores.
+    expect(mean(misjudged.map((s) => s.residualScale))).toBeGreaterThan(2.5);
+    misjudged.forEach((s) => expect(s.studentisedZ * s.residualScale).toBeCloseTo(s.matchedZ, 10));
     // Regenerations as wide as the core's noise, with a point source on top: the residual off the PSF is
     // only noise, so studentising leaves the significance about where it was.
     const pointSource = Array.from({ length: 200 }, () => scoreCore(noise().map((v, i) => profile[i]! + v + 40 * weights[i]!), draw(400), 400, weights, sigma));
@@ -114,6 +117,7 @@ describe('scoreCore', () => {
     const misplaced = scoreCore(noise().map((v, i) => profile[i]! + v + 400 * shifted[i]!), draw(400), 400, weights, sigma);
     expect(misplaced.chi2 - misplaced.matchedZ ** 2).toBeGreaterThan(9 * (pixels - 1));
     expect(misplaced.studentisedZ).toBeCloseTo(misplaced.matchedZ / 3, 10);
+    expect(misplaced.residualScale).toBe(3);
   });
 
   it('reads samples at an offset and refuses fewer than two samples', () => {

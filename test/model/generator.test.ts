@@ -150,6 +150,12 @@ describe('model card checks', () => {
     expect(() => readCard(cardPath)).toThrow(/needs 8 finite mean and variance coefficients for each of its 2 magnitudes/);
     write({ ...f_ps, magnitudes: [23, 21] });
     expect(() => readCard(cardPath)).toThrow(/increasing finite magnitudes/);
+    write({ ...f_ps, ps_flux_err_scale: [1.2, 1.6] });
+    expect(() => readCard(cardPath)).not.toThrow();
+    write({ ...f_ps, ps_flux_err_scale: [1.2] });
+    expect(() => readCard(cardPath)).toThrow(/ps_flux_err_scale needs a finite positive factor for each of its 2 magnitudes/);
+    write({ ...f_ps, ps_flux_err_scale: [1.2, 0] });
+    expect(() => readCard(cardPath)).toThrow(/ps_flux_err_scale needs a finite positive factor/);
     // Fitted on SPREAD_MODEL over another radius than the card computes it over.
     write({ ...f_ps, morphology_radius: 4 });
     expect(() => readCard(cardPath)).toThrow(/significance.f_ps was fitted on SPREAD_MODEL over 4 px, the card computes it over/);

@@ -47,7 +47,7 @@ export function register(program: Command): void {
       if (!samples.some((s) => s.trueFps > 0 && s.trueFps < 1)) throw new UsageError(`no AGN or QSO among the shards of ${options.shards.join(', ')}: simulate them with --mix grid`);
       const fit = fitFps(samples, perBin);
       process.stdout.write(`f_PS regression: ${samples.length} sources, ${fit.calibration.magnitudes.length} magnitude bins\n`);
-      fit.calibration.magnitudes.forEach((magnitude, b) => process.stdout.write(`  I_E ${magnitude.toFixed(2)}: ${fit.binSources[b]} sources, f_PS RMSE ${fit.binRmse[b]!.toFixed(3)} on its AGN/QSOs\n`));
+      fit.calibration.magnitudes.forEach((magnitude, b) => process.stdout.write(`  I_E ${magnitude.toFixed(2)}: ${fit.binSources[b]} sources, f_PS RMSE ${fit.binRmse[b]!.toFixed(3)} on its AGN/QSOs, ps_flux_err x ${fit.calibration.ps_flux_err_scale[b]!.toFixed(2)}\n`));
       if (options.writeCard === true) {
         const card = JSON.parse(readFileSync(options.model, 'utf8')) as ModelCard;
         const round = (x: number) => Number(x.toPrecision(7));
@@ -56,6 +56,7 @@ export function register(program: Command): void {
           magnitudes: fit.calibration.magnitudes.map(round),
           mean: fit.calibration.mean.map((row) => row.map(round)),
           variance: fit.calibration.variance.map((row) => row.map(round)),
+          ps_flux_err_scale: fit.calibration.ps_flux_err_scale.map(round),
           sources: fit.binSources,
           shards: folders.map((s) => ({ seed: s.manifest.seed, recipe_digest: s.manifest.recipeDigest, count: s.truth.length })),
           sampler_seed: sampling.seed,
