@@ -13,6 +13,7 @@
  *   statistic    'studentised' (default) or 'matched' (the unstudentised matched filter)
  *   k, cap       the studentised scale's prior weight (0.1) and bound L (3; null: unbounded)
  *   noiseScale   multiple of the pixel variance added to the regenerations' covariance (1)
+ *   shot         multiple of the shot noise of the light the regenerations leave unexplained added to it
  *   penalty      instead of dividing, subtract penalty * (sqrt(chi2 - m^2) - sqrt(P - 1)) from m
  *   misfit, floor  subtract (misfit * m)^2 from the orthogonal chi2 and hold the squared scale >= floor
  *   misfitDof    add (misfitDof * m)^2 to the scale's degrees of freedom
@@ -26,6 +27,7 @@ import path from 'node:path';
 import { fitScoreCalibration, fitSignificanceByMagnitude } from '../../dist/detect/calibrate.js';
 import { applySignificanceCalibration, morphologyRawZ } from '../../dist/detect/detect.js';
 import { scoreCore } from '../../dist/detect/core-scores.js';
+import { MER_RMS_TO_SIGMA, MER_VIS_GAIN } from '../../dist/ground/vis.js';
 
 const dumps = process.env.DUMPS ?? 'dumps';
 const PER_BIN = 2000;
@@ -48,7 +50,18 @@ function load(name) {
 function statistic(set, i, v) {
   const { P } = set;
   const sigma = set.meta[i].sigma * Math.sqrt(v.noiseScale ?? 1);
-  const scores = scoreCore(set.observed.subarray(i * P, (i + 1) * P), set.samples, v.samples ?? set.S, set.weights.subarray(i * P, (i + 1) * P), new Float64Array(P).fill(sigma), i * set.S * P);
+  const observed = set.observed.subarray(i * P, (i + 1) * P);
+  const pixelSigma = new Float64Array(P).fill(sigma);
+  if (v.shot !== undefined) {
+    // The shot noise of the light the regenerations do not explain: in a MER mosaic its per-pixel variance is (rms_to_sigma)^2 x excess / gain.
+    const S = v.samples ?? set.S;
+    for (let p = 0; p < P; p++) {
+      let mean = 0;
+      for (let s = 0; s < S; s++) mean += set.samples[i * set.S * P + s * P + p] / S;
+      pixelSigma[p] = Math.sqrt(sigma * sigma + v.shot * MER_RMS_TO_SIGMA ** 2 * Math.max(0, observed[p] - mean) / MER_VIS_GAIN);
+    }
+  }
+  const scores = scoreCore(observed, set.samples, v.samples ?? set.S, set.weights.subarray(i * P, (i + 1) * P), pixelSigma, i * set.S * P);
   const m = scores.matchedZ;
   if (v.statistic === 'matched') return m;
   const orthogonal = Math.max(0, scores.chi2 - m * m);

@@ -16,6 +16,7 @@ import { CORE_SEARCH } from '../detect/prepare.js';
 import { significanceCalibration, type DetectionSettings } from '../detect/settings.js';
 import { defaultVisPsf } from '../ground/psf.js';
 import { median } from '../ground/stats.js';
+import { MER_VIS_GAIN } from '../ground/vis.js';
 import { prepareCutout, scorePrepared, type ModelExecution, type PreparedCutout } from './run.js';
 
 export interface InjectionOptions extends ModelExecution {
@@ -113,7 +114,7 @@ export async function runInjection(options: InjectionOptions): Promise<Injection
       for (const fps of options.fps) {
         const injected = usable.map((o, k) => {
           const index = injectionDrawIndex(fps, mags[k]!);
-          const { pixels } = injectPointSource(o.cutout.pixels, side, o.cutout.psf ?? defaultVisPsf(), o.prepared.prepared.totalFlux, fps, { seed: options.settings.seed, objectId: o.cutout.objectId, index });
+          const { pixels } = injectPointSource(o.cutout.pixels, side, o.cutout.psf ?? defaultVisPsf(), o.prepared.prepared.totalFlux, fps, { seed: options.settings.seed, objectId: o.cutout.objectId, index }, MER_VIS_GAIN, options.settings.rmsToSigma);
           return prepareCutout({ ...o.cutout, pixels }, generator.crop, generator, options.settings.rmsToSigma);
         });
         const scored = await scorePrepared(generator, injected, options.settings, calibration);

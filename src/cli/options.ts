@@ -60,7 +60,7 @@ export interface DetectionCommandOptions {
 export function detectionOptions(command: Command): Command {
   return command
     .option('--model <card>', 'model card', defaultCardPath())
-    .option('--samples <n>', "regenerated cores per source (default: the card's, 16)")
+    .option('--samples <n>', "regenerated cores per source (default: the model card's sampler.samples)")
     .option('--steps <n>', "flow solver steps (default: the card's)")
     .option('--seed <n>', 'run seed: with the object id it fixes every random draw', '1')
     .option('--z-threshold <z>', 'selection score (combined_z; agn_z where the model card has no combined calibration) above which a source is a candidate', String(DEFAULT_THRESHOLDS.z))

@@ -6,7 +6,7 @@
  */
 
 import type { Psf } from '../ground/psf.js';
-import { MER_VIS_GAIN } from '../ground/vis.js';
+import { MER_RMS_TO_SIGMA, MER_VIS_GAIN } from '../ground/vis.js';
 import { Rng, STREAM, deriveKey } from '../random.js';
 import { renderSignal } from './scene.js';
 
@@ -29,6 +29,11 @@ export function pointFluxFor(fps: number, hostFlux: number): number {
 /**
  * `pixels` (side x side, the source at floor(side / 2)) with a point of f_PS `fps` added. Every draw
  * comes from (seed, object id, injection index), so injections are reproducible.
+ *
+ * The shot noise is the mosaic's: variance light / gain in the RMS map's terms, times the per-pixel
+ * scatter over the RMS level (`rmsToSigma`, the resampling's share, as the simulator draws it). At
+ * the RMS map's full level, an injected point carried 2.5 times the variance a simulated one does,
+ * and its residual off the PSF grew with it.
  */
 export function injectPointSource(
   pixels: Float32Array,
@@ -38,6 +43,7 @@ export function injectPointSource(
   fps: number,
   draw: { readonly seed: number; readonly objectId: bigint; readonly index: number },
   gain = MER_VIS_GAIN,
+  rmsToSigma = MER_RMS_TO_SIGMA,
 ): { pixels: Float32Array; injection: Injection } {
   const word = BigInt.asUintN(64, draw.objectId);
   const rng = new Rng(deriveKey(draw.seed, Number(word & 0xffffffffn), Number(word >> 32n), draw.index, STREAM.injection));
@@ -51,7 +57,7 @@ export function injectPointSource(
     const point = renderSignal([{ x: dx, y: dy, fluxPoint: flux, components: [] }], psf, window, 0);
     for (let i = 0; i < out.length; i++) {
       const light = point[i]!;
-      if (light > 0) out[i]! += light + Math.sqrt(light / gain) * rng.normal();
+      if (light > 0) out[i]! += light + rmsToSigma * Math.sqrt(light / gain) * rng.normal();
     }
   }
   return { pixels: out, injection: { fps, flux, dx, dy } };

@@ -39,6 +39,23 @@ describe('injectPointSource', () => {
     expect(clean.every((v) => v >= 0)).toBe(true);
   });
 
+  test("the shot noise has the mosaic's per-pixel variance: rms_to_sigma^2 x light / gain", () => {
+    const empty = new Float32Array(side * side);
+    const flux = 2000;
+    const ratios: number[] = [];
+    for (let index = 0; index < 40; index++) {
+      const noisy = injectPointSource(empty, side, psf, flux, 0.5, { ...draw, index }, 3000, 0.6).pixels;
+      const moved = injectPointSource(empty, side, psf, flux, 0.5, { ...draw, index }, Infinity).pixels;
+      noisy.forEach((v, i) => {
+        if (moved[i]! > 1) ratios.push((v - moved[i]!) ** 2 / (moved[i]! / 3000));
+      });
+    }
+    const variance = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+    expect(ratios.length).toBeGreaterThan(1000);
+    expect(variance).toBeGreaterThan(0.36 * 0.9);
+    expect(variance).toBeLessThan(0.36 * 1.1);
+  });
+
   test('f_PS 0 leaves the cutout as it was', () => {
     const image = Float32Array.from({ length: side * side }, (_, i) => Math.sin(i));
     expect(Array.from(injectPointSource(image, side, psf, 4, 0, draw).pixels)).toEqual(Array.from(image));
