@@ -88,7 +88,7 @@ def conv_block(cin, cout, stride):
 class ContextEncoder(nn.Module):
     """Image context -> conditioning features and a per-pixel affine frame for the core."""
 
-    def __init__(self, geometry: CoreGeometry, width=32, hidden=192):
+    def __init__(self, geometry: CoreGeometry, width=32, hidden=192, feature_blocks=1):
         super().__init__()
         self.geometry = geometry
         self.register_buffer("outside", geometry.outside_mask())
@@ -108,7 +108,7 @@ class ContextEncoder(nn.Module):
         # the profile continues inward; they bypass the strided trunk.
         near = 9 * 9
         self.mix = nn.Sequential(nn.Linear(trunk_out + near + 1, 2 * hidden), nn.SiLU(), nn.Linear(2 * hidden, 2 * hidden), nn.SiLU())
-        self.features = nn.Linear(2 * hidden, hidden)
+        self.features = nn.Linear(2 * hidden, hidden * feature_blocks)
         self.mean_head = nn.Linear(2 * hidden, geometry.core_pixels)
         self.log_scale_head = nn.Linear(2 * hidden, geometry.core_pixels)
 
@@ -139,28 +139,38 @@ def time_embedding(t, dim):
 
 
 class CoreDenoiser(nn.Module):
-    """Velocity field v(z_t, t | features) over the core pixels in the normalised frame."""
+    """Velocity field v(z_t, t | features) over the core pixels in the normalised frame.
 
-    def __init__(self, core_pixels=25, hidden=192, time_dim=32, layers=3):
+    `conditioning` "input": the features are added to the first layer only; "every": the features hold
+    one block of `hidden` per layer and each layer adds its own, so the context steers every layer. The
+    encoder computes them once per source, so a denoiser evaluation costs the same either way.
+    """
+
+    def __init__(self, core_pixels=25, hidden=192, time_dim=32, layers=3, conditioning="input"):
         super().__init__()
-        self.time_dim = time_dim
+        self.time_dim, self.hidden, self.conditioning = time_dim, hidden, conditioning
         self.inp = nn.Linear(core_pixels + time_dim, hidden)
         self.blocks = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(layers - 1)])
         self.out = nn.Linear(hidden, core_pixels)
 
     def forward(self, z_t, t, features):
-        h = F.silu(self.inp(torch.cat([z_t, time_embedding(t, self.time_dim)], dim=1)) + features)
-        for block in self.blocks:
-            h = h + F.silu(block(h))
+        every = self.conditioning == "every"
+        first = features[:, : self.hidden] if every else features
+        h = F.silu(self.inp(torch.cat([z_t, time_embedding(t, self.time_dim)], dim=1)) + first)
+        for k, block in enumerate(self.blocks):
+            shift = features[:, (k + 1) * self.hidden : (k + 2) * self.hidden] if every else 0
+            h = h + F.silu(block(h) + shift)
         return self.out(h)
 
 
 class CoreGenerator(nn.Module):
-    def __init__(self, geometry: CoreGeometry, width=32, hidden=192, denoiser_layers=3):
+    def __init__(self, geometry: CoreGeometry, width=32, hidden=192, denoiser_layers=3, conditioning="input"):
         super().__init__()
         self.geometry = geometry
-        self.encoder = ContextEncoder(geometry, width=width, hidden=hidden)
-        self.denoiser = CoreDenoiser(geometry.core_pixels, hidden=hidden, layers=denoiser_layers)
+        blocks = denoiser_layers if conditioning == "every" else 1
+        self.encoder = ContextEncoder(geometry, width=width, hidden=hidden, feature_blocks=blocks)
+        self.denoiser = CoreDenoiser(geometry.core_pixels, hidden=hidden, layers=denoiser_layers, conditioning=conditioning)
+        self.feature_size = hidden * blocks
 
     def core_of(self, image):
         return image.reshape(image.shape[0], -1)[:, self.geometry.core_index]

@@ -58,6 +58,8 @@ def parse_args(argv=None):
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--hidden", type=int, default=192)
     p.add_argument("--denoiser-layers", type=int, default=3)
+    p.add_argument("--conditioning", choices=["input", "every"], default="input",
+                   help="the context features enter the denoiser's first layer (input) or each layer its own block (every)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--draws", type=int, default=4, help="noise draws per encoded context")
     p.add_argument("--lr", type=float, default=2e-3)
@@ -263,13 +265,13 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
             "encoder": {
                 "file": "encoder.onnx", "sha256": sha256_of(paths[0]),
                 "inputs": {"image": ["batch", 1, geometry.crop, geometry.crop], "sigma": ["batch", 1]},
-                "outputs": {"features": ["batch", args.hidden], "core_offset": ["batch", geometry.core_pixels],
+                "outputs": {"features": ["batch", model.feature_size], "core_offset": ["batch", geometry.core_pixels],
                             "core_scale": ["batch", geometry.core_pixels]},
                 "parameters": count_parameters(model.encoder),
             },
             "denoiser": {
                 "file": "denoiser.onnx", "sha256": sha256_of(paths[1]),
-                "inputs": {"z_t": ["batch", geometry.core_pixels], "t": ["batch", 1], "features": ["batch", args.hidden]},
+                "inputs": {"z_t": ["batch", geometry.core_pixels], "t": ["batch", 1], "features": ["batch", model.feature_size]},
                 "outputs": {"velocity": ["batch", geometry.core_pixels]},
                 "parameters": count_parameters(model.denoiser),
             },
@@ -281,7 +283,7 @@ def write_card(args, model, out, paths, train_set, metrics, steps, wall_s, devic
             "target": args.target, "seed": args.seed, "steps": steps, "wall_time_s": round(wall_s, 1), "batch": args.batch,
             "draws_per_context": args.draws, "lr": args.lr, "ema": args.ema,
             "initialised_from": getattr(args, "initialised_from", None),
-            "architecture": {"width": args.width, "hidden": args.hidden, "denoiser_layers": args.denoiser_layers},
+            "architecture": {"width": args.width, "hidden": args.hidden, "denoiser_layers": args.denoiser_layers, "conditioning": args.conditioning},
             "hardware": {"device": str(device), "cuda": torch.cuda.get_device_name(0) if device.type == "cuda" else None,
                          "cpu": cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads()},
             "software": {"torch": torch.__version__, "python": platform.python_version()},
@@ -391,7 +393,7 @@ def initial_weights(model, folder):
 
 
 def build(args, geometry, device):
-    model = CoreGenerator(geometry, args.width, args.hidden, args.denoiser_layers).to(device)
+    model = CoreGenerator(geometry, args.width, args.hidden, args.denoiser_layers, args.conditioning).to(device)
     if args.init_from is not None:
         args.initialised_from = initial_weights(model, args.init_from)
     ema = copy.deepcopy(model).eval()

@@ -26,4 +26,16 @@ describeIf(hasTorch(), 'Debian python3-torch and python3-onnx are not installed'
     const lines = readFileSync(path.join(out, 'train-log.jsonl'), 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThan(0);
   }, 600_000);
+
+  it('conditions every denoiser layer with --conditioning every: one block of features per layer, and still matches PyTorch', async () => {
+    const out = path.join(dir, 'every');
+    const parity = await trainModel({ quick: true, out, data: path.join(dir, 'data'), n: '0', valN: '0', seed: '5', extra: ['--conditioning', 'every'] });
+    expect(parity.ok).toBe(true);
+    expect(parity.worst).toBeLessThanOrEqual(1e-4);
+    const { card } = readCard(path.join(out, 'card.json'));
+    const architecture = (card.training as { architecture: { hidden: number; denoiser_layers: number; conditioning: string } }).architecture;
+    expect(architecture.conditioning).toBe('every');
+    expect(card.graphs.encoder.outputs.features).toEqual(['batch', architecture.hidden * architecture.denoiser_layers]);
+    expect(card.graphs.denoiser.inputs.features).toEqual(['batch', architecture.hidden * architecture.denoiser_layers]);
+  }, 600_000);
 });
