@@ -64,18 +64,28 @@ function commentaryCards(key: string, text: string): string[] {
   return cards;
 }
 
-/** Splits an escaped string so that no piece ends inside a doubled quote. */
+/**
+ * Splits an escaped string so that no piece ends inside a doubled quote, and so that a doubled quote
+ * followed by a space ends its piece: astropy (5.2) takes a quote and a space inside a continued piece
+ * for the string's end and drops the rest of the value ("regenerations' PSF" read back as
+ * "regenerations'"). It also ends any string at a quote followed by " /", which no split avoids.
+ */
 function continuedPieces(value: string): string[] {
   const pieces: string[] = [];
   let piece = '';
-  for (const char of value) {
+  const chars = [...value];
+  chars.forEach((char, i) => {
     const escaped = char === "'" ? "''" : char;
     if (piece.length + escaped.length > CONTINUED_PIECE) {
       pieces.push(piece);
       piece = '';
     }
     piece += escaped;
-  }
+    if (char === "'" && chars[i + 1] === ' ') {
+      pieces.push(piece);
+      piece = '';
+    }
+  });
   pieces.push(piece);
   return pieces;
 }

@@ -64,7 +64,8 @@ const WCS_CARDS = [
   { key: 'CD2_2', value: 2.777777777777778e-5 },
 ];
 
-const LONG_TEXT = "Euclid VIS mosaic, O'Brien's reduction: ".repeat(5).trim();
+// A quote before a space is what astropy misread on continued cards.
+const LONG_TEXT = "Euclid VIS mosaic, O'Brien's reduction of the 'wide' survey's tiles' sky: ".repeat(5).trim();
 
 function imageHdu(dtype: PixelDtype, axes: number[], seed: number, primary = false): ImageHduInput {
   return {
@@ -171,6 +172,16 @@ describe('card formatting', () => {
     const joined = pieces.map((p, i) => (i < pieces.length - 1 ? p.slice(0, -1) : p)).join('');
     expect(joined.replaceAll("''", "'")).toBe(value);
     expect(cards[cards.length - 1]).toContain(' / ccc');
+  });
+
+  it('ends a continued piece after a quote that a space follows', () => {
+    const value = `${'x'.repeat(60)}the regenerations' PSF amplitudes, the sources' pulls and the image's`;
+    const cards = formatCard({ key: 'TCOMM1', value });
+    const pieces = cards.map((card) => /^.{10}'((?:[^']|'')*)'/.exec(card)![1]!);
+    expect(pieces.some((p) => p.includes("'' "))).toBe(false);
+    expect(pieces.filter((p) => p.endsWith("''&"))).toHaveLength(2);
+    const joined = pieces.map((p, i) => (i < pieces.length - 1 ? p.slice(0, -1) : p)).join('');
+    expect(joined.replaceAll("''", "'")).toBe(value);
   });
 
   it('splits long commentary over several cards', () => {
