@@ -3,7 +3,7 @@
  * Ranking power of a model and score on held-out simulated shards with truth, before any significance
  * calibration: raw z of normal galaxies (and the card's calibrated agn_z: P(agn_z > 3)), completeness at the galaxies' 99th percentile (1% false
  * positives) per true f_PS (grid mixes: per grid value, stars included), ROC AUC of f_PS >= 0.2
- * against normal galaxies, and f_PS accuracy over 0.1-0.8. How docs/model.md compares training
+ * against normal galaxies, f_PS accuracy over 0.1-0.8, and the pulls of ps_flux in units of ps_flux_err. How docs/model.md compares training
  * variants and scores. Needs `npm run build`. Prints a table and writes JSON with OUT=file.
  *
  *   CARD=models/default/card.json SHARDS=sims/grid-r24 N=10000 JOINT=1 node pipelines/tools/eval-shards.mjs
@@ -16,7 +16,8 @@ import { writeFileSync } from 'node:fs';
 import { CoreGenerator } from '../../dist/model/generator.js';
 import { readShards } from '../../dist/sim/read-shards.js';
 import { scoreShards } from '../../dist/detect/shards.js';
-import { MAGZERO, MER_RMS_TO_SIGMA } from '../../dist/ground/vis.js';
+import { MAGZERO, MER_RMS_TO_SIGMA, magToFlux } from '../../dist/ground/vis.js';
+import { madSigma, median } from '../../dist/ground/stats.js';
 
 const card = process.env.CARD ?? new URL('../../models/default/card.json', import.meta.url).pathname;
 const dir = process.env.SHARDS ?? 'sims/grid-r24';
@@ -85,6 +86,13 @@ const aucBright = auc(rows.filter((r) => r.fps >= 0.2 && r.fps < 1).map((r) => r
 const measured = rows.filter((r) => r.fps >= 0.1 && r.fps <= 0.8 && r.fpsEst !== null);
 const errors = measured.map((r) => r.fpsEst - r.fps).sort((a, b) => a - b);
 const rmse = Math.sqrt(errors.reduce((a, e) => a + e * e, 0) / Math.max(1, errors.length));
+// ps_flux against the true point flux in units of ps_flux_err, per class and magnitude: robust width and median.
+const pullsOf = (cls, lo, hi) => {
+  const sel = rows.filter((r) => r.mag >= lo && r.mag < hi && r.psFluxErr > 0 && (cls === 'galaxies' ? r.fps === 0 : cls === 'stars' ? r.fps === 1 : r.fps > 0 && r.fps < 1));
+  const pulls = sel.map((r) => (r.psFlux - r.fps * magToFlux(r.mag)) / r.psFluxErr);
+  return pulls.length < 10 ? null : { n: pulls.length, width: madSigma(pulls), median: median(pulls) };
+};
+const psFluxPulls = Object.fromEntries(['galaxies', 'agn', 'stars'].map((cls) => [cls, magBins.map(([lo, hi]) => ({ mag: `${lo}-${hi}`, ...pullsOf(cls, lo, hi) }))]));
 const result = {
   card,
   shards: dir,
@@ -100,11 +108,15 @@ const result = {
   aucFps02: aucBright,
   fpsRmse01to08: rmse,
   fpsMedianBias01to08: quantile(errors, 0.5),
+  psFluxPulls,
 };
 console.log(`${card} on ${dir} (${scored.length} stamps, ${seconds.toFixed(1)} s, joint fit ${result.jointFit ? 'on' : 'off'}, S ${samples}, K ${steps}, ranked by ${SCORES[rankBy]})`);
 console.log(`galaxies n ${galZ.length}: z mean ${mean.toFixed(3)} sd ${sd.toFixed(3)} q99 ${threshold.toFixed(2)} raw P(z>3) ${result.galaxies.pRawAbove3.toFixed(4)}; calibrated agn_z ${result.calibrated ? '' : '(card uncalibrated) '}P(agn_z>3) ${result.galaxies.pAgnZAbove3.toFixed(4)}, P(combined_z>3) ${result.galaxies.pCombinedZAbove3.toFixed(4)}`);
 console.log('completeness at 1% FPR: ' + completeness.map((c) => `${c.fps}: ${(100 * c.completeness).toFixed(1)}% (n ${c.n})`).join(', '));
 console.log('f_PS 0.2 by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.completenessFps02).toFixed(1)}% (n ${b.n})`).join(', '));
 console.log('stars by magnitude: ' + byMagnitude.map((b) => `${b.mag}: ${(100 * b.starCompleteness).toFixed(1)}% (n ${b.stars}, median z ${b.starMedianZ?.toFixed(1)}; galaxy q99 ${b.galaxyQ99?.toFixed(2)})`).join(', '));
-console.log(`AUC(f_PS >= 0.2, hosts) ${aucBright.toFixed(4)}; f_PS RMSE 0.1-0.8 ${rmse.toFixed(4)}, median bias ${result.fpsMedianBias01to08.toFixed(4)}`);
+console.log(`AUC(f_PS >= 0.2, hosts) ${aucBright?.toFixed(4)}; f_PS RMSE 0.1-0.8 ${rmse.toFixed(4)}, median bias ${result.fpsMedianBias01to08?.toFixed(4)}`);
+for (const [cls, perMag] of Object.entries(psFluxPulls)) {
+  console.log(`ps_flux pulls, ${cls}: ` + perMag.map((b) => `${b.mag}: ${b.n === undefined ? '-' : `width ${b.width.toFixed(2)} median ${b.median.toFixed(2)} (n ${b.n})`}`).join(', '));
+}
 if (process.env.OUT) writeFileSync(process.env.OUT, JSON.stringify(result, null, 1) + '\n');
