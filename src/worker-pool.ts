@@ -17,6 +17,16 @@ import { restoreError, transferError, type TransferredError } from './errors.js'
 
 const compiled = import.meta.url.endsWith('.js');
 
+/**
+ * Piscina loads a worker's module with require() first. Node 20.19+ lets require() load an ES module,
+ * and that path can abort the whole process (V8 "IsGraphAsync must be used on an instantiated module";
+ * it ended one CI run in bench:stages). With require(esm) off in the workers, require() throws
+ * ERR_REQUIRE_ESM and piscina falls back to import(), as on older Node.
+ */
+const WORKER_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')
+  ? [...process.execArgv, '--no-experimental-require-module']
+  : process.execArgv;
+
 export interface TaskFailurePolicy<T, R> {
   /**
    * The result standing in for a task whose worker thread died twice. The run goes on; the substitute
@@ -73,7 +83,7 @@ export async function* orderedPool<T, R>(worker: URL, tasks: Iterable<T>, option
   // grow to tens of MB before collecting, which showed as ~70 MB more peak RSS on 10^4 cutouts for ~3%
   // of speed.
   const resourceLimits = { maxYoungGenerationSizeMb: 16 };
-  const pool = workers <= 1 || !compiled ? undefined : new Piscina({ filename: worker.href, minThreads: workers, maxThreads: workers, resourceLimits });
+  const pool = workers <= 1 || !compiled ? undefined : new Piscina({ filename: worker.href, minThreads: workers, maxThreads: workers, resourceLimits, execArgv: WORKER_EXEC_ARGV });
   // Tasks on worker threads, until they settle: the pool is destroyed only when none is left.
   const running = new Set<Promise<unknown>>();
   const attempt = (task: T): Promise<R> => {

@@ -22,6 +22,16 @@ async function collect(tasks: Task[], onFailure?: { substitute: (task: Task, err
   return results;
 }
 
+describe('worker threads', () => {
+  test("load the worker module by import(), never through Node's require(esm)", async () => {
+    const argvWorker = new URL(`file://${path.join(repoRoot, 'test', 'fixtures', 'pool', 'argv-worker.mjs')}`);
+    const seen: string[] = [];
+    for await (const argv of orderedPool<number, string>(argvWorker, [1, 2], { workers: 2 }, () => '')) seen.push(argv);
+    expect(seen).toHaveLength(2);
+    if (process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')) for (const argv of seen) expect(argv).toContain('--no-experimental-require-module');
+  });
+});
+
 describe('worker pool faults', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vis-agn-pool-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
