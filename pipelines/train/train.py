@@ -131,11 +131,11 @@ class Stamps:
         for folder in folders:
             read.append(read_crops(folder, geometry.crop, target, offset))
             offset += read[-1][0]["count"]
+        # One folder's arrays are kept as they are: a concatenation would copy the crops.
+        joined = lambda k: read[0][k] if len(read) == 1 else np.concatenate([r[k] for r in read])  # noqa: E731
         self.manifests = [r[0] for r in read]
-        index = np.concatenate([r[1] for r in read])
-        self.images = np.concatenate([r[2] for r in read]) if len(read) > 1 else read[0][2]
-        self.sigma = np.concatenate([r[3] for r in read]) if len(read) > 1 else read[0][3]
-        self.hosts = None if target != "host" else np.concatenate([r[4] for r in read])
+        index, self.images, self.sigma = joined(1), joined(2), joined(3)
+        self.hosts = joined(4) if target == "host" else None
         del read
         if exclude is not None and len(exclude):
             kept = ~np.isin(index, exclude)

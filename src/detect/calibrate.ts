@@ -185,19 +185,19 @@ export async function rawGalaxyScores(generator: CoreGenerator, shards: Shards, 
  */
 export async function fpsSamples(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, morphologyRadius: number | undefined, onProgress?: (done: number, total: number) => void): Promise<FpsSample[]> {
   const scored = await scoreShards(generator, shards, { sampling, calibration: uncalibrated(morphologyRadius), rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) });
-  return scored.flatMap((s) =>
-    s.scores?.fPsGenerative == null || !(s.prepared.totalFlux > 0)
-      ? []
-      : [
-          {
-            trueFps: s.truth.cls === 'star' ? 1 : s.truth.fps,
-            generativeFps: s.scores.fPsGenerative,
-            spread: s.scores.spreadModel,
-            magnitude: fluxToMag(s.prepared.totalFlux),
-            psFlux: s.scores.psFlux,
-            psFluxBaseError: psFluxBaseError(s.scores),
-            truePsFlux: (s.truth.cls === 'star' ? 1 : s.truth.fps) * magToFlux(s.truth.mag),
-          },
-        ],
-  );
+  return scored.flatMap((s) => {
+    if (s.scores?.fPsGenerative == null || !(s.prepared.totalFlux > 0)) return [];
+    const trueFps = s.truth.cls === 'star' ? 1 : s.truth.fps;
+    return [
+      {
+        trueFps,
+        generativeFps: s.scores.fPsGenerative,
+        spread: s.scores.spreadModel,
+        magnitude: fluxToMag(s.prepared.totalFlux),
+        psFlux: s.scores.psFlux,
+        psFluxBaseError: psFluxBaseError(s.scores),
+        truePsFlux: trueFps * magToFlux(s.truth.mag),
+      },
+    ];
+  });
 }
