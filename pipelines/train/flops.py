@@ -44,10 +44,11 @@ def card_flops(card):
     g = card["geometry"]
     arch = card["training"]["architecture"]
     geometry = CoreGeometry(g["crop"], g["mask"], g.get("mask_shape", "square"), g.get("hidden_box"))
-    model = CoreGenerator(geometry, arch["width"], arch["hidden"], arch["denoiser_layers"]).eval()
+    conditioning = arch.get("conditioning", "input")
+    model = CoreGenerator(geometry, arch["width"], arch["hidden"], arch["denoiser_layers"], conditioning).eval()
     crop = geometry.crop
     encoder = count_flops(model.encoder, (torch.zeros(1, 1, crop, crop), torch.ones(1, 1)))
-    denoiser = count_flops(model.denoiser, (torch.zeros(1, geometry.core_pixels), torch.zeros(1, 1), torch.zeros(1, arch["hidden"])))
+    denoiser = count_flops(model.denoiser, (torch.zeros(1, geometry.core_pixels), torch.zeros(1, 1), torch.zeros(1, model.feature_size)))
     return {"encoder_flops": encoder, "denoiser_flops_per_row": denoiser}
 
 
