@@ -16,7 +16,7 @@ import path from 'node:path';
 import { CoreGenerator } from '../../dist/model/generator.js';
 import { readShards } from '../../dist/sim/read-shards.js';
 import { scoreShards } from '../../dist/detect/shards.js';
-import { subpixelPeak, shiftPsf } from '../../dist/detect/joint-fit.js';
+import { placePsf } from '../../dist/detect/joint-fit.js';
 import { psfCoreWeights } from '../../dist/model/core-flux.js';
 import { fluxToMag, MER_RMS_TO_SIGMA } from '../../dist/ground/vis.js';
 
@@ -40,10 +40,10 @@ try {
     const meta = scored.map((r, i) => {
       samples.set(r.scores.samples, i * S * P);
       observed.set(r.prepared.observedCore, i * P);
-      const { dx, dy } = subpixelPeak(r.prepared.crop, generator.crop);
-      weights.set(psfCoreWeights(shiftPsf(r.prepared.psf, dx, dy), generator.mask), i * P);
+      const { psf } = placePsf(r.prepared.crop, generator.crop, r.prepared.psf, Math.floor(generator.mask.size / 2));
+      weights.set(psfCoreWeights(psf, generator.mask), i * P);
       const magnitude = r.prepared.totalFlux > 0 ? fluxToMag(r.prepared.totalFlux) : null;
-      return { fps: r.truth.fps, cls: r.truth.cls, mag: r.truth.mag, kmag: magnitude, sigma: r.prepared.sigma, spread: r.scores.spreadModel };
+      return { index: r.index, fps: r.truth.fps, cls: r.truth.cls, mag: r.truth.mag, kmag: magnitude, sigma: r.prepared.sigma, spread: r.scores.spreadModel };
     });
     const name = path.basename(path.resolve(dir));
     writeFileSync(path.join(out, `${name}.samples.f32`), Buffer.from(samples.buffer));

@@ -13,7 +13,7 @@ import type { FlowSolverOptions } from '../model/sampler.js';
 import { psfCoreWeights, psfWeightedFlux } from '../model/core-flux.js';
 import { scoreCore, upperTailPValue, type CoreScores } from './core-scores.js';
 import { spreadModel } from './morphology.js';
-import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource, type FittedPointSource } from './joint-fit.js';
+import { placePsf, secantAmplitude, subtractPointSource, type FittedPointSource } from './joint-fit.js';
 import { kronFlux, type PreparedSource } from './prepare.js';
 import type { PsfStamp } from '../ground/psf.js';
 import { gaussianisedZ } from './significance.js';
@@ -274,10 +274,10 @@ export async function detectBatch(
   };
   // The PSF where the light peaks within the core pixel: for SPREAD_MODEL, and for the joint fit's core flux too.
   const psfs = chosen.map(({ prepared }) => {
-    const { dx, dy } = subpixelPeak(prepared.crop, crop);
-    const psf = shiftPsf(prepared.psf, dx, dy);
-    return { psf, dx, dy, weights: jointFit ? psfCoreWeights(psf, generator.mask) : prepared.psfWeights };
+    const placed = placePsf(prepared.crop, crop, prepared.psf, Math.floor(generator.mask.size / 2));
+    return { ...placed, weights: jointFit ? psfCoreWeights(placed.psf, generator.mask) : prepared.psfWeights };
   });
+  const pointSourceOf = (k: number, amplitude: number): FittedPointSource => ({ amplitude, dx: psfs[k]!.dx, dy: psfs[k]!.dy, interpolant: psfs[k]!.interpolant });
   const score = (k: number, cores: Float32Array, g: number) => {
     const prepared = chosen[k]!.prepared;
     const pixelSigma = new Float64Array(pixels).fill(prepared.sigma);
@@ -297,7 +297,7 @@ export async function detectBatch(
     const amplitudes = fitted.map((k, g) => secantAmplitude(final[k]!.raw.psFlux, score(k, second, g).psFlux, ceilings[k]!));
     lap('scoring');
     const third = await regenerate(fitted, (k, g) => trial(k, amplitudes[g]!));
-    fitted.forEach((k, g) => (final[k] = { raw: score(k, third, g), cores: third, g, pointSource: { amplitude: amplitudes[g]!, dx: psfs[k]!.dx, dy: psfs[k]!.dy } }));
+    fitted.forEach((k, g) => (final[k] = { raw: score(k, third, g), cores: third, g, pointSource: pointSourceOf(k, amplitudes[g]!) }));
     lap('scoring');
     // h(a) has a second root at the ceiling where the whole core is the point source: a generator that
     // knows compact galaxies regenerates a star's core from its wings (h(0) = 0, no excess to fit), yet
@@ -309,7 +309,7 @@ export async function detectBatch(
     open.forEach((k, g) => {
       const raw = score(k, fourth, g);
       const hostLeft = ceilings[k]! - raw.psFlux;
-      if (hostLeft <= CEILING_HOST_SHARE * ceilings[k]! + CEILING_HOST_SIGMAS * raw.psFluxErr && raw.z > final[k]!.raw.z) final[k] = { raw, cores: fourth, g, pointSource: { amplitude: ceilings[k]!, dx: psfs[k]!.dx, dy: psfs[k]!.dy } };
+      if (hostLeft <= CEILING_HOST_SHARE * ceilings[k]! + CEILING_HOST_SIGMAS * raw.psFluxErr && raw.z > final[k]!.raw.z) final[k] = { raw, cores: fourth, g, pointSource: pointSourceOf(k, ceilings[k]!) };
     });
     lap('scoring');
   }

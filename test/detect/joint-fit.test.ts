@@ -1,4 +1,4 @@
-import { secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from '../../src/detect/joint-fit.js';
+import { contextWithoutPointSource, placePsf, secantAmplitude, shiftPsf, subpixelPeak, subtractPointSource } from '../../src/detect/joint-fit.js';
 import { defaultVisPsf } from '../../src/ground/psf.js';
 
 function gaussianCrop(side: number, dx: number, dy: number, width = 1.2): Float32Array {
@@ -41,6 +41,39 @@ describe('joint point-source fit', () => {
     const n = psf.size;
     const c = (n - 1) / 2;
     expect(whole.data[c * n + c + 1]).toBeCloseTo(psf.data[c * n + c]!, 12);
+  });
+
+  test('the band-limited shift keeps the flux, moves a whole pixel exactly, and differs from Lanczos-3 between pixels', () => {
+    const psf = defaultVisPsf();
+    const n = psf.size;
+    const c = (n - 1) / 2;
+    const sum = (data: ArrayLike<number>) => Array.from(data).reduce((a, b) => a + b, 0);
+    const half = shiftPsf(psf, 0.4, -0.3, 'sinc');
+    expect(sum(half.data)).toBeCloseTo(sum(psf.data), 3);
+    const whole = shiftPsf(psf, 1, 0, 'sinc');
+    expect(whole.data[c * n + c + 1]).toBeCloseTo(psf.data[c * n + c]!, 6);
+    expect(whole.data[(c + 2) * n + c + 3]).toBeCloseTo(psf.data[(c + 2) * n + c + 2]!, 6);
+    // Both interpolants agree at pixel centres and nowhere else: the peak moved 0.4 px differs by a few per cent.
+    const lanczosPeak = Math.max(...Array.from(shiftPsf(psf, 0.4, 0.4).data));
+    const sincPeak = Math.max(...Array.from(shiftPsf(psf, 0.4, 0.4, 'sinc').data));
+    expect(Math.abs(sincPeak / lanczosPeak - 1)).toBeGreaterThan(0.005);
+    expect(Math.abs(sincPeak / lanczosPeak - 1)).toBeLessThan(0.1);
+  });
+
+  test('a point-dominated core gets the interpolant it was sampled with; a host-dominated one keeps Lanczos-3', () => {
+    const psf = defaultVisPsf();
+    const side = 32;
+    // A point source of amplitude 50 at (0.3, -0.35) px, over a Gaussian host of peak `host`.
+    const star = (interpolant: 'lanczos3' | 'sinc', host: number) =>
+      subtractPointSource(Float32Array.from(gaussianCrop(side, 0.3, -0.35, 3), (g) => host * g), side, shiftPsf(psf, 0.3, -0.35, interpolant), -50);
+    expect(placePsf(star('sinc', 0), side, psf, 2).interpolant).toBe('sinc');
+    expect(placePsf(star('lanczos3', 0), side, psf, 2).interpolant).toBe('lanczos3');
+    // A bright extended host under the same point source: the core cannot tell, and Lanczos-3 stays.
+    expect(placePsf(star('sinc', 40), side, psf, 2).interpolant).toBe('lanczos3');
+    // What the joint fit subtracts uses the interpolant it chose.
+    const fit = { amplitude: 50, dx: 0.3, dy: -0.35, interpolant: 'sinc' as const };
+    const left = contextWithoutPointSource(star('sinc', 0), side, psf, fit);
+    expect(Math.max(...left.map(Math.abs))).toBeLessThan(1e-3);
   });
 
   test('subtracting a point source removes exactly amplitude x PSF around the centre', () => {
