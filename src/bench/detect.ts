@@ -1,7 +1,9 @@
 /**
  * `npm run bench:detect`: detection quality on held-out simulated cutouts, never used in training or
  * calibration, against the peers on the same files, for each simulated population (`realistic`, the
- * default population, and `stress`, the one the first models were trained on):
+ * default population, and `stress`, the one the first models were trained on), and on `crosscheck`,
+ * an independent set rendered without src/sim (src/bench/crosscheck-set.ts; one set holds its
+ * galaxies, AGN/QSOs and stars, and the peers run on its first --peers cutouts):
  *
  *   survey set (seed 23): the survey mix, mostly normal galaxies: the false-positive side (the selection score on
  *     normal galaxies, thresholds at fixed false-positive rates) and the f_ps accuracy;
@@ -16,7 +18,7 @@
  * run on the first --peers cutouts of each set, and vis-agn is also reported on just those.
  *
  * Options: --quick (small sets, for CI), --survey N, --grid N, --peers N (0 skips the peers),
- * --populations realistic,stress, --dir D (keep the simulated cutouts there and reuse them), --model
+ * --populations realistic,stress,crosscheck, --dir D (keep the simulated cutouts there and reuse them), --model
  * CARD (default the committed model), --workers W (default the cores), --out F (default
  * bench/results/detect.json; .md beside it).
  */
@@ -37,6 +39,7 @@ import { defaultCardPath, readCard } from '../model/card.js';
 import { simulateCutouts } from '../sim/cutouts.js';
 import { buildRecipe } from '../sim/recipe.js';
 import { orderedPool } from '../worker-pool.js';
+import { crosscheckSet, crosscheckUnavailable, type CrosscheckRecipe } from './crosscheck-set.js';
 import { measurePeers, type PeerMeasure, type PeerTask } from './peers-worker.js';
 import { writeBenchResults } from './report.js';
 
@@ -47,6 +50,8 @@ const GRID_FIRST_ID = 1_000_001;
 const FPRS = [0.01, 0.001];
 /** AUC, the per-magnitude completeness and the magnitude rows count AGN/QSOs from this f_PS up. */
 const BRIGHT_FPS = 0.2;
+/** The population rendered by pipelines/crosscheck/make_set.py rather than src/sim. */
+const CROSSCHECK = 'crosscheck';
 /** Cutouts per peer task: a few seconds of fitting, so the pool's order costs little. */
 const PEER_BLOCK = 16;
 
@@ -169,6 +174,31 @@ interface Settings {
   readonly workers: number;
   readonly dir: string;
   readonly cardPath: string;
+  readonly crosscheck: CrosscheckRecipe;
+}
+
+interface PopulationSets {
+  /** Whose normal galaxies set the thresholds. */
+  readonly survey: SimSet;
+  /** Whose AGN/QSOs and stars are counted; the same object as `survey` where one set holds both. */
+  readonly grid: SimSet;
+  readonly description: string;
+}
+
+async function populationSets(population: string, settings: Settings): Promise<PopulationSets> {
+  const { dir, surveyCount, gridCount } = settings;
+  if (population === CROSSCHECK) {
+    const r = settings.crosscheck;
+    const set = await crosscheckSet(path.join(dir, `${CROSSCHECK}-seed${r.seed}`), r);
+    const galaxies = set.truth.filter((t) => t.cls === 'galaxy').length;
+    const description = `Independent set (pipelines/crosscheck/make_set.py, seed ${r.seed}: none of src/sim's code or population rules): ${set.files.length} cutouts of I_E ${r.mag[0]}-${r.mag[1]}, ${galaxies} normal galaxies (the false-positive side; 40% of the disks, ellipticals and bulge + disk galaxies with a nucleus of 3-8% of the light), ${r.agnPerFps} AGN/QSOs per f_PS value and ${r.stars} stars.`;
+    return { survey: set, grid: set, description };
+  }
+  const survey = await simulatedSet(path.join(dir, `${population}-survey-seed23`), surveyCount, 23, population, false);
+  const grid = await simulatedSet(path.join(dir, `${population}-grid-seed24`), gridCount, 24, population, true);
+  const galaxies = survey.truth.filter((t) => t.cls === 'galaxy').length;
+  const description = `Survey set: ${surveyCount} cutouts (seed 23, ${galaxies} normal galaxies); grid set: ${gridCount} cutouts (seed 24, ${Math.round(gridCount / GRID_FPS.length)} per f_PS value, f_PS 1 a star).`;
+  return { survey, grid, description };
 }
 
 /** The Sérsic + PSF fit and the concentration index of each file, in file order. */
@@ -182,10 +212,10 @@ async function projectPeers(files: readonly string[], workers: number): Promise<
 }
 
 async function benchPopulation(population: string, settings: Settings) {
-  const { surveyCount, gridCount, peerCount, workers, dir, cardPath } = settings;
+  const { peerCount, workers, dir, cardPath } = settings;
   const card = readCard(cardPath).card;
-  const survey = await simulatedSet(path.join(dir, `${population}-survey-seed23`), surveyCount, 23, population, false);
-  const grid = await simulatedSet(path.join(dir, `${population}-grid-seed24`), gridCount, 24, population, true);
+  const { survey, grid, description } = await populationSets(population, settings);
+  const oneSet = survey === grid;
 
   const config = defaultDetectionSettings(card);
   // The selection score (combined_z) and, as the ablation, each of its two tests alone.
@@ -196,7 +226,7 @@ async function benchPopulation(population: string, settings: Settings) {
   const generativeFps: Scores = new Map();
   const selected = new Map<bigint, boolean>();
   let runSeconds = 0;
-  for (const [name, set] of [['survey', survey], ['grid', grid]] as const) {
+  for (const [name, set] of oneSet ? ([['all', survey]] as const) : ([['survey', survey], ['grid', grid]] as const)) {
     const summary = await runDetection({ inputs: set.files, out: path.join(dir, `${population}-run-${name}`), cardPath, device: 'cpu', threads: 1, workers, batch: 256, settings: config });
     runSeconds += summary.seconds;
     for (const row of (await readCatalog(summary.catalog)).rows) {
@@ -229,8 +259,8 @@ async function benchPopulation(population: string, settings: Settings) {
   let sextractor: { timing: ReturnType<typeof summariseTiming>; measured: number } | null = null;
   let sersic: { wallSecondsPerSource: number; fitSecondsPerSource: number; measured: number } | null = null;
   if (peerCount > 0) {
-    const chosen = [...survey.files.slice(0, peerCount), ...grid.files.slice(0, peerCount)];
-    const ids = [...survey.truth.slice(0, peerCount), ...grid.truth.slice(0, peerCount)].map((t) => t.objectId);
+    const chosen = oneSet ? survey.files.slice(0, peerCount) : [...survey.files.slice(0, peerCount), ...grid.files.slice(0, peerCount)];
+    const ids = (oneSet ? survey.truth.slice(0, peerCount) : [...survey.truth.slice(0, peerCount), ...grid.truth.slice(0, peerCount)]).map((t) => t.objectId);
     const subset = (values: Scores): Scores => new Map(ids.map((id) => [id, values.get(id) ?? null]));
     // The same sources for every method, so the comparison is like for like.
     methods.push({ name: `vis-agn ${combined ? 'combined_z' : 'agn_z'}, same cutouts as the peers`, scores: subset(ours), fps: subset(oursFps) });
@@ -257,10 +287,10 @@ async function benchPopulation(population: string, settings: Settings) {
   return {
     population,
     selectionScore: combined ? 'combined_z' : 'agn_z',
-    sets: { survey: { seed: 23, count: surveyCount, galaxies: galaxies.length }, grid: { seed: 24, count: gridCount, fps: GRID_FPS } },
+    sets: description,
     galaxies: { scored: galaxyZ.length, zMean: mean, zSd: sd, aboveThree: above3 / galaxyZ.length, selected: galaxiesSelected / galaxies.length },
     defaultSelection: { threshold: config.thresholds.z, byFps: defaultSelection },
-    runSourcesPerSecond: (surveyCount + gridCount) / runSeconds,
+    runSourcesPerSecond: (oneSet ? survey.files.length : survey.files.length + grid.files.length) / runSeconds,
     methods: methods.map((m) => methodQuality(m, survey, grid)),
     sextractor,
     sersic,
@@ -282,7 +312,7 @@ function populationMarkdown(r: PopulationResult, cardName: string, workers: numb
   return [
     `## Population \`${r.population}\``,
     '',
-    `Survey set: ${r.sets.survey.count} cutouts (seed 23, ${r.sets.survey.galaxies} normal galaxies); grid set: ${r.sets.grid.count} cutouts (seed 24, ${Math.round(r.sets.grid.count / GRID_FPS.length)} per f_PS value, f_PS 1 a star). Model ${cardName}.`,
+    `${r.sets} Model ${cardName}.`,
     '',
     `Normal galaxies: ${r.selectionScore} mean ${g.zMean.toFixed(3)}, sd ${g.zSd.toFixed(3)}; P(${r.selectionScore} > 3) = ${percent(g.aboveThree, 2)} (N(0,1): 0.13%); selected by the default cut (${r.selectionScore} > ${r.defaultSelection.threshold}): ${percent(g.selected, 2)}.`,
     `Default selection (${r.selectionScore} > ${r.defaultSelection.threshold}) completeness by f_PS: ${r.defaultSelection.byFps.map((d) => `${d.fps === 1 ? 'star' : d.fps}: ${percent(d.completeness)}`).join(', ')}.`,
@@ -330,7 +360,7 @@ async function main(): Promise<void> {
       survey: { type: 'string' },
       grid: { type: 'string' },
       peers: { type: 'string' },
-      populations: { type: 'string', default: 'realistic,stress' },
+      populations: { type: 'string', default: `realistic,stress,${CROSSCHECK}` },
       workers: { type: 'string' },
       dir: { type: 'string' },
       model: { type: 'string' },
@@ -344,14 +374,19 @@ async function main(): Promise<void> {
     workers: count(values.workers, os.availableParallelism()),
     dir: values.dir ?? mkdtempSync(path.join(os.tmpdir(), 'vis-agn-bench-detect-')),
     cardPath: values.model ?? defaultCardPath(),
+    crosscheck: values.quick
+      ? { seed: 1, galaxies: 40, agnPerFps: 5, stars: 5, fps: AGN_FPS, mag: [19, 23] }
+      : { seed: 1, galaxies: 2000, agnPerFps: 200, stars: 200, fps: AGN_FPS, mag: [19, 23] },
   };
   const populations = values.populations!.split(',').filter((p) => p !== '');
   // Unknown names fail here, before any simulation.
-  for (const population of populations) buildRecipe({ population });
+  for (const population of populations) if (population !== CROSSCHECK) buildRecipe({ population });
+  const unavailable = populations.includes(CROSSCHECK) ? crosscheckUnavailable() : null;
+  if (unavailable !== null) process.stderr.write(`bench:detect: population ${CROSSCHECK} skipped: ${unavailable}\n`);
   const card = readCard(settings.cardPath).card;
   const loadBefore = os.loadavg();
   const results: PopulationResult[] = [];
-  for (const population of populations) results.push(await benchPopulation(population, settings));
+  for (const population of populations) if (population !== CROSSCHECK || unavailable === null) results.push(await benchPopulation(population, settings));
 
   const result = {
     date: new Date().toISOString(),
