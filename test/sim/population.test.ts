@@ -1,5 +1,5 @@
 import { Rng, deriveKey } from '../../src/random.js';
-import { drawLaw, drawSource, REALISTIC_POPULATION, STRESS_POPULATION, type PopulationRecipe, type Source } from '../../src/sim/population.js';
+import { BROAD_POPULATION, drawLaw, drawSource, REALISTIC_POPULATION, STRESS_POPULATION, type PopulationRecipe, type Source } from '../../src/sim/population.js';
 import { buildRecipe, DEFAULT_RECIPE } from '../../src/sim/recipe.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -70,7 +70,7 @@ describe('the stress population', () => {
     expect(buildRecipe({ population: 'stress' }).population.name).toBe('stress');
     expect(buildRecipe({ population: 'stress', mix: 'grid' }).population.nucleus.probability).toBe(0.15);
     expect(() => buildRecipe({ population: 'sky' })).toThrow(UsageError);
-    expect(() => buildRecipe({ population: 'sky' })).toThrow(/realistic, stress/);
+    expect(() => buildRecipe({ population: 'sky' })).toThrow(/realistic, stress, broad/);
   });
 });
 
@@ -86,6 +86,30 @@ describe('laws', () => {
   });
 });
 
+describe('the broad training prior', () => {
+  const galaxies = draw(BROAD_POPULATION, 12000, 11).filter((s) => s.cls === 'galaxy' && s.mag < 24.5);
+  const realistic = draw(REALISTIC_POPULATION, 12000, 11).filter((s) => s.cls === 'galaxy' && s.mag < 24.5);
+  const bulgeToTotal = (sources: Source[]) => sources.filter((s) => s.host!.kind === 'disk').map((s) => s.host!.bulgeToTotal);
+  const share = (values: number[], above: number) => values.filter((v) => v > above).length / values.length;
+
+  test('spreads bulges well past what the realistic sky holds: a third of its disks have B/T above 0.4, against 7% in the realistic population', () => {
+    expect(share(bulgeToTotal(galaxies), 0.4)).toBeGreaterThan(0.25);
+    expect(share(bulgeToTotal(realistic), 0.4)).toBeLessThan(0.1);
+    expect(Math.max(...bulgeToTotal(galaxies))).toBeLessThanOrEqual(0.6);
+  });
+
+  test('keeps the realistic physics: stars, faint nuclei, few unresolved galaxies', () => {
+    const sources = draw(BROAD_POPULATION, 6000, 12);
+    expect(sources.filter((s) => s.cls === 'star').length / sources.length).toBeGreaterThan(0.1);
+    expect(Math.max(...galaxies.map((s) => s.host!.nucleusFraction))).toBeLessThanOrEqual(0.05);
+    expect(galaxies.filter((s) => s.host!.re < 0.7).length / galaxies.length).toBeLessThan(0.05);
+  });
+
+  test('is chosen by name and recorded as such', () => {
+    expect(buildRecipe({ population: 'broad' }).population.name).toBe('broad');
+  });
+});
+
 describe('unresolved components', () => {
   // Whole galaxies below the resolution limit exist (the size law's tail); a compact component inside a larger galaxy must not.
   test('a realistic disk or irregular has no unresolved bulge or knot (VIS would see a point source); the stress population has them', () => {
@@ -96,6 +120,7 @@ describe('unresolved components', () => {
           .flatMap((s) => s.components.filter((c) => c.role === 'bulge' || c.role === 'knot').map((c) => c.re)),
       );
     expect(smallest(REALISTIC_POPULATION)).toBeGreaterThanOrEqual(0.7);
+    expect(smallest(BROAD_POPULATION)).toBeGreaterThanOrEqual(0.7);
     expect(smallest(STRESS_POPULATION)).toBeLessThan(0.5);
   });
 });

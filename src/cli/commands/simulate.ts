@@ -89,7 +89,7 @@ function common(command: Command): Command {
   return overwriteOption(command)
     .requiredOption('--out <dir>', 'output folder')
     .option('--seed <seed>', 'run seed: every draw is seeded from (seed, object id)', '1')
-    .option('--population <name>', "'realistic' (sizes, bulges, nuclei and star counts as measured; docs/simulator.md) or 'stress' (many unresolved compact hosts and bright nuclei)", 'realistic')
+    .option('--population <name>', "'realistic' (sizes, bulges, nuclei and star counts as measured; docs/simulator.md), 'stress' (many unresolved compact hosts and bright nuclei) or 'broad' (a training prior: the realistic physics with bulges, spheroids and compact bodies spread wider)", 'realistic')
     .option('--mix <mix>', "'survey' (class fractions as in the survey) or 'grid' (f_PS cycling through --fps)")
     .option('--fps <list>', 'f_PS values of the grid mix, comma-separated (default 0,0.02,0.05,0.1,0.2,0.3,0.5,0.8,1)')
     .option('--mag <min,max>', 'I_E range of the targets (default 19,25)')
