@@ -18,6 +18,8 @@
  *   misfit, floor  subtract (misfit * m)^2 from the orthogonal chi2 and hold the squared scale >= floor
  *   misfitDof    add (misfitDof * m)^2 to the scale's degrees of freedom
  *   samples      use the first this many regenerations only
+ *   nucleus      the null allows a nucleus of this fraction of the source's (Kron) light: the matched
+ *                filter less nucleus x flux x matchedZPerFlux, then studentised
  *   faintLimit   the generative faint limit of combined_z (24)
  *   morphologyMargin  combined_z from max(agn_z, morph_z - margin)
  * KEYS=c,a prints combined_z (c) and agn_z (a).
@@ -27,7 +29,7 @@ import path from 'node:path';
 import { fitScoreCalibration, fitSignificanceByMagnitude } from '../../dist/detect/calibrate.js';
 import { applySignificanceCalibration, morphologyRawZ } from '../../dist/detect/detect.js';
 import { scoreCore } from '../../dist/detect/core-scores.js';
-import { MER_RMS_TO_SIGMA, MER_VIS_GAIN } from '../../dist/ground/vis.js';
+import { MAGZERO, MER_RMS_TO_SIGMA, MER_VIS_GAIN } from '../../dist/ground/vis.js';
 
 const dumps = process.env.DUMPS ?? 'dumps';
 const PER_BIN = 2000;
@@ -62,8 +64,10 @@ function statistic(set, i, v) {
     }
   }
   const scores = scoreCore(observed, set.samples, v.samples ?? set.S, set.weights.subarray(i * P, (i + 1) * P), pixelSigma, i * set.S * P);
-  const m = scores.matchedZ;
+  const flux = Number.isFinite(set.meta[i].kmag) ? 10 ** (-0.4 * (set.meta[i].kmag - MAGZERO)) : 0;
+  const m = scores.matchedZ - (v.nucleus ?? 0) * flux * scores.matchedZPerFlux;
   if (v.statistic === 'matched') return m;
+  if (v.nucleus !== undefined) return m / scores.residualScale;
   const orthogonal = Math.max(0, scores.chi2 - m * m);
   if (v.penalty !== undefined) return m - v.penalty * (Math.sqrt(orthogonal) - Math.sqrt(P - 1));
   if (v.k === undefined && v.cap === undefined && v.misfit === undefined && v.misfitDof === undefined) return scores.studentisedZ;

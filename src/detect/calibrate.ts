@@ -161,16 +161,33 @@ export const DEFAULT_SPREAD_RADIUS = 2;
  * independent grids, docs/detection.md).
  */
 export const DEFAULT_GENERATIVE_STATISTIC: GenerativeStatistic = 'studentised_matched_filter';
+/** The share of a source's light a normal galaxy's nucleus may hold in the generative test's null (none until it is measured to pay). */
+export const DEFAULT_NUCLEUS_ALLOWANCE = 0;
 
 /** Scores that are not yet calibrated, with SPREAD_MODEL over `morphologyRadius` (the card's, or the unrecorded default, when undefined) and agn_z the raw `statistic`. */
-function uncalibrated(morphologyRadius: number | undefined, statistic?: GenerativeStatistic): ScoreCalibration {
-  return { ...UNCALIBRATED, ...(morphologyRadius === undefined ? {} : { morphology_radius: morphologyRadius }), ...(statistic === undefined ? {} : { generative_statistic: statistic }) };
+function uncalibrated(morphologyRadius: number | undefined, statistic?: GenerativeStatistic, nucleusAllowance = 0): ScoreCalibration {
+  return {
+    ...UNCALIBRATED,
+    ...(morphologyRadius === undefined ? {} : { morphology_radius: morphologyRadius }),
+    ...(statistic === undefined ? {} : { generative_statistic: statistic }),
+    ...(nucleusAllowance > 0 ? { nucleus_allowance: nucleusAllowance } : {}),
+  };
 }
 
 /** Raw generative z (`statistic`), SPREAD_MODEL (over `morphologyRadius`) and magnitude of the first `limit` normal galaxies of `shards` (truth class 'galaxy'). */
-export async function rawGalaxyScores(generator: CoreGenerator, shards: Shards, sampling: SamplingOptions, rmsToSigma: number, limit: number, morphologyRadius: number | undefined, statistic: GenerativeStatistic, onProgress?: (done: number, total: number) => void): Promise<GalaxyScores[]> {
+export async function rawGalaxyScores(
+  generator: CoreGenerator,
+  shards: Shards,
+  sampling: SamplingOptions,
+  rmsToSigma: number,
+  limit: number,
+  morphologyRadius: number | undefined,
+  statistic: GenerativeStatistic,
+  onProgress?: (done: number, total: number) => void,
+  nucleusAllowance = 0,
+): Promise<GalaxyScores[]> {
   const galaxies = shards.truth.flatMap((t, i) => (t.cls === 'galaxy' ? [i] : [])).slice(0, limit);
-  const scored = await scoreShards(generator, shards, { sampling, calibration: uncalibrated(morphologyRadius, statistic), rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
+  const scored = await scoreShards(generator, shards, { sampling, calibration: uncalibrated(morphologyRadius, statistic, nucleusAllowance), rmsToSigma, ...(onProgress === undefined ? {} : { onProgress }) }, galaxies);
   return scored.flatMap((s) =>
     s.scores === undefined || !Number.isFinite(s.scores.agnZ)
       ? []

@@ -55,6 +55,8 @@ export interface CoreScores {
   readonly z: number;
   /** The PSF's matched filter through the regenerations' covariance. */
   readonly matchedZ: number;
+  /** matchedZ of a point source of unit flux: sqrt(w' C^-1 w), so a point source of flux a adds a times it. */
+  readonly matchedZPerFlux: number;
   /** matchedZ over the scale of the residual orthogonal to the PSF (what agn_z calibrates on current cards). */
   readonly studentisedZ: number;
   /**
@@ -151,6 +153,7 @@ export function scoreCore(
     psFluxErr,
     z: psFlux / psFluxErr,
     matchedZ,
+    matchedZPerFlux: Math.sqrt(dot(ww, ww)),
     studentisedZ: matchedZ / residualScale,
     residualScale,
   };

@@ -57,14 +57,22 @@ export const UNCALIBRATED: SignificanceCalibration = { offset: 0, scale: 1 };
  * the PSF's matched filter through the regenerations' covariance, studentised by the residual
  * orthogonal to the PSF or not, or, for cards calibrated before either (no `generative_statistic`) or
  * with 'projection', the excess along the PSF over the samples' spread through the Student-t map
- * (docs/detection.md).
+ * (docs/detection.md). The matched filters less what a nucleus of `nucleusAllowance` of `totalFlux`
+ * would give them: a point source no brighter than a nuclear star cluster is not an AGN.
  */
-export function generativeRawZ(raw: Pick<CoreScores, 'z' | 'matchedZ' | 'studentisedZ'>, sampleCount: number, statistic: GenerativeStatistic | undefined): number {
+export function generativeRawZ(
+  raw: Pick<CoreScores, 'z' | 'matchedZ' | 'matchedZPerFlux' | 'studentisedZ' | 'residualScale'>,
+  sampleCount: number,
+  statistic: GenerativeStatistic | undefined,
+  nucleusAllowance = 0,
+  totalFlux = 0,
+): number {
+  const allowed = nucleusAllowance > 0 && totalFlux > 0 ? nucleusAllowance * totalFlux * raw.matchedZPerFlux : 0;
   switch (statistic) {
     case 'studentised_matched_filter':
-      return raw.studentisedZ;
+      return allowed === 0 ? raw.studentisedZ : (raw.matchedZ - allowed) / raw.residualScale;
     case 'matched_filter':
-      return raw.matchedZ;
+      return raw.matchedZ - allowed;
     default:
       return gaussianisedZ(raw.z, sampleCount);
   }
@@ -190,7 +198,7 @@ export function calibrate(raw: CoreScores, prepared: PreparedSource, calibration
   const sampleCount = samples.length / prepared.observedCore.length;
   // The calibration maps are keyed by the Kron magnitude they were fitted with, whatever f_PS divides by.
   const magnitude = prepared.totalFlux > 0 ? fluxToMag(prepared.totalFlux) : Number.NaN;
-  const agnZ = applySignificanceCalibration(generativeRawZ(raw, sampleCount, calibration.generative_statistic), calibration, magnitude);
+  const agnZ = applySignificanceCalibration(generativeRawZ(raw, sampleCount, calibration.generative_statistic, calibration.nucleus_allowance, prepared.totalFlux), calibration, magnitude);
   const morphZ = calibration.morphology === undefined || !Number.isFinite(spread) ? Number.NaN : applySignificanceCalibration(morphologyRawZ(spread), calibration.morphology, magnitude);
   const combinedZ = calibration.combined === undefined || !Number.isFinite(morphZ) ? Number.NaN : applySignificanceCalibration(combinedRawZ(agnZ, morphZ, magnitude, calibration.generative_faint_limit), calibration.combined, magnitude);
   // A total flux below the point-source flux's own uncertainty leaves the ratio undefined (a faint

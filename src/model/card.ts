@@ -66,6 +66,12 @@ export interface ScoreCalibration extends SignificanceCalibration {
    * the Student-t map, as cards calibrated before either were.
    */
   readonly generative_statistic?: GenerativeStatistic;
+  /**
+   * The matched filters' null allows a nucleus of up to this fraction of the source's light: a point
+   * source is significant where it holds more than a nuclear star cluster could (core-scores.ts,
+   * docs/detection.md "The nucleus allowance"); absent: 0, any point source counts.
+   */
+  readonly nucleus_allowance?: number;
   readonly morphology?: SignificanceCalibration;
   readonly combined?: SignificanceCalibration;
   /** I_E from which combined_z is morph_z's test alone (the generative test left out); absent: never. */
@@ -201,6 +207,8 @@ export function readCard(cardPath: string): LoadedCard {
   // Compared with magnitudes, a string would pass silently (JavaScript coerces it).
   const faintLimit = card.significance?.generative_faint_limit;
   check(faintLimit === undefined || (typeof faintLimit === 'number' && Number.isFinite(faintLimit)), `significance.generative_faint_limit must be an I_E magnitude, got ${JSON.stringify(faintLimit)}`, cardPath);
+  const allowance = card.significance?.nucleus_allowance;
+  check(allowance === undefined || (typeof allowance === 'number' && allowance >= 0 && allowance < 0.5), `significance.nucleus_allowance must be a fraction in [0, 0.5), got ${JSON.stringify(allowance)}`, cardPath);
   const statistic = card.significance?.generative_statistic;
   check(statistic === undefined || GENERATIVE_STATISTICS.includes(statistic), `significance.generative_statistic must be one of ${GENERATIVE_STATISTICS.join(', ')}, got ${JSON.stringify(statistic)}`, cardPath);
   const radius = card.significance?.morphology_radius;

@@ -120,6 +120,15 @@ describe('scoreCore', () => {
     expect(misplaced.residualScale).toBe(3);
   });
 
+  it('states what a point source of unit flux adds to the matched filter', () => {
+    const samples = draw(64);
+    const core = Float64Array.from(profile);
+    const before = scoreCore(core, samples, 64, weights, sigma);
+    const after = scoreCore(core.map((v, i) => v + 3 * weights[i]!), samples, 64, weights, sigma);
+    expect(after.matchedZ - before.matchedZ).toBeCloseTo(3 * before.matchedZPerFlux, 8);
+    expect(before.matchedZPerFlux).toBeGreaterThan(0);
+  });
+
   it('reads samples at an offset and refuses fewer than two samples', () => {
     const samples = draw(50);
     const padded = new Float64Array(7 + samples.length);

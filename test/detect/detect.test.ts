@@ -30,7 +30,7 @@ describe('classify', () => {
 
 describe('calibrate', () => {
   test('maps z through the calibration and divides the PSF flux by the total flux', () => {
-    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4, matchedZ: 7, studentisedZ: 5, residualScale: 1.4 };
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4, matchedZ: 7, studentisedZ: 5, residualScale: 1.4, matchedZPerFlux: 2 };
     const prepared = { totalFlux: 10, observedCore: new Float32Array(25) } as PreparedSource;
     const scores = calibrate(raw, prepared, { offset: 1, scale: 1.5 }, new Float32Array(16 * 25));
     const gaussian = gaussianisedZ(4, 16);
@@ -46,7 +46,7 @@ describe('calibrate', () => {
   });
 
   test('calibrates the matched filter, studentised or not, instead where the card was fitted on it', () => {
-    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4, matchedZ: 7, studentisedZ: 5, residualScale: 1.4 };
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4, matchedZ: 7, studentisedZ: 5, residualScale: 1.4, matchedZPerFlux: 2 };
     const prepared = { totalFlux: 10, observedCore: new Float32Array(25) } as PreparedSource;
     const matched = calibrate(raw, prepared, { offset: 1, scale: 1.5, generative_statistic: 'matched_filter' }, new Float32Array(16 * 25));
     expect(matched.agnZ).toBeCloseTo((7 - 1) / 1.5, 12);
@@ -54,12 +54,16 @@ describe('calibrate', () => {
     expect(studentised.agnZ).toBeCloseTo((5 - 1) / 1.5, 12);
     const projection = calibrate(raw, prepared, { offset: 1, scale: 1.5, generative_statistic: 'projection' }, new Float32Array(16 * 25));
     expect(projection.agnZ).toBeCloseTo((gaussianisedZ(4, 16) - 1) / 1.5, 12);
+    // A null that allows a nucleus of 5% of the light (flux 10) takes 0.05 x 10 x matchedZPerFlux (2) off the matched filter, before studentising.
+    const allowing = calibrate(raw, prepared, { offset: 1, scale: 1.5, generative_statistic: 'studentised_matched_filter', nucleus_allowance: 0.05 }, new Float32Array(16 * 25));
+    expect(allowing.agnZ).toBeCloseTo((6 / 1.4 - 1) / 1.5, 12);
+    expect(calibrate(raw, prepared, { offset: 1, scale: 1.5, generative_statistic: 'matched_filter', nucleus_allowance: 0.05 }, new Float32Array(16 * 25)).agnZ).toBeCloseTo((6 - 1) / 1.5, 12);
     // ps_flux, f_ps and their errors are the projection's whichever statistic the significance takes.
     expect([matched.psFlux, matched.fPs, matched.fPsErr]).toEqual([projection.psFlux, projection.fPs, projection.fPsErr]);
   });
 
   test('takes the map of the source\'s magnitude (the I_E of its total flux) where the card calibrates per magnitude', () => {
-    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4, matchedZ: 7, studentisedZ: 5, residualScale: 1.4 };
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 4, matchedZ: 7, studentisedZ: 5, residualScale: 1.4, matchedZPerFlux: 2 };
     // Bins at I_E 20 and 24: a bright source's z is divided by 2, a faint one's by 1.
     const calibration = { offset: 0, scale: 3, by_magnitude: { magnitudes: [20, 24], maps: [{ offset: 0, scale: 2 }, { offset: 0, scale: 1 }] } };
     const source = (mag: number) => ({ totalFlux: 10 ** (-0.4 * (mag - 24.6)), observedCore: new Float32Array(25) }) as PreparedSource;
@@ -73,7 +77,7 @@ describe('calibrate', () => {
   });
 
   test('refers -spread_model to its own map (morph_z) and the larger of the two calibrated tests to a third (combined_z), which selection takes', () => {
-    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 1, matchedZ: 7, studentisedZ: 5, residualScale: 1.4 };
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 1, matchedZ: 7, studentisedZ: 5, residualScale: 1.4, matchedZPerFlux: 2 };
     const prepared = { totalFlux: 10, observedCore: new Float32Array(25) } as PreparedSource;
     const calibration = { offset: 0, scale: 1, morphology: { offset: -0.01, scale: 0.004 }, combined: { offset: 0.5, scale: 0.8 } };
     // A point-like core (spread 0.002) the regenerations explain: the morphology test carries it.
@@ -94,7 +98,7 @@ describe('calibrate', () => {
   });
 
   test('leaves the generative test out of combined_z from the card\'s faint limit on', () => {
-    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 6, matchedZ: 7, studentisedZ: 5, residualScale: 1.4 };
+    const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 6, matchedZ: 7, studentisedZ: 5, residualScale: 1.4, matchedZPerFlux: 2 };
     const calibration = { offset: 0, scale: 1, morphology: { offset: -0.01, scale: 0.004 }, combined: { offset: 0, scale: 1 }, generative_faint_limit: 23 };
     const at = (mag: number) => calibrate(raw, { totalFlux: 10 ** (-0.4 * (mag - 24.6)), observedCore: new Float32Array(25) } as PreparedSource, calibration, new Float32Array(16 * 25), 0.03);
     expect(at(22.9).combinedZ).toBeCloseTo(at(22.9).agnZ, 12);
@@ -105,7 +109,7 @@ describe('calibrate', () => {
 });
 
 describe("the card's f_PS regression", () => {
-  const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 6, matchedZ: 7, studentisedZ: 5, residualScale: 1.4 };
+  const raw = { reconError: 0.1, chi2: 30, dof: 25, psFlux: 2, psFluxErr: 0.5, z: 6, matchedZ: 7, studentisedZ: 5, residualScale: 1.4, matchedZPerFlux: 2 };
   const prepared = { totalFlux: 10, observedCore: new Float32Array(25) } as PreparedSource;
   // f_PS = 0.1 + 2 g at every magnitude; error sqrt(0.01) = 0.1.
   const f_ps = { features: FPS_FEATURES, magnitudes: [22], mean: [[0.1, 2, 0, 0, 0, 0, 0, 0]], variance: [[0.01, 0, 0, 0, 0, 0, 0, 0]] };

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 
 import { writeAtomically } from '../../atomic-file.js';
-import { DEFAULT_GENERATIVE_FAINT_LIMIT, DEFAULT_GENERATIVE_STATISTIC, DEFAULT_SPREAD_RADIUS, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
+import { DEFAULT_GENERATIVE_FAINT_LIMIT, DEFAULT_GENERATIVE_STATISTIC, DEFAULT_NUCLEUS_ALLOWANCE, DEFAULT_SPREAD_RADIUS, fitScoreCalibration, rawGalaxyScores, type GalaxyScores, type MagnitudeFit } from '../../detect/calibrate.js';
 import { GENERATIVE_STATISTICS, type GenerativeStatistic, type ModelCard, type SignificanceMap } from '../../model/card.js';
 import { MER_RMS_TO_SIGMA } from '../../ground/vis.js';
 import { readShards } from '../../sim/read-shards.js';
@@ -27,6 +27,7 @@ interface CalibrateOptions extends CalibrationCommandOptions {
   generativeFaintLimit: string;
   morphologyRadius: string;
   generativeStatistic: string;
+  nucleusAllowance: string;
   writeCard?: boolean;
 }
 
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option('--generative-faint-limit <I_E>', "I_E from which combined_z is the morphology test alone ('none': the larger of both everywhere; docs/detection.md)", String(DEFAULT_GENERATIVE_FAINT_LIMIT))
     .option('--morphology-radius <px>', 'radius of the pixels around the core SPREAD_MODEL (morph_z) is computed over', String(DEFAULT_SPREAD_RADIUS))
     .option('--generative-statistic <name>', "agn_z's raw z: 'studentised_matched_filter' (the matched filter over the scale of the residual off the PSF), 'matched_filter' (the PSF's matched filter through the regenerations' covariance) or 'projection' (ps_flux / ps_flux_err)", DEFAULT_GENERATIVE_STATISTIC)
+    .option('--nucleus-allowance <fraction>', "the matched filters' null allows a nucleus of up to this fraction of the source's light (docs/detection.md)", String(DEFAULT_NUCLEUS_ALLOWANCE))
     .option('--joint-fit <on|off>', "score with the joint point-source fit (default: the card's choice)")
     .option('--write-card', 'store the calibration, and the joint-fit choice, in the model card')
     .action(async (options: CalibrateOptions) => {
@@ -53,10 +55,11 @@ export function register(program: Command): void {
       const morphologyRadius = numberOption('--morphology-radius', options.morphologyRadius, { min: 1, max: 10 });
       const statistic = options.generativeStatistic as GenerativeStatistic;
       if (!GENERATIVE_STATISTICS.includes(statistic)) throw new UsageError(`--generative-statistic must be one of ${GENERATIVE_STATISTICS.join(', ')}, got '${options.generativeStatistic}'`);
+      const nucleusAllowance = numberOption('--nucleus-allowance', options.nucleusAllowance, { min: 0, max: 0.49 });
       if (perBin > 0 && perBin < 100) throw new UsageError(`--per-magnitude needs at least 100 galaxies per bin (or 0 for none), got ${perBin}`);
       let galaxies: GalaxyScores[];
       try {
-        galaxies = await rawGalaxyScores(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), morphologyRadius, statistic, stderrProgress('calibrate', false, 'galaxies'));
+        galaxies = await rawGalaxyScores(generator, shards, sampling, MER_RMS_TO_SIGMA, numberOption('--limit', options.limit, { min: 100, integer: true }), morphologyRadius, statistic, stderrProgress('calibrate', false, 'galaxies'), nucleusAllowance);
       } finally {
         await generator.release();
       }
@@ -84,7 +87,7 @@ export function register(program: Command): void {
           ...(fit.by_magnitude === undefined ? {} : { by_magnitude: { magnitudes: fit.by_magnitude.magnitudes.map(round), maps: fit.by_magnitude.maps.map(rounded), galaxies: fit.binGalaxies } }),
           galaxies: fit.galaxies,
         });
-        const significance = { ...stored(fits.generative), generative_statistic: statistic, morphology: stored(fits.morphology), combined: stored(fits.combined), ...(Number.isFinite(generativeFaintLimit) ? { generative_faint_limit: generativeFaintLimit } : {}), morphology_radius: morphologyRadius, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
+        const significance = { ...stored(fits.generative), generative_statistic: statistic, ...(nucleusAllowance > 0 ? { nucleus_allowance: nucleusAllowance } : {}), morphology: stored(fits.morphology), combined: stored(fits.combined), ...(Number.isFinite(generativeFaintLimit) ? { generative_faint_limit: generativeFaintLimit } : {}), morphology_radius: morphologyRadius, shards_seed: shards.manifest.seed, shards_recipe_digest: shards.manifest.recipeDigest, sampler_seed: sampling.seed, samples: sampling.samples };
         // The f_PS regression is fitted on the generative ratio and SPREAD_MODEL, which these maps do not
         // change: it stays, unless the joint fit changes the ratio or another radius SPREAD_MODEL.
         const previous = card.significance?.f_ps;
