@@ -136,6 +136,19 @@ describe('model card checks', () => {
     expect(() => readCard(cardPath)).toThrow(/significance.generative_statistic must be one of studentised_matched_filter, matched_filter, projection, got "gls"/);
   });
 
+  it('refuses a nucleus allowance that is not a fraction below one half', () => {
+    const cardPath = path.join(dir, 'card.json');
+    const card = JSON.parse(readFileSync(cardPath, 'utf8'));
+    const write = (allowance: unknown) => writeFileSync(cardPath, JSON.stringify({ ...card, significance: { ...card.significance, nucleus_allowance: allowance } }));
+    write(0.03);
+    expect(() => readCard(cardPath)).not.toThrow();
+    for (const bad of [-0.01, 0.5, '0.03']) {
+      write(bad);
+      expect(() => readCard(cardPath)).toThrow(/significance.nucleus_allowance must be a fraction in \[0, 0.5\)/);
+    }
+    writeFileSync(cardPath, JSON.stringify(card));
+  });
+
   it('refuses an f_PS regression fitted on other features or with missing coefficients', () => {
     const cardPath = path.join(dir, 'card.json');
     const card = JSON.parse(readFileSync(cardPath, 'utf8'));
