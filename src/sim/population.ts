@@ -173,7 +173,8 @@ export const STRESS_POPULATION: PopulationRecipe = {
  * bulges of n 1-5 and up to 0.6 of the disk's Re, spheroids n 1.5-6, twice the compact galaxies (up to
  * 0.6 of the size law's Re). A generator trained on the realistic population alone learned its bulges so
  * well that galaxies drawn by other rules (bulge + disk galaxies of B/T 0.1-0.5, the independent set
- * of bench:detect) came out with agn_z near 1 for a normal galaxy (docs/model.md).
+ * of bench:detect) came out with agn_z near 1 for a normal galaxy. Trained on this prior, the generator
+ * was behind v4 everywhere (docs/model.md, "A broader training prior"); kept to reproduce that run.
  */
 export const BROAD_POPULATION: PopulationRecipe = {
   ...REALISTIC_POPULATION,
