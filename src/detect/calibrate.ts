@@ -161,8 +161,11 @@ export const DEFAULT_SPREAD_RADIUS = 2;
  * independent grids, docs/detection.md).
  */
 export const DEFAULT_GENERATIVE_STATISTIC: GenerativeStatistic = 'studentised_matched_filter';
-/** The share of a source's light a normal galaxy's nucleus may hold in the generative test's null (none until it is measured to pay). */
-export const DEFAULT_NUCLEUS_ALLOWANCE = 0;
+/**
+ * The share of a source's light a normal galaxy's nucleus may hold in the generative test's null: the
+ * literature's ceiling for a nuclear star cluster (docs/detection.md, "The nucleus allowance").
+ */
+export const DEFAULT_NUCLEUS_ALLOWANCE = 0.05;
 
 /** Scores that are not yet calibrated, with SPREAD_MODEL over `morphologyRadius` (the card's, or the unrecorded default, when undefined) and agn_z the raw `statistic`. */
 function uncalibrated(morphologyRadius: number | undefined, statistic?: GenerativeStatistic, nucleusAllowance = 0): ScoreCalibration {

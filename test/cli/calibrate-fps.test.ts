@@ -84,4 +84,18 @@ describe("vis-agn calibrate and the card's f_PS regression", () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/--generative-statistic must be one of studentised_matched_filter, matched_filter, projection, got 'gls'/);
   }, 180_000);
+
+  test('stores the nucleus allowance it fitted with (5% of the light by default), and none where it is 0', async () => {
+    expect((await calibrate()).code).toBe(0);
+    const allowing = readCard(card).card.significance!;
+    expect(allowing.nucleus_allowance).toBe(0.05);
+    expect((await calibrate('--nucleus-allowance', '0')).code).toBe(0);
+    const none = readCard(card).card.significance!;
+    expect(none.nucleus_allowance).toBeUndefined();
+    // A null without the nucleus: the same galaxies sit higher.
+    expect(none.offset).toBeGreaterThan(allowing.offset);
+    const wrong = await calibrate('--nucleus-allowance', '0.6');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--nucleus-allowance/);
+  }, 180_000);
 });
