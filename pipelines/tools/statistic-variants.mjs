@@ -27,7 +27,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fitScoreCalibration, fitSignificanceByMagnitude } from '../../dist/detect/calibrate.js';
-import { applySignificanceCalibration, morphologyRawZ } from '../../dist/detect/detect.js';
+import { applySignificanceCalibration, generativeRawZ, morphologyRawZ } from '../../dist/detect/detect.js';
 import { scoreCore } from '../../dist/detect/core-scores.js';
 import { MAGZERO, MER_RMS_TO_SIGMA, MER_VIS_GAIN } from '../../dist/ground/vis.js';
 
@@ -64,10 +64,12 @@ function statistic(set, i, v) {
     }
   }
   const scores = scoreCore(observed, set.samples, v.samples ?? set.S, set.weights.subarray(i * P, (i + 1) * P), pixelSigma, i * set.S * P);
-  const flux = Number.isFinite(set.meta[i].kmag) ? 10 ** (-0.4 * (set.meta[i].kmag - MAGZERO)) : 0;
-  const m = scores.matchedZ - (v.nucleus ?? 0) * flux * scores.matchedZPerFlux;
+  if (v.nucleus !== undefined) {
+    const flux = Number.isFinite(set.meta[i].kmag) ? 10 ** (-0.4 * (set.meta[i].kmag - MAGZERO)) : 0;
+    return generativeRawZ(scores, set.S, v.statistic === 'matched' ? 'matched_filter' : 'studentised_matched_filter', v.nucleus, flux);
+  }
+  const m = scores.matchedZ;
   if (v.statistic === 'matched') return m;
-  if (v.nucleus !== undefined) return m / scores.residualScale;
   const orthogonal = Math.max(0, scores.chi2 - m * m);
   if (v.penalty !== undefined) return m - v.penalty * (Math.sqrt(orthogonal) - Math.sqrt(P - 1));
   if (v.k === undefined && v.cap === undefined && v.misfit === undefined && v.misfitDof === undefined) return scores.studentisedZ;

@@ -13,13 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { readTruthTable, type TruthObject } from '../completeness/truth.js';
 import { decodeFloat32LE } from '../ground/psf.js';
 import { Q1_VIS_PSF_STAMPS } from '../ground/q1-psf-stamps.js';
+import { pythonExecutable as python } from '../stamps/train.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const script = path.join(repoRoot, 'pipelines', 'crosscheck', 'make_set.py');
-
-function python(): string {
-  return process.env.VIS_AGN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-}
 
 /** Why the set cannot be made here, or null when it can. */
 export function crosscheckUnavailable(): string | null {

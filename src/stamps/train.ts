@@ -28,7 +28,7 @@ const trainScript = path.join(repoRoot, 'pipelines', 'train', 'train.py');
 const torchrun = path.join(repoRoot, 'pipelines', 'train', 'torchrun.py');
 
 /** Debian's torch lives under /usr/bin/python3, not the pyenv python3 first on PATH. */
-function pythonExecutable(): string {
+export function pythonExecutable(): string {
   return process.env.VIS_AGN_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 }
 
